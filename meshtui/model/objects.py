@@ -1,0 +1,335 @@
+"""Immutable model objects: the only shapes the engine and the UI ever see.
+
+Every backend (real cluster, simulated mesh, manifest files) produces these from Kubernetes-style
+dicts via :mod:`meshtui.model.convert`, so the three sources cannot drift apart.
+Mappings inside frozen objects are plain dicts by convenience; nothing mutates them after creation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+PROXY_CONTAINER = "istio-proxy"
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """Identifies one API object; used for provenance and findings."""
+
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerPort:
+    port: int
+    name: str = ""
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    name: str
+    image: str = ""
+    ports: tuple[ContainerPort, ...] = ()
+    ready: bool = False
+    restarts: int = 0
+    # "Always" on an init container makes it a native sidecar (Kubernetes >= 1.28).
+    restart_policy: str = ""
+    state: str = ""  # Running / Waiting / Terminated
+    reason: str = ""  # e.g. ImagePullBackOff, CrashLoopBackOff
+
+    @property
+    def image_tag(self) -> str:
+        tail = self.image.rsplit("/", 1)[-1]
+        if "@" in tail:
+            return ""
+        return tail.rsplit(":", 1)[1] if ":" in tail else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    created: datetime = EPOCH
+    resource_version: str = ""
+    phase: str = "Active"
+
+    @property
+    def ref(self) -> Ref:
+        return Ref("Namespace", "", self.name)
+
+    @property
+    def injection(self) -> str:
+        """"enabled", "rev:<revision>", "disabled" or "none", as the injector webhooks read the labels.
+
+        The legacy ``istio-injection`` label wins over ``istio.io/rev`` when both are set, as in
+        Istio's injector webhook namespace selectors.
+        """
+        legacy = self.labels.get("istio-injection")
+        if legacy == "enabled":
+            return "enabled"
+        if legacy is not None:
+            return "disabled"
+        rev = self.labels.get("istio.io/rev")
+        if rev:
+            return f"rev:{rev}"
+        return "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    namespace: str
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    containers: tuple[Container, ...] = ()
+    init_containers: tuple[Container, ...] = ()
+    phase: str = "Running"
+    created: datetime = EPOCH
+    node: str = ""
+    ip: str = ""
+    service_account: str = "default"
+    owner_kind: str = ""
+    owner_name: str = ""
+    resource_version: str = ""
+    deleting: bool = False
+    # True for a pod template read from a manifest rather than a running pod.
+    template: bool = False
+
+    @property
+    def ref(self) -> Ref:
+        return Ref("Pod", self.namespace, self.name)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+    @property
+    def proxy(self) -> Container | None:
+        """The istio-proxy container: a regular container or a native sidecar init container."""
+        for c in self.containers:
+            if c.name == PROXY_CONTAINER:
+                return c
+        for c in self.init_containers:
+            if c.name == PROXY_CONTAINER and c.restart_policy == "Always":
+                return c
+        return None
+
+    @property
+    def has_sidecar(self) -> bool:
+        return self.proxy is not None
+
+    @property
+    def proxy_version(self) -> str:
+        proxy = self.proxy
+        return proxy.image_tag if proxy else ""
+
+    @property
+    def app_containers(self) -> tuple[Container, ...]:
+        return tuple(c for c in self.containers if c.name != PROXY_CONTAINER)
+
+    @property
+    def ports(self) -> tuple[ContainerPort, ...]:
+        """Declared container ports of the application containers, deduplicated, in order."""
+        seen: dict[int, ContainerPort] = {}
+        for c in self.app_containers:
+            for p in c.ports:
+                seen.setdefault(p.port, p)
+        return tuple(seen.values())
+
+    @property
+    def ready_count(self) -> tuple[int, int]:
+        """(ready, total) as kubectl's READY column counts them, native sidecars included."""
+        sidecars = [c for c in self.init_containers if c.restart_policy == "Always"]
+        all_c = list(self.containers) + sidecars
+        return (sum(1 for c in all_c if c.ready), len(all_c))
+
+    @property
+    def restarts(self) -> int:
+        return sum(c.restarts for c in self.containers) + sum(c.restarts for c in self.init_containers)
+
+    @property
+    def status(self) -> str:
+        """A kubectl-like STATUS: the waiting reason of a container if any, else the phase."""
+        if self.deleting:
+            return "Terminating"
+        for c in (*self.init_containers, *self.containers):
+            if c.state == "Waiting" and c.reason:
+                return c.reason
+        return self.phase
+
+    @property
+    def workload_name(self) -> str:
+        """The owning Deployment/StatefulSet/... name, derived as kubectl does for ReplicaSets."""
+        if self.owner_kind == "ReplicaSet":
+            hash_ = self.labels.get("pod-template-hash")
+            if hash_ and self.owner_name.endswith("-" + hash_):
+                return self.owner_name[: -len(hash_) - 1]
+            return self.owner_name.rsplit("-", 1)[0]
+        return self.owner_name or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    port: int
+    target_port: int | str
+    name: str = ""
+    protocol: str = "TCP"
+    node_port: int | None = None
+    app_protocol: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    namespace: str
+    name: str
+    type: str = "ClusterIP"
+    selector: Mapping[str, str] = field(default_factory=dict)
+    ports: tuple[ServicePort, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    created: datetime = EPOCH
+    resource_version: str = ""
+
+    @property
+    def ref(self) -> Ref:
+        return Ref("Service", self.namespace, self.name)
+
+    @property
+    def fqdn(self) -> str:
+        return f"{self.name}.{self.namespace}.svc.cluster.local"
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A pod controller (Deployment, StatefulSet, DaemonSet, Job) or a bare Pod from a manifest."""
+
+    kind: str
+    namespace: str
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    selector: Mapping[str, str] = field(default_factory=dict)
+    template_labels: Mapping[str, str] = field(default_factory=dict)
+    template_annotations: Mapping[str, str] = field(default_factory=dict)
+    containers: tuple[Container, ...] = ()
+    init_containers: tuple[Container, ...] = ()
+    service_account: str = "default"
+    replicas: int = 1
+    ready_replicas: int = 0
+    updated_replicas: int = 0
+    generation: int = 0
+    observed_generation: int = 0
+    created: datetime = EPOCH
+    resource_version: str = ""
+
+    @property
+    def ref(self) -> Ref:
+        return Ref(self.kind, self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerAuthentication:
+    namespace: str
+    name: str
+    created: datetime = EPOCH
+    # None: no selector or an empty one (Istio treats both as namespace-wide).
+    selector: Mapping[str, str] | None = None
+    mode: str | None = None  # STRICT / PERMISSIVE / DISABLE / UNSET / None (absent)
+    port_level: Mapping[int, str | None] = field(default_factory=dict)
+    resource_version: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def ref(self) -> Ref:
+        return Ref("PeerAuthentication", self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class TLSSettings:
+    mode: str = "DISABLE"  # DISABLE / SIMPLE / MUTUAL / ISTIO_MUTUAL
+    ca_certificates: str = ""
+    credential_name: str = ""
+    sni: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationRule:
+    namespace: str
+    name: str
+    host: str
+    created: datetime = EPOCH
+    export_to: tuple[str, ...] = ()
+    workload_selector: Mapping[str, str] | None = None
+    tls: TLSSettings | None = None
+    port_tls: Mapping[int, TLSSettings] = field(default_factory=dict)
+    subsets: tuple[str, ...] = ()
+    resource_version: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def ref(self) -> Ref:
+        return Ref("DestinationRule", self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationPolicy:
+    namespace: str
+    name: str
+    created: datetime = EPOCH
+    selector: Mapping[str, str] | None = None
+    action: str = "ALLOW"
+    rules: tuple[Mapping[str, Any], ...] = ()
+    resource_version: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def ref(self) -> Ref:
+        return Ref("AuthorizationPolicy", self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualService:
+    namespace: str
+    name: str
+    hosts: tuple[str, ...] = ()
+    gateways: tuple[str, ...] = ()
+    created: datetime = EPOCH
+    resource_version: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def ref(self) -> Ref:
+        return Ref("VirtualService", self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Sidecar:
+    namespace: str
+    name: str
+    selector: Mapping[str, str] | None = None
+    created: datetime = EPOCH
+    resource_version: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def ref(self) -> Ref:
+        return Ref("Sidecar", self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class MeshSettings:
+    root_namespace: str = "istio-system"
+    auto_mtls: bool = True
+    istio_version: str = ""
+    istio_installed: bool = True
+    # Revisions known from injector webhooks / namespace labels; empty when the cluster has none.
+    revisions: tuple[str, ...] = ()

@@ -1,0 +1,123 @@
+"""A cluster snapshot: everything the engine needs, at one instant, immutable.
+
+Watch events produce a *new* snapshot (only the touched collections are copied), so a worker can
+hand snapshots to the UI without locks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Literal, Mapping, Union
+
+from meshtui.model.objects import (
+    AuthorizationPolicy,
+    DestinationRule,
+    MeshSettings,
+    Namespace,
+    PeerAuthentication,
+    Pod,
+    Service,
+    Sidecar,
+    VirtualService,
+    Workload,
+)
+
+ModelObject = Union[
+    Namespace,
+    Pod,
+    Service,
+    Workload,
+    PeerAuthentication,
+    DestinationRule,
+    AuthorizationPolicy,
+    VirtualService,
+    Sidecar,
+]
+
+# Snapshot field that holds each model class.
+COLLECTION: dict[type, str] = {
+    Namespace: "namespaces",
+    Pod: "pods",
+    Service: "services",
+    Workload: "workloads",
+    PeerAuthentication: "peer_authentications",
+    DestinationRule: "destination_rules",
+    AuthorizationPolicy: "authorization_policies",
+    VirtualService: "virtual_services",
+    Sidecar: "sidecars",
+}
+
+EventType = Literal["ADDED", "MODIFIED", "DELETED"]
+
+
+def key_of(obj: ModelObject) -> tuple[str, str]:
+    """The collection key: (namespace, name); workloads add their kind since names repeat across kinds."""
+    if isinstance(obj, Namespace):
+        return ("", obj.name)
+    if isinstance(obj, Workload):
+        return (obj.namespace, f"{obj.kind}/{obj.name}")
+    return (obj.namespace, obj.name)
+
+
+def _index(objs: Iterable[ModelObject]) -> dict[tuple[str, str], ModelObject]:
+    return {key_of(o): o for o in objs}
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    """One watch notification, already converted to the model."""
+
+    type: EventType
+    obj: ModelObject
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    namespaces: Mapping[tuple[str, str], Namespace] = field(default_factory=dict)
+    pods: Mapping[tuple[str, str], Pod] = field(default_factory=dict)
+    services: Mapping[tuple[str, str], Service] = field(default_factory=dict)
+    workloads: Mapping[tuple[str, str], Workload] = field(default_factory=dict)
+    peer_authentications: Mapping[tuple[str, str], PeerAuthentication] = field(default_factory=dict)
+    destination_rules: Mapping[tuple[str, str], DestinationRule] = field(default_factory=dict)
+    authorization_policies: Mapping[tuple[str, str], AuthorizationPolicy] = field(default_factory=dict)
+    virtual_services: Mapping[tuple[str, str], VirtualService] = field(default_factory=dict)
+    sidecars: Mapping[tuple[str, str], Sidecar] = field(default_factory=dict)
+    mesh: MeshSettings = field(default_factory=MeshSettings)
+
+    @classmethod
+    def build(cls, objects: Iterable[ModelObject], mesh: MeshSettings | None = None) -> Snapshot:
+        buckets: dict[str, list[ModelObject]] = {name: [] for name in COLLECTION.values()}
+        for obj in objects:
+            buckets[COLLECTION[type(obj)]].append(obj)
+        return cls(**{name: _index(objs) for name, objs in buckets.items()}, mesh=mesh or MeshSettings())
+
+    def objects(self) -> Iterable[ModelObject]:
+        for name in COLLECTION.values():
+            yield from getattr(self, name).values()
+
+    def apply(self, events: Iterable[ChangeEvent]) -> Snapshot:
+        """A new snapshot with the events applied in order; untouched collections are shared."""
+        changed: dict[str, dict[tuple[str, str], ModelObject]] = {}
+        for ev in events:
+            name = COLLECTION[type(ev.obj)]
+            coll = changed.get(name)
+            if coll is None:
+                coll = changed[name] = dict(getattr(self, name))
+            if ev.type == "DELETED":
+                coll.pop(key_of(ev.obj), None)
+            else:
+                coll[key_of(ev.obj)] = ev.obj
+        return replace(self, **changed) if changed else self
+
+    def with_mesh(self, mesh: MeshSettings) -> Snapshot:
+        return replace(self, mesh=mesh)
+
+    # Convenience views, all sorted for stable display.
+    def pods_in(self, namespace: str) -> list[Pod]:
+        return sorted((p for p in self.pods.values() if p.namespace == namespace), key=lambda p: p.name)
+
+    def in_namespace(self, collection: str, namespace: str) -> list[ModelObject]:
+        return sorted(
+            (o for o in getattr(self, collection).values() if o.namespace == namespace),
+            key=lambda o: o.name,
+        )
