@@ -1,0 +1,129 @@
+"""Command line: parse flags, read the config, build the backend and the app. Nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from meshtui import __version__
+from meshtui.backend.base import Backend
+from meshtui.config import ConfigError, Settings, build_settings, default_config_path, load_config
+
+EXIT_USAGE = 2
+
+DESCRIPTION = """\
+meshtui: operate an Istio service mesh from the terminal — namespaces, pods, PeerAuthentication
+(PERMISSIVE/STRICT per namespace, workload and port), sidecar injection and istio-proxy logs.
+
+Without a sub-command it opens the app on the current kube context (or the simulated mesh with --demo).
+"""
+
+EPILOG = """\
+sub-commands:
+  check     check mTLS policies of a cluster or of manifest files (meshtui check --help)
+  logs      open a saved istio-proxy log, or print it parsed as JSON (meshtui logs --help)
+  history   list changes meshtui applied (journal)
+  undo      revert the last change meshtui applied
+
+config file: $XDG_CONFIG_HOME/meshtui/config.yaml (default ~/.config/meshtui/config.yaml), or --config.
+"""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit code 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--demo", action="store_true", default=None,
+                        help="use the built-in simulated mesh instead of a cluster")
+    parser.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    parser.add_argument("--context", metavar="NAME", help="kube context (default: the current context)")
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", metavar="NS", help="limit to one namespace")
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="all namespaces (the default)")
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="meshtui", description=DESCRIPTION, epilog=EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"meshtui {__version__}")
+    add_cluster_options(parser)
+    parser.add_argument("--config", metavar="PATH", help="config file (default: ~/.config/meshtui/config.yaml)")
+    parser.add_argument("--theme", metavar="NAME|PATH",
+                        help="meshtui-dark, meshtui-light, meshtui-high-contrast, or a theme YAML file")
+    parser.add_argument("--keymap", metavar="NAME|PATH", help="default, vim, or a keymap YAML file")
+    parser.add_argument("--read-only", action="store_true", default=None,
+                        help="remove every action that changes the cluster")
+    parser.add_argument("--root-namespace", metavar="NS", help="Istio root namespace (default: istio-system)")
+    parser.add_argument("--log-buffer", metavar="LINES", type=int, dest="log_buffer_lines",
+                        help="lines kept per log view (default: 50000)")
+    parser.add_argument("--seed", type=int, help="seed of the simulated mesh (with --demo; default 7)")
+
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    from meshtui.cli import check, history, logs
+
+    check.add_parser(sub)
+    logs.add_parser(sub)
+    history.add_parsers(sub)
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Config file values, then the flags the user gave. Raises ConfigError."""
+    path = Path(args.config) if getattr(args, "config", None) else default_config_path()
+    file_values = load_config(path, required=bool(getattr(args, "config", None)))
+    flags = {k: v for k, v in vars(args).items() if v is not None}
+    if flags.get("all_namespaces"):
+        flags["namespace"] = None
+        file_values = {k: v for k, v in file_values.items() if k != "namespace"}
+    return build_settings(file_values, flags)
+
+
+def backend_from_args(args: argparse.Namespace) -> Backend:
+    from meshtui.factory import make_backend
+
+    return make_backend(settings_from_args(args))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        from meshtui.cli import check
+
+        return check.run(args, backend_factory=backend_from_args)
+    if args.command in ("history", "undo"):
+        from meshtui.cli import history
+
+        runner = history.run_history if args.command == "history" else history.run_undo
+        return runner(args, backend_factory=backend_from_args)
+    try:
+        settings = settings_from_args(args)
+    except ConfigError as exc:
+        sys.stderr.write(f"meshtui: {exc}\n")
+        return EXIT_USAGE
+    if settings.log_buffer_lines < 100:
+        sys.stderr.write("meshtui: --log-buffer must be at least 100\n")
+        return EXIT_USAGE
+    from meshtui.factory import build_app
+
+    if args.command == "logs":
+        from meshtui.cli import logs
+
+        return logs.run(args, app_factory=lambda **kw: build_app(settings, offline=True, **kw))
+    app = build_app(settings)
+    try:
+        result = app.run()
+    finally:
+        app.shutdown()
+    return result or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

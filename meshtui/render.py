@@ -1,0 +1,163 @@
+"""Pure row rendering: model + engine results → table cells (Rich Text). No Textual, no I/O.
+
+Colours come in as a mapping of meshtui theme variables (``mtls-strict`` ...) so the same
+functions serve every theme and are testable with a plain dict.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Mapping, Sequence
+
+from rich.text import Text
+
+from meshtui.model.objects import (
+    AuthorizationPolicy,
+    DestinationRule,
+    Namespace,
+    PeerAuthentication,
+    Pod,
+    VirtualService,
+)
+from meshtui.policy.report import NamespaceSummary, PodMtls
+
+Palette = Mapping[str, str]
+
+MODE_VARIABLE = {
+    "STRICT": "mtls-strict",
+    "PERMISSIVE": "mtls-permissive",
+    "DISABLE": "mtls-disabled",
+    "MIXED": "mtls-mixed",
+    "NONE": "sidecar-missing",
+}
+MODE_SHORT = {"STRICT": "STRICT", "PERMISSIVE": "PERM", "DISABLE": "DISABLE", "MIXED": "MIXED", "NONE": "none"}
+
+
+def age(created: datetime, now: datetime) -> str:
+    """kubectl's compact age: 45s, 12m, 5h3m, 3d4h, 120d."""
+    seconds = max(0, int((now - created).total_seconds()))
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes}m" if minutes and hours < 10 else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours}h" if hours and days < 10 else f"{days}d"
+
+
+def mode_text(mode: str, palette: Palette, *, inherited: bool = False, label: str | None = None) -> Text:
+    style = palette.get(MODE_VARIABLE.get(mode, ""), "")
+    if inherited:
+        style = f"{style} dim" if style else "dim"
+    return Text(label if label is not None else MODE_SHORT.get(mode, mode), style=style)
+
+
+def injection_label(ns: Namespace) -> str:
+    inj = ns.injection
+    return inj[4:] if inj.startswith("rev:") else {"none": "—"}.get(inj, inj)
+
+
+def namespace_row(ns: Namespace, summary: NamespaceSummary | None, palette: Palette) -> list[Text | str]:
+    if summary is None:
+        return [ns.name, injection_label(ns), Text("…", style="dim"), "", ""]
+    # The namespace's mode is "inherited" (dim) when no namespace-level policy set it.
+    inherited = summary.source.level in ("mesh", "default")
+    missing = Text(f"✗{summary.without_sidecar}", style=palette.get("sidecar-missing", "red")) \
+        if summary.without_sidecar else Text("")
+    return [
+        ns.name,
+        injection_label(ns),
+        mode_text(summary.mtls, palette, inherited=inherited),
+        Text(str(summary.pods), justify="right"),
+        missing,
+    ]
+
+
+def pod_mtls_cell(result: PodMtls | None, palette: Palette) -> Text:
+    """Workload mode letter, then port exceptions: "S", "P ▲3000:S", "—" without sidecar."""
+    if result is None:
+        return Text("…", style="dim")
+    if not result.sidecar:
+        return Text("—", style=palette.get("sidecar-missing", "red"))
+    cell = mode_text(result.mode, palette, inherited=result.source.level in ("mesh", "default"),
+                     label=result.mode[:1])
+    for port in result.ports:
+        if port.source.level == "port":
+            cell.append(" ")
+            cell.append(f"▲{port.port}:{port.mode[:1]}", style=palette.get(MODE_VARIABLE.get(port.mode, ""), ""))
+    return cell
+
+
+def pod_row(pod: Pod, result: PodMtls | None, palette: Palette, now: datetime) -> list[Text | str]:
+    ready, total = pod.ready_count
+    ready_style = "" if ready == total and total else palette.get("log-4xx", "yellow")
+    proxy = Text(pod.proxy_version or "yes") if pod.has_sidecar else \
+        Text("✗ none", style=palette.get("sidecar-missing", "red"))
+    status_style = "" if pod.status in ("Running", "Succeeded") else palette.get("log-5xx", "red")
+    # mTLS right after READY: at narrow widths the columns that scroll off are the least needed.
+    return [
+        pod.name,
+        Text(f"{ready}/{total}", style=ready_style),
+        pod_mtls_cell(result, palette),
+        proxy,
+        Text(pod.status, style=status_style),
+        Text(str(pod.restarts), justify="right"),
+        Text(age(pod.created, now), justify="right"),
+    ]
+
+
+def _selector_label(selector: Mapping[str, str] | None) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(selector.items())) if selector else ""
+
+
+def peer_authentication_rows(pa: PeerAuthentication, root_namespace: str,
+                             palette: Palette) -> list[list[Text | str]]:
+    """One row for the policy, then one per port-level entry."""
+    if pa.selector is None:
+        scope = "mesh" if pa.namespace == root_namespace else "namespace"
+    else:
+        scope = "ignored (root ns)" if pa.namespace == root_namespace else f"workload {_selector_label(pa.selector)}"
+    mode = pa.mode or "UNSET"
+    rows: list[list[Text | str]] = [
+        ["PeerAuthentication", pa.name, scope, mode_text(mode, palette, inherited=mode == "UNSET", label=mode)]
+    ]
+    for port, port_mode in sorted(pa.port_level.items()):
+        label = port_mode or "UNSET"
+        rows.append(["", f"  └ port {port}", "port", mode_text(label, palette, label=label)])
+    return rows
+
+
+def destination_rule_row(dr: DestinationRule, palette: Palette) -> list[Text | str]:
+    mode = dr.tls.mode if dr.tls else "auto-mTLS"
+    summary = Text(mode, style=palette.get("mtls-strict", "") if mode == "ISTIO_MUTUAL" else "")
+    if dr.port_tls:
+        summary.append(" " + " ".join(f"{p}:{t.mode}" for p, t in sorted(dr.port_tls.items())), style="dim")
+    return ["DestinationRule", dr.name, dr.host, summary]
+
+
+def virtual_service_row(vs: VirtualService) -> list[Text | str]:
+    routes = (vs.raw.get("spec") or {}).get("http") or []
+    parts = []
+    for route in routes[:1]:
+        retries = (route.get("retries") or {}).get("attempts")
+        if retries is not None:
+            parts.append(f"{retries} retries")
+        if route.get("timeout"):
+            parts.append(f"timeout {route['timeout']}")
+    return ["VirtualService", vs.name, ",".join(vs.hosts), ", ".join(parts) or f"{len(routes)} routes"]
+
+
+def authorization_policy_row(ap: AuthorizationPolicy) -> list[Text | str]:
+    scope = f"workload {_selector_label(ap.selector)}" if ap.selector else "namespace"
+    summary = "deny all" if ap.action == "ALLOW" and not ap.rules else f"{ap.action} {len(ap.rules)} rules"
+    return ["AuthorizationPolicy", ap.name, scope, summary]
+
+
+def finding_line(findings: Sequence[object]) -> Text:
+    if not findings:
+        return Text("no findings", style="dim")
+    codes = sorted({getattr(f, "code", "") for f in findings})
+    return Text(f"{len(findings)} findings: " + " ".join(codes[:6]) + (" …" if len(codes) > 6 else ""))

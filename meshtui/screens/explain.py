@@ -1,0 +1,103 @@
+"""`e`: why is this pod (or port) STRICT? The chain of levels Istio walks, each deciding policy's
+YAML, and the clients that will fail against it."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from rich.console import Group, RenderableType
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from meshtui.change.ports import port_choices
+from meshtui.model.objects import Pod
+from meshtui.model.snapshot import Snapshot
+from meshtui.policy.explain import Explanation, explain
+from meshtui.render import mode_text
+from meshtui.screens.dialog import DialogScreen
+from meshtui.screens.yaml_view import to_yaml
+
+WORKLOAD = "workload"
+
+
+def explanation_view(ex: Explanation, palette: Mapping[str, str]) -> RenderableType:
+    parts: list[RenderableType] = []
+    head = Text()
+    target = f"{ex.pod.namespace}/{ex.pod.name}" + (f" port {ex.port}" if ex.port is not None else "")
+    head.append(f"{target} is ", style="bold")
+    head.append_text(mode_text(ex.mode, palette, label=ex.mode))
+    src = ex.source
+    head.append(f"  — decided at {src.level}" + (f" by {src.kind} {src.namespace}/{src.name}" if src.name else ""))
+    parts.append(head)
+    parts.append(Text("mesh < namespace < workload < port; oldest policy wins inside a level; UNSET inherits",
+                      style="dim"))
+    for step in ex.levels:
+        line = Text()
+        line.append("  ✔ " if step.decided else "    ", style="bold")
+        line.append(f"{step.level:<10}", style="bold" if step.decided else "")
+        if step.mode:
+            line.append_text(mode_text(step.mode, palette, label=step.mode, inherited=not step.decided))
+            line.append("  ")
+        line.append(step.note, style="" if step.decided else "dim")
+        parts.append(line)
+        if step.raw and step.decided:
+            parts.append(Syntax(to_yaml(step.raw), "yaml", theme="ansi_dark", background_color="default",
+                                padding=(0, 0, 0, 6)))
+    parts.append(Text(""))
+    if ex.failing_clients:
+        parts.append(Text(f"{len(ex.failing_clients)} clients will fail:", style="bold " +
+                          palette.get("mtls-disabled", "red")))
+        for p in ex.failing_clients:
+            who = f"{p.client.namespace}/{p.client.name}" if p.client else "?"
+            svc = f"{p.service.name}:{p.port}" if p.service else str(p.port)
+            parts.append(Text(f"  ✗ {who} → {svc}: {p.reason} (sends {p.sends} via {p.sends_source})"))
+    else:
+        parts.append(Text("no known client will fail against this", style=palette.get("mtls-strict", "green")))
+    return Group(*parts)
+
+
+class ExplainScreen(DialogScreen):
+    BINDINGS = [Binding("y", "yaml", "Deciding YAML", show=False, id="explain.yaml")]
+
+    DEFAULT_CSS = """
+    ExplainScreen #explain-ports { width: 40%; height: 1fr; border: none; }
+    ExplainScreen #explain-body { width: 1fr; height: 1fr; padding: 0 1; }
+    """
+
+    def __init__(self, snapshot: Snapshot, pod: Pod) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.pod = pod
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="dialog") as box:
+            box.border_title = f"Explain mTLS  {self.pod.namespace}/{self.pod.name}"
+            options = [Option("whole workload", id=WORKLOAD)]
+            options += [Option(c.describe(), id=str(c.port)) for c in port_choices(self.snapshot, self.pod)]
+            yield OptionList(*options, id="explain-ports")
+            with VerticalScroll(id="explain-body"):
+                yield Static(id="explain-text")
+
+    def on_mount(self) -> None:
+        self.show(None)
+        self.query_one("#explain-ports", OptionList).focus()
+
+    def show(self, port: int | None) -> None:
+        self.explanation = explain(self.snapshot, self.pod, port)
+        self.query_one("#explain-text", Static).update(explanation_view(self.explanation, self.app.theme_variables))
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        option_id = event.option.id
+        self.show(None if option_id in (None, WORKLOAD) else int(option_id))
+
+    def action_yaml(self) -> None:
+        from meshtui.screens.yaml_view import YamlScreen
+
+        deciding = next((s for s in self.explanation.levels if s.decided and s.raw), None)
+        if deciding is not None and deciding.policy is not None:
+            self.app.push_screen(YamlScreen(str(deciding.policy), dict(deciding.raw or {})))

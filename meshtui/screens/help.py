@@ -1,0 +1,37 @@
+"""`?`: every binding with its id and current keys, and why disabled ones are disabled."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from meshtui.bindings import all_bindings
+from meshtui.keymap import Keymap
+from meshtui.screens.dialog import DialogScreen
+from meshtui.screens.main import ACTION_NEEDS
+
+
+class HelpScreen(DialogScreen):
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = "Help — key bindings (remap by id in a keymap file)"
+            yield Static(id="help-summary")
+            yield DataTable(id="help-table", cursor_type="row")
+
+    def on_mount(self) -> None:
+        keymap: Keymap | None = getattr(self.app, "keymap_config", None)
+        overrides = keymap.bindings if keymap else {}
+        table = self.query_one("#help-table", DataTable)
+        table.add_columns("KEYS", "ACTION", "ID", "WHERE", "STATE")
+        for info in all_bindings():
+            action = info.action.split("(")[0]
+            needs = ACTION_NEEDS.get(action)
+            reason = self.app.denied_reason(*needs) if needs else None
+            table.add_row(overrides.get(info.id, info.key), info.description or info.action, info.id,
+                          info.where, reason or "")
+        name = keymap.name if keymap else "default"
+        self.query_one("#help-summary", Static).update(
+            f"keymap: {name}   theme: {self.app.theme}   ctrl+p opens the command palette (every action)"
+        )
+        table.focus()

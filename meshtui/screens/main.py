@@ -1,0 +1,359 @@
+"""The main screen: namespaces, pods, policies and Envoy logs, all visible at once.
+
+Selection flows namespace → pods → policies and logs. The screen never calls the backend: it
+renders the snapshot and report the app hands it, and the log pane's tail runs on its own threads.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Input, Static
+
+from meshtui.model.objects import Pod
+from meshtui.model.snapshot import Snapshot
+from meshtui.policy.engine import MeshReport
+from meshtui.policy.scope import policies_for_namespace, policies_for_pod
+from meshtui.render import (
+    authorization_policy_row,
+    destination_rule_row,
+    finding_line,
+    namespace_row,
+    peer_authentication_rows,
+    pod_row,
+    virtual_service_row,
+)
+from meshtui.widgets.header import StatusHeader, header_text
+from meshtui.widgets.pod_logs import PodLogPane
+from meshtui.widgets.resource_table import ResourceTable, Row
+
+# Permissions each mutating action needs ("verb resource"), for RBAC-aware check_action.
+ACTION_NEEDS: dict[str, tuple[str, ...]] = {
+    "injection": ("patch namespaces",),
+    "mtls": ("create peerauthentications", "patch peerauthentications", "delete peerauthentications"),
+    "port_mtls": ("create peerauthentications", "patch peerauthentications", "delete peerauthentications"),
+    "restart": ("patch deployments",),
+    "undo": ("patch namespaces", "patch peerauthentications"),
+}
+
+
+class Pane(Vertical):
+    """A bordered pane holding a table and its (hidden until `/`) filter input."""
+
+    def __init__(self, title: str, table: ResourceTable, *, id: str, below: Widget | None = None) -> None:
+        super().__init__(id=id, classes="pane")
+        self.border_title = title
+        self.table = table
+        self.below = below
+        self.filter_input = Input(placeholder="filter…", classes="pane-filter")
+
+    def compose(self) -> ComposeResult:
+        yield self.table
+        if self.below is not None:
+            yield self.below
+        yield self.filter_input
+
+
+class MainScreen(Screen):
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="main.filter"),
+        Binding("enter", "open", "Open", id="main.open"),
+        Binding("l", "logs", "Logs", id="main.logs"),
+        Binding("L", "workload_logs", "Workload logs", show=False, id="main.workload_logs"),
+        Binding("e", "explain", "Explain", id="main.explain"),
+        Binding("i", "injection", "Injection", id="main.injection"),
+        Binding("m", "mtls", "mTLS mode", id="main.mtls"),
+        Binding("p", "port_mtls", "Port mTLS", show=False, id="main.port_mtls"),
+        Binding("R", "restart", "Restart", show=False, id="main.restart"),
+        Binding("u", "undo", "Undo", show=False, id="main.undo"),
+        Binding("y", "yaml", "YAML", show=False, id="main.yaml"),
+        Binding("1", "focus_pane('namespaces')", "Namespaces", show=False, id="main.pane_namespaces"),
+        Binding("2", "focus_pane('pods')", "Pods", show=False, id="main.pane_pods"),
+        Binding("3", "focus_pane('policies')", "Policies", show=False, id="main.pane_policies"),
+        Binding("4", "focus_pane('logs')", "Logs pane", show=False, id="main.pane_logs"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="main.clear_filter"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.namespaces = ResourceTable(["NAME", "INJECT", "mTLS", "PODS", "✗"], id="namespaces-table")
+        self.pods = ResourceTable(["NAME", "READY", "mTLS", "PROXY", "STATUS", "RST", "AGE"], id="pods-table")
+        self.policies = ResourceTable(["KIND", "NAME", "SCOPE", "MODE / SUMMARY"], id="policies-table")
+        self.header = StatusHeader(id="header")
+        self.findings = Static(id="findings")
+        self.log_pane = PodLogPane(id="logs-pane")
+        self.snapshot: Snapshot | None = None
+        self.report: MeshReport | None = None
+        self.selected_namespace: str | None = None
+        self.selected_pod: tuple[str, str] | None = None
+        self._pods_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield self.header
+        with Grid(id="panes"):
+            yield Pane("Namespaces", self.namespaces, id="namespaces-pane")
+            yield Pane("Pods", self.pods, id="pods-pane")
+            yield Pane("Policies", self.policies, id="policies-pane", below=self.findings)
+            yield self.log_pane
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.namespaces.focus()
+        # Cells carry resolved theme colours, so a theme switch re-renders them.
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.on_screen_resume())
+        self.refresh_header()
+        if self.app.snapshot is not None and self.app.report is not None:
+            self.update_cluster(self.app.snapshot, self.app.report)
+        else:
+            self.namespaces.loading = True
+
+    # -- data in --------------------------------------------------------------------------------------
+    @property
+    def palette(self) -> dict[str, str]:
+        return self.app.theme_variables
+
+    def refresh_header(self) -> None:
+        self.header.update(header_text(self.app.info, self.app.connection_state, self.report,
+                                       self.app.settings.read_only, self.palette))
+
+    def update_cluster(self, snapshot: Snapshot, report: MeshReport) -> None:
+        self.snapshot = snapshot
+        self.report = report
+        self.namespaces.loading = False
+        self.refresh_header()
+        self._render_namespaces()
+        self._render_pods()
+        self._render_policies()
+
+    def on_screen_resume(self) -> None:
+        if self.app.snapshot is not None and self.app.report is not None:
+            self.update_cluster(self.app.snapshot, self.app.report)
+
+    def _render_namespaces(self) -> None:
+        assert self.snapshot is not None and self.report is not None
+        rows: list[Row] = []
+        for ns in sorted(self.snapshot.namespaces.values(), key=lambda n: n.name):
+            rows.append((ns.name, namespace_row(ns, self.report.namespaces.get(ns.name), self.palette)))
+        self.namespaces.sync(rows)
+        self.query_one("#namespaces-pane").border_title = f"Namespaces  {len(rows)}"
+        if self.selected_namespace is None or self.selected_namespace not in self.snapshot.namespaces:
+            self.selected_namespace = self.namespaces.selected_key
+
+    def _render_pods(self) -> None:
+        if self.snapshot is None or self.report is None or self.selected_namespace is None:
+            return
+        now = self.app.now()
+        pods = self.snapshot.pods_in(self.selected_namespace)
+        rows: list[Row] = [
+            (f"{p.namespace}/{p.name}", pod_row(p, self.report.pods.get(p.key), self.palette, now)) for p in pods
+        ]
+        self.pods.sync(rows)
+        self.query_one("#pods-pane").border_title = f"Pods  {self.selected_namespace}  {len(rows)}"
+        key = self.pods.selected_key
+        self._select_pod(tuple(key.split("/", 1)) if key else None)  # type: ignore[arg-type]
+
+    def _render_policies(self) -> None:
+        if self.snapshot is None or self.report is None or self.selected_namespace is None:
+            return
+        snap, root = self.snapshot, self.snapshot.mesh.root_namespace
+        pod = self.current_pod()
+        scoped = policies_for_pod(snap, pod) if pod else policies_for_namespace(snap, self.selected_namespace)
+        rows: list[Row] = []
+        for pa in scoped.peer_authentications:
+            for i, cells in enumerate(peer_authentication_rows(pa, root, self.palette)):
+                rows.append((f"pa/{pa.namespace}/{pa.name}/{i}", cells))
+        for dr in scoped.destination_rules:
+            rows.append((f"dr/{dr.namespace}/{dr.name}", destination_rule_row(dr, self.palette)))
+        for vs in scoped.virtual_services:
+            rows.append((f"vs/{vs.namespace}/{vs.name}", virtual_service_row(vs)))
+        for ap in scoped.authorization_policies:
+            rows.append((f"ap/{ap.namespace}/{ap.name}", authorization_policy_row(ap)))
+        self.policies.sync(rows)
+        scope = f"{pod.name}" if pod else self.selected_namespace
+        self.query_one("#policies-pane").border_title = f"Policies  {scope}"
+        ns = self.selected_namespace
+        findings = [f for f in self.report.findings
+                    if (f.namespace == ns or (f.kind == "Namespace" and f.name == ns))
+                    and (pod is None or f.kind != "Pod" or f.name == pod.name)]
+        self.findings.update(finding_line(findings))
+
+    # -- selection ----------------------------------------------------------------------------------
+    def current_pod(self) -> Pod | None:
+        if self.snapshot is None or self.selected_pod is None:
+            return None
+        return self.snapshot.pods.get(self.selected_pod)
+
+    @on(DataTable.RowHighlighted, "#namespaces-table")
+    def _namespace_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        name = event.row_key.value
+        if name == self.selected_namespace:
+            return
+        self.selected_namespace = name
+        # Debounced: holding a key through the list must not re-render pods for every row.
+        if self._pods_timer is not None:
+            self._pods_timer.stop()
+        self._pods_timer = self.set_timer(0.08, self._namespace_changed)
+
+    def _namespace_changed(self) -> None:
+        self.selected_pod = None
+        self.pods.move_cursor(row=0, animate=False)
+        self._render_pods()
+        self._render_policies()
+
+    @on(DataTable.RowHighlighted, "#pods-table")
+    def _pod_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        self._select_pod(tuple(key.split("/", 1)) if key else None)  # type: ignore[arg-type]
+
+    def _select_pod(self, key: tuple[str, str] | None) -> None:
+        if key == self.selected_pod:
+            return
+        self.selected_pod = key
+        self._render_policies()
+        self.log_pane.show_pod(self.current_pod())
+
+    # -- actions -------------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        needs = ACTION_NEEDS.get(action)
+        if needs is None:
+            return True
+        if self.app.settings.read_only:
+            return False  # read-only: mutating bindings do not exist
+        return None if self.app.denied_reason(*needs) else True
+
+    def _focused_pane(self) -> Pane | None:
+        node = self.focused
+        while node is not None and not isinstance(node, Pane):
+            node = node.parent  # type: ignore[assignment]
+        return node
+
+    def action_focus_pane(self, name: str) -> None:
+        target = {"namespaces": self.namespaces, "pods": self.pods, "policies": self.policies}.get(name)
+        if target is not None:
+            target.focus()
+        else:
+            self.log_pane.focus_view()
+
+    def action_filter(self) -> None:
+        pane = self._focused_pane()
+        if pane is None:
+            return
+        pane.filter_input.add_class("visible")
+        pane.filter_input.value = pane.table.filter_text
+        pane.filter_input.focus()
+
+    @on(Input.Changed, ".pane-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        pane = event.input.parent
+        if isinstance(pane, Pane):
+            pane.table.set_filter(event.value)
+
+    @on(Input.Submitted, ".pane-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        pane = event.input.parent
+        if isinstance(pane, Pane):
+            if not event.value:
+                event.input.remove_class("visible")
+            pane.table.focus()
+
+    def action_clear_filter(self) -> None:
+        pane = self._focused_pane()
+        if pane is None:
+            return
+        pane.table.set_filter("")
+        pane.filter_input.value = ""
+        pane.filter_input.remove_class("visible")
+        pane.table.focus()
+
+    def action_open(self) -> None:
+        if self.focused is self.namespaces:
+            self.pods.focus()
+        elif self.focused is self.pods:
+            self.action_logs()
+        elif self.focused is self.policies:
+            self.action_yaml()
+
+    def action_logs(self) -> None:
+        pod = self.current_pod()
+        if pod is None:
+            self.notify("select a pod first", timeout=2)
+            return
+        if not pod.has_sidecar:
+            self.notify(f"{pod.name} has no istio-proxy container (no sidecar)", severity="warning")
+            return
+        self._open_logs(pod.name, lambda: [(pod.namespace, pod.name)])
+
+    def action_workload_logs(self) -> None:
+        pod = self.current_pod()
+        if pod is None:
+            return
+        workload = pod.workload_name
+        namespace = pod.namespace
+
+        def targets() -> list[tuple[str, str]]:
+            snap = self.app.snapshot
+            if snap is None:
+                return []
+            return [(p.namespace, p.name) for p in snap.pods_in(namespace)
+                    if p.workload_name == workload and p.has_sidecar and not p.deleting]
+
+        self._open_logs(f"{workload} (all pods)", targets)
+
+    def _open_logs(self, title: str, targets: Callable[[], list[tuple[str, str]]]) -> None:
+        from meshtui.screens.logs import LogsScreen
+
+        self.app.push_screen(LogsScreen(self.app.backend, targets, title, self.app.settings))
+
+    def action_explain(self) -> None:
+        pod = self.current_pod()
+        if pod is None or self.snapshot is None:
+            self.notify("select a pod to explain its mTLS mode", timeout=2)
+            return
+        from meshtui.screens.explain import ExplainScreen
+
+        self.app.push_screen(ExplainScreen(self.snapshot, pod))
+
+    def action_yaml(self) -> None:
+        key = self.policies.selected_key
+        if key is None or self.snapshot is None:
+            return
+        from meshtui.screens.yaml_view import YamlScreen
+
+        kind, namespace, name = key.split("/")[:3]
+        collection = {"pa": self.snapshot.peer_authentications, "dr": self.snapshot.destination_rules,
+                      "vs": self.snapshot.virtual_services, "ap": self.snapshot.authorization_policies}[kind]
+        obj = collection.get((namespace, name))
+        if obj is not None:
+            self.app.push_screen(YamlScreen(f"{obj.ref}", dict(obj.raw)))
+
+    def action_injection(self) -> None:
+        from meshtui.screens.actions import open_injection
+
+        open_injection(self)
+
+    def action_mtls(self) -> None:
+        from meshtui.screens.actions import open_mtls
+
+        open_mtls(self, port_level=False)
+
+    def action_port_mtls(self) -> None:
+        from meshtui.screens.actions import open_mtls
+
+        open_mtls(self, port_level=True)
+
+    def action_restart(self) -> None:
+        from meshtui.screens.actions import open_restart
+
+        open_restart(self)
+
+    def action_undo(self) -> None:
+        from meshtui.screens.actions import run_undo
+
+        run_undo(self)

@@ -1,0 +1,46 @@
+"""The one-line header: context, connection state, mesh mode, Istio version, read-only."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from rich.text import Text
+from textual.widgets import Static
+
+from meshtui.backend.base import ClusterInfo
+from meshtui.policy.engine import MeshReport
+from meshtui.render import mode_text
+
+
+def header_text(info: ClusterInfo, state: str, report: MeshReport | None, read_only: bool,
+                palette: Mapping[str, str]) -> Text:
+    text = Text()
+    text.append(" meshtui ", style="bold reverse")
+    text.append("  ctx ", style="dim")
+    text.append(info.context or "?", style="bold")
+    if info.namespace:
+        text.append(f" (-n {info.namespace})", style="dim")
+    error = state.startswith(("error", "watch stopped", "context"))
+    dot_style = palette.get("mtls-disabled", "red") if error else (
+        palette.get("mtls-strict", "green") if state == "watching" else palette.get("mtls-permissive", "yellow"))
+    text.append("   ● ", style=dot_style)
+    text.append(state.split(":", 1)[0] if error else state)
+    if report is not None:
+        text.append("   mesh ", style="dim")
+        text.append_text(mode_text(report.mesh.mtls, palette, label=report.mesh.mtls))
+        src = report.mesh.source
+        text.append(f" ({src.name if src.name else 'no mesh policy'})", style="dim")
+    if not info.istio_installed:
+        text.append("   Istio not installed", style=palette.get("mtls-disabled", "red"))
+    elif info.istio_version:
+        text.append(f"   istio {info.istio_version}", style="dim")
+    if read_only:
+        text.append("   READ-ONLY", style="bold " + palette.get("mtls-permissive", "yellow"))
+    text.append("   ? help", style="dim")
+    return text
+
+
+class StatusHeader(Static):
+    DEFAULT_CSS = """
+    StatusHeader { height: 1; background: $panel; }
+    """

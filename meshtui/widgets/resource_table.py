@@ -1,0 +1,97 @@
+"""A DataTable that live-updates in place: the cursor stays on the same object, the scroll stays put."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist
+
+Cell = Text | str
+Row = tuple[str, Sequence[Cell]]
+
+
+def _plain(cell: Cell) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+class ResourceTable(DataTable):
+    """Rows are keyed by a stable string (namespace/name); ``sync`` diffs against what is shown."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="nav.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="nav.up"),
+        Binding("home", "scroll_top", "Top", show=False, id="nav.top"),
+        Binding("end", "scroll_bottom", "Bottom", show=False, id="nav.bottom"),
+    ]
+
+    def __init__(self, columns: Sequence[str], **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
+        self._column_labels = list(columns)
+        self._rows_shown: list[Row] = []
+        self._all_rows: list[Row] = []
+        self.filter_text = ""
+
+    def on_mount(self) -> None:
+        self.add_columns(*self._column_labels)
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except RowDoesNotExist:
+            return None
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self._show(self._all_rows)
+
+    def sync(self, rows: Sequence[Row]) -> None:
+        self._all_rows = list(rows)
+        self._show(self._all_rows)
+
+    def _show(self, rows: Sequence[Row]) -> None:
+        needle = self.filter_text.lower()
+        if needle:
+            rows = [r for r in rows if any(needle in _plain(c).lower() for c in r[1])]
+        new_keys = [k for k, _ in rows]
+        if new_keys == [k for k, _ in self._rows_shown]:
+            # Same rows in the same order: touch only the cells that changed (no flicker, no jump).
+            for (key, cells), (_, old) in zip(rows, self._rows_shown, strict=True):
+                for col, (cell, before) in enumerate(zip(cells, old, strict=True)):
+                    if cell != before:
+                        self.update_cell_at((self.get_row_index(key), col), cell)
+            self._rows_shown = list(rows)
+            return
+        keep = self.selected_key
+        old_index = self.cursor_row
+        scroll = self.scroll_offset
+        self.clear()
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
+        self._rows_shown = list(rows)
+        if not rows:
+            return
+        if keep in new_keys:
+            index = new_keys.index(keep)
+        else:
+            # The selected object went away: stay at the same height rather than jump to the top.
+            index = min(old_index, len(rows) - 1)
+        self.move_cursor(row=index, animate=False, scroll=False)
+        self.scroll_to(scroll.x, scroll.y, animate=False, immediate=True)
+        self.call_after_refresh(self._keep_cursor_visible)
+
+    def _keep_cursor_visible(self) -> None:
+        self.move_cursor(row=self.cursor_row, animate=False, scroll=True)
+
+    def action_scroll_top(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0)
+
+    def action_scroll_bottom(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)

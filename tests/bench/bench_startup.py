@@ -1,0 +1,49 @@
+"""Time from launching `meshtui --demo` to the first populated frame (namespaces and pods listed).
+
+Run: python tests/bench/bench_startup.py  (prints figures; not a timed test)
+Measures two things: the in-process time from App start to a populated main screen (Pilot), and
+the wall time of a fresh `python -c "import meshtui.app"` (import cost a user pays before that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import subprocess
+import sys
+import time
+
+from meshtui.config import Settings
+from meshtui.factory import build_app
+
+
+async def first_frame() -> float:
+    start = time.perf_counter()
+    app = build_app(Settings(demo=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        while not (getattr(screen, "namespaces", None) and screen.namespaces.row_count
+                   and screen.pods.row_count):
+            await pilot.pause(0.005)
+            screen = app.screen
+        elapsed = time.perf_counter() - start
+    return elapsed
+
+
+def import_time() -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import meshtui.app, meshtui.screens.main"], check=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    frames = [asyncio.run(first_frame()) for _ in range(5)]
+    imports = [import_time() for _ in range(3)]
+    print(f"first populated frame (in-process, demo): median {statistics.median(frames) * 1000:.0f} ms, "
+          f"max {max(frames) * 1000:.0f} ms over {len(frames)} runs")
+    print(f"cold import of the app modules (fresh interpreter): median {statistics.median(imports) * 1000:.0f} ms")
+    print(f"target: under 1000 ms to first frame -> {'OK' if statistics.median(frames) + statistics.median(imports) < 1 else 'SLOW'}")
+
+
+if __name__ == "__main__":
+    main()
