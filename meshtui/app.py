@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 import threading
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -71,7 +71,7 @@ class MeshApp(App[int]):
         self.initial_screen = initial_screen
         self.startup_notices = list(notices)
         # Ages on screen are computed against this; tests pin it for stable snapshots.
-        self.now: Callable[[], datetime] = clock or (lambda: datetime.now(timezone.utc))
+        self.now: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.info: ClusterInfo = ClusterInfo(context=backend.context if backend else "file")
         self.snapshot: Snapshot | None = None
         self.report: MeshReport | None = None
@@ -94,20 +94,22 @@ class MeshApp(App[int]):
         dark = self.current_theme.dark if self._registered_themes else True
         return dict(MESHTUI_VARIABLES_DARK if dark else MESHTUI_VARIABLES_LIGHT)
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         if self.keymap_config is not None:
             self.set_keymap(self.keymap_config.bindings)
-            for problem in self.keymap_config.problems:
-                self.notify(problem + "; using the default keys", title="keymap", severity="warning", timeout=10)
+        if self.initial_screen is not None:
+            await self.push_screen(self.initial_screen)
+        else:
+            from meshtui.screens.main import MainScreen
+
+            await self.push_screen(MainScreen())
+            self.start_sync()
+        # After the push: toasts belong to the screen they are raised on.
+        problems = self.keymap_config.problems if self.keymap_config is not None else ()
+        for problem in problems:
+            self.notify(problem + "; using the default keys", title="keymap", severity="warning", timeout=10)
         for notice in self.startup_notices:
             self.notify(notice, severity="warning", timeout=10)
-        if self.initial_screen is not None:
-            self.push_screen(self.initial_screen)
-            return
-        from meshtui.screens.main import MainScreen
-
-        self.push_screen(MainScreen())
-        self.start_sync()
 
     def start_sync(self) -> None:
         if self.backend is None:
@@ -259,3 +261,7 @@ class MeshApp(App[int]):
     async def action_quit(self) -> None:
         self.shutdown()
         self.exit(0)
+
+    def on_unmount(self) -> None:
+        # However the app ends, the watch thread must return or interpreter exit waits on it.
+        self._stop_sync.set()

@@ -13,8 +13,12 @@ BINDING_OWNERS: tuple[tuple[str, str], ...] = (
     ("main screen", "meshtui.screens.main:MainScreen"),
     ("lists", "meshtui.widgets.resource_table:ResourceTable"),
     ("logs screen", "meshtui.screens.logs:LogsScreen"),
+    ("log lines", "meshtui.widgets.log_view:LogView"),
     ("explain", "meshtui.screens.explain:ExplainScreen"),
     ("dialogs", "meshtui.screens.dialog:DialogScreen"),
+    ("change preview", "meshtui.screens.change_preview:PreviewScreen"),
+    ("restart", "meshtui.screens.change_restart:RestartScreen"),
+    ("mode picker", "meshtui.screens.change:ModePickerScreen"),
 )
 
 

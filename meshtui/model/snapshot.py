@@ -7,7 +7,7 @@ hand snapshots to the UI without locks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Literal, Mapping, Union
+from typing import Iterable, Literal, Mapping
 
 from meshtui.model.objects import (
     AuthorizationPolicy,
@@ -22,17 +22,17 @@ from meshtui.model.objects import (
     Workload,
 )
 
-ModelObject = Union[
-    Namespace,
-    Pod,
-    Service,
-    Workload,
-    PeerAuthentication,
-    DestinationRule,
-    AuthorizationPolicy,
-    VirtualService,
-    Sidecar,
-]
+ModelObject = (
+    Namespace
+    | Pod
+    | Service
+    | Workload
+    | PeerAuthentication
+    | DestinationRule
+    | AuthorizationPolicy
+    | VirtualService
+    | Sidecar
+)
 
 # Snapshot field that holds each model class.
 COLLECTION: dict[type, str] = {

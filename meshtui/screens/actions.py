@@ -11,11 +11,24 @@ from typing import TYPE_CHECKING, Sequence
 from meshtui.backend.base import BackendError
 from meshtui.change.apply import ApplyResult, ReadOnlyError
 from meshtui.change.journal import UndoResult, undo_last
-from meshtui.change.plan import ChangePlan, MtlsScope, PlanError, injection_plan, mtls_plan, workloads_to_restart
+from meshtui.change.plan import (
+    ChangePlan,
+    MtlsScope,
+    PlanError,
+    injection_plan,
+    mtls_plan,
+    workloads_to_restart,
+)
 from meshtui.change.ports import port_choices
 from meshtui.model.objects import Pod, Workload
 from meshtui.policy.impact import Observed
-from meshtui.screens.change import InjectionChoice, InjectionScreen, ModeChoice, ModePickerScreen, result_notice
+from meshtui.screens.change import (
+    InjectionChoice,
+    InjectionScreen,
+    ModeChoice,
+    ModePickerScreen,
+    result_notice,
+)
 from meshtui.screens.change_preview import PreviewScreen
 from meshtui.screens.change_restart import RestartScreen
 from meshtui.screens.yaml_view import TextScreen

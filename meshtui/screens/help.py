@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.keys import format_key
 from textual.widgets import DataTable, Static
 
 from meshtui.bindings import all_bindings
@@ -23,13 +24,14 @@ class HelpScreen(DialogScreen):
         keymap: Keymap | None = getattr(self.app, "keymap_config", None)
         overrides = keymap.bindings if keymap else {}
         table = self.query_one("#help-table", DataTable)
-        table.add_columns("KEYS", "ACTION", "ID", "WHERE", "STATE")
+        table.add_columns("KEYS", "ACTION", "ID", "STATE", "WHERE")
         for info in all_bindings():
             action = info.action.split("(")[0]
             needs = ACTION_NEEDS.get(action)
             reason = self.app.denied_reason(*needs) if needs else None
-            table.add_row(overrides.get(info.id, info.key), info.description or info.action, info.id,
-                          info.where, reason or "")
+            keys = ",".join(format_key(k.strip()) for k in overrides.get(info.id, info.key).split(","))
+            table.add_row(keys, info.description or info.action, info.id,
+                          f"disabled: {reason}" if reason else "", info.where)
         name = keymap.name if keymap else "default"
         self.query_one("#help-summary", Static).update(
             f"keymap: {name}   theme: {self.app.theme}   ctrl+p opens the command palette (every action)"

@@ -272,6 +272,11 @@ class MainScreen(Screen):
         pane.filter_input.remove_class("visible")
         pane.table.focus()
 
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        # The focused table consumes enter itself (select_cursor); route it to the same action.
+        self.action_open()
+
     def action_open(self) -> None:
         if self.focused is self.namespaces:
             self.pods.focus()

@@ -19,14 +19,13 @@ def test_valid_key(key: str, ok: bool) -> None:
     assert valid_key(key) is ok
 
 
-def test_every_binding_has_an_id_and_default_keymap_covers_app_bindings() -> None:
+def test_every_binding_has_an_id_and_the_default_keymap_lists_them_all() -> None:
     ids = [b.id for b in all_bindings()]
     assert len(ids) == len(set(ids))
     default = load_keymap("default", known_ids())
     assert default.problems == ()
-    for info in all_bindings():
-        if info.id.startswith(("app.", "main.", "nav.")):
-            assert info.id in default.bindings, info.id
+    # The default keymap documents every binding: a new binding without an entry fails here.
+    assert {b.id for b in all_bindings()} == set(default.bindings)
 
 
 @pytest.mark.parametrize("name", bundled_names("keymaps"))
