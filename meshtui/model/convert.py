@@ -7,7 +7,7 @@ dicts, and `meshtui check -f` feeds parsed YAML.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Callable, Mapping
 
 from meshtui.model.objects import (
@@ -33,7 +33,7 @@ WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet")
 
 def parse_time(value: Any) -> datetime:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not value:
         return EPOCH
     try:
@@ -43,7 +43,7 @@ def parse_time(value: Any) -> datetime:
 
 
 def format_time(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -133,6 +133,7 @@ def pod(obj: Mapping[str, Any], *, template: bool = False) -> Pod:
         resource_version=str(m.get("resourceVersion") or ""),
         deleting=bool(m.get("deletionTimestamp")),
         template=template,
+        host_network=bool(spec.get("hostNetwork")),
     )
 
 

@@ -8,10 +8,10 @@ Mappings inside frozen objects are plain dicts by convenience; nothing mutates t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Mapping
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 PROXY_CONTAINER = "istio-proxy"
 
@@ -105,6 +105,8 @@ class Pod:
     deleting: bool = False
     # True for a pod template read from a manifest rather than a running pod.
     template: bool = False
+    # hostNetwork pods are never injected and never checked for a missing proxy.
+    host_network: bool = False
 
     @property
     def ref(self) -> Ref:

@@ -1,0 +1,154 @@
+"""``meshtui check``: the engine's verdict on a cluster or on manifest files, for terminals and CI.
+
+Exit codes: 0 clean, 1 a finding at or above ``--fail-on``, 2 unusable input (YAML error, no
+cluster). The JSON/YAML shape is documented in docs/findings.md and kept stable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from typing import Any, Callable, Protocol, TextIO
+
+import yaml
+
+from meshtui.backend.base import BackendError
+from meshtui.manifests import ManifestError, load_paths
+from meshtui.model.snapshot import Snapshot
+from meshtui.policy.engine import evaluate
+from meshtui.policy.report import SEVERITIES, Finding, MeshReport, PodMtls, Source
+
+OUTPUTS = ("table", "json", "yaml")
+FAIL_ON = (*SEVERITIES, "never")
+
+
+class SnapshotSource(Protocol):
+    """The part of the Backend protocol ``check`` uses."""
+
+    def connect(self) -> Any: ...
+
+    def snapshot(self) -> Snapshot: ...
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "check",
+        help="report mTLS modes and findings for a cluster or manifest files",
+        description="Evaluate mTLS for the current kube context, or for manifests given with -f "
+        "(files, directories, '-' for stdin), and report findings.",
+    )
+    p.add_argument("--context", help="kubeconfig context to use")
+    p.add_argument("--kubeconfig", help="path to the kubeconfig file")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", help="only report this namespace")
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="report all namespaces")
+    p.add_argument("--demo", action="store_true", help="check the built-in simulated mesh")
+    p.add_argument("-f", "--filename", action="append", default=[], metavar="PATH",
+                   help="manifest file or directory (recursive), '-' for stdin; repeatable")
+    p.add_argument("--root-namespace", help="Istio root namespace (default: istio-system)")
+    p.add_argument("-o", "--output", choices=OUTPUTS, default="table", help="output format")
+    p.add_argument("--fail-on", choices=FAIL_ON, default="error",
+                   help="exit 1 when a finding at or above this severity exists (default: error)")
+
+
+def run(args: argparse.Namespace, *, backend_factory: Callable[[argparse.Namespace], SnapshotSource],
+        stdin: TextIO | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    try:
+        snapshot = _load(args, backend_factory, stdin)
+    except (ManifestError, BackendError) as exc:
+        print(f"meshtui check: {exc}", file=err)
+        return 2
+    report = evaluate(snapshot)
+    data = to_data(report, args.namespace if not args.all_namespaces else None)
+    if args.output == "json":
+        out.write(json.dumps(data, indent=2) + "\n")
+    elif args.output == "yaml":
+        out.write(yaml.safe_dump(data, sort_keys=False))
+    else:
+        out.write(render_table(data))
+    return exit_code(data["findings"], args.fail_on)
+
+
+def _load(args: argparse.Namespace, backend_factory: Callable[[argparse.Namespace], SnapshotSource],
+          stdin: TextIO | None) -> Snapshot:
+    if args.filename:
+        snapshot = load_paths(args.filename, stdin)
+    else:
+        backend = backend_factory(args)
+        backend.connect()
+        snapshot = backend.snapshot()
+    if args.root_namespace:
+        snapshot = snapshot.with_mesh(replace(snapshot.mesh, root_namespace=args.root_namespace))
+    return snapshot
+
+
+def exit_code(findings: list[dict[str, Any]], fail_on: str) -> int:
+    if fail_on == "never":
+        return 0
+    threshold = SEVERITIES.index(fail_on)
+    return 1 if any(SEVERITIES.index(f["severity"]) <= threshold for f in findings) else 0
+
+
+def _source(source: Source) -> dict[str, str]:
+    return {"kind": source.kind, "namespace": source.namespace, "name": source.name, "level": source.level}
+
+
+def _workload(pm: PodMtls) -> dict[str, Any]:
+    return {
+        "namespace": pm.pod.namespace,
+        "pod": pm.pod.name,
+        "workload": pm.pod.workload_name,
+        "sidecar": pm.sidecar,
+        "mode": pm.mode,
+        "ports": [{"port": p.port, "mode": p.mode, "source": _source(p.source)} for p in pm.ports],
+    }
+
+
+def _finding(f: Finding) -> dict[str, str]:
+    return {"code": f.code, "severity": f.severity, "kind": f.kind, "namespace": f.namespace,
+            "name": f.name, "message": f.message, "fix": f.fix}
+
+
+def _in_scope(f: Finding, namespace: str) -> bool:
+    return f.namespace == namespace or (f.kind == "Namespace" and f.name == namespace)
+
+
+def to_data(report: MeshReport, namespace: str | None = None) -> dict[str, Any]:
+    """The documented JSON shape; ``namespace`` limits it to one namespace."""
+    return {
+        "namespaces": [
+            {"name": ns.name, "injection": ns.injection, "mtls": ns.mtls}
+            for ns in report.namespaces.values() if namespace is None or ns.name == namespace
+        ],
+        "workloads": [
+            _workload(pm) for pm in report.pods.values() if namespace is None or pm.pod.namespace == namespace
+        ],
+        "findings": [_finding(f) for f in report.findings if namespace is None or _in_scope(f, namespace)],
+    }
+
+
+def _columns(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+def render_table(data: dict[str, Any]) -> str:
+    lines: list[str] = []
+    ns_rows = [["NAMESPACE", "INJECTION", "MTLS"]]
+    ns_rows += [[n["name"], n["injection"], n["mtls"]] for n in data["namespaces"]]
+    lines += _columns(ns_rows)
+    wl_rows = [["NAMESPACE", "POD", "SIDECAR", "MODE", "PORTS"]]
+    for w in data["workloads"]:
+        ports = " ".join(f"{p['port']}:{p['mode']}" for p in w["ports"]) or "-"
+        wl_rows.append([w["namespace"], w["pod"], "yes" if w["sidecar"] else "no", w["mode"], ports])
+    lines += ["", *_columns(wl_rows), ""]
+    if not data["findings"]:
+        lines.append("No findings.")
+    for f in data["findings"]:
+        where = f"{f['kind']} {f['namespace']}/{f['name']}" if f["namespace"] else f"{f['kind']} {f['name']}"
+        lines.append(f"{f['severity'].upper():<7} [{f['code']}] ({where}) {f['message']}")
+        lines += [f"        {line}" for line in f["fix"].splitlines()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,255 @@
+"""The mTLS engine: the server-side mode Istio enforces on every pod and port, with its source.
+
+Mirrors istiod's ``ComposePeerAuthentication``: one PeerAuthentication is chosen per level (mesh =
+namespace-wide policy in the root namespace, namespace, workload = selector policy), each the oldest
+by creationTimestamp, ties broken by name then namespace (istiod sorts configs that way before
+choosing). An UNSET or absent mode inherits from the level above; port-level modes come only from the
+chosen workload policy, and a port-level UNSET inherits the workload's mode. Nothing at all means
+PERMISSIVE.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Mapping
+
+from meshtui.model.objects import PeerAuthentication, Pod
+from meshtui.model.snapshot import Snapshot
+from meshtui.policy.labels import SelectorIndex
+from meshtui.policy.recent import Recent
+from meshtui.policy.report import (
+    DEFAULT_SOURCE,
+    MIXED,
+    NONE,
+    PERMISSIVE,
+    UNSET,
+    Finding,
+    MeshReport,
+    MeshSummary,
+    NamespaceSummary,
+    PodMtls,
+    PortMtls,
+    Source,
+)
+from meshtui.policy.services import ServiceIndex, target_port
+
+__all__ = [
+    "Analysis",
+    "Finding",
+    "MeshReport",
+    "MeshSummary",
+    "NamespaceSummary",
+    "PodMtls",
+    "PolicyIndex",
+    "PortMtls",
+    "Source",
+    "analyze",
+    "evaluate",
+    "port_mode",
+]
+
+
+def pa_order(pa: PeerAuthentication) -> tuple:
+    return (pa.created, pa.name, pa.namespace)
+
+
+def decides(mode: str | None) -> bool:
+    return mode is not None and mode != UNSET
+
+
+def source_of(pa: PeerAuthentication, level: str) -> Source:
+    return Source("PeerAuthentication", pa.namespace, pa.name, level)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """The policies chosen at each level for one pod, and the workload-level result."""
+
+    mesh: PeerAuthentication | None
+    namespace: PeerAuthentication | None
+    workload: PeerAuthentication | None
+    mode: str
+    source: Source
+
+    def port(self, port: int) -> PortMtls:
+        if self.workload is not None and port in self.workload.port_level:
+            mode = self.workload.port_level[port]
+            if decides(mode):
+                return PortMtls(port, str(mode), source_of(self.workload, "port"))
+        return PortMtls(port, self.mode, self.source)
+
+
+class PolicyIndex:
+    """PeerAuthentications sorted into levels once per snapshot."""
+
+    def __init__(self, snapshot: Snapshot):
+        self.root = snapshot.mesh.root_namespace
+        namespace_wide: dict[str, list[PeerAuthentication]] = defaultdict(list)
+        selected: list[PeerAuthentication] = []
+        for pa in snapshot.peer_authentications.values():
+            if not pa.selector:
+                namespace_wide[pa.namespace].append(pa)
+            elif pa.namespace != self.root:
+                # A selector policy in the root namespace is ignored by istiod.
+                selected.append(pa)
+        self.namespace_wide = {ns: sorted(pas, key=pa_order) for ns, pas in namespace_wide.items()}
+        self.mesh_wide = self.namespace_wide.get(self.root, [])
+        self._workload = SelectorIndex(selected, lambda pa: pa.namespace, lambda pa: pa.selector or {})
+        self._ns_cache: dict[str, Resolution] = {}
+
+    def workload_candidates(self, pod: Pod) -> list[PeerAuthentication]:
+        return sorted(self._workload.selecting(pod.namespace, pod.labels), key=pa_order)
+
+    def namespace_level(self, namespace: str) -> Resolution:
+        """The mode a pod in the namespace gets before any workload policy."""
+        cached = self._ns_cache.get(namespace)
+        if cached is not None:
+            return cached
+        mesh = self.mesh_wide[0] if self.mesh_wide else None
+        ns_pas = self.namespace_wide.get(namespace, []) if namespace != self.root else []
+        ns_pa = ns_pas[0] if ns_pas else None
+        mode, source = PERMISSIVE, DEFAULT_SOURCE
+        if mesh is not None and decides(mesh.mode):
+            mode, source = str(mesh.mode), source_of(mesh, "mesh")
+        if ns_pa is not None and decides(ns_pa.mode):
+            mode, source = str(ns_pa.mode), source_of(ns_pa, "namespace")
+        res = self._ns_cache[namespace] = Resolution(mesh, ns_pa, None, mode, source)
+        return res
+
+    def resolve(self, pod: Pod) -> Resolution:
+        base = self.namespace_level(pod.namespace)
+        candidates = self._workload.selecting(pod.namespace, pod.labels)
+        if not candidates:
+            return base
+        workload = min(candidates, key=pa_order)
+        if decides(workload.mode):
+            return Resolution(base.mesh, base.namespace, workload, str(workload.mode),
+                              source_of(workload, "workload"))
+        return Resolution(base.mesh, base.namespace, workload, base.mode, base.source)
+
+
+def pod_ports(pod: Pod, services: ServiceIndex) -> list[int]:
+    """Declared container ports plus container ports that selecting Services target."""
+    ports = {p.port for p in pod.ports}
+    for svc in services.services_of(pod):
+        for sp in svc.ports:
+            tp = target_port(sp, pod)
+            if tp is not None:
+                ports.add(tp)
+    return sorted(ports)
+
+
+def pod_mtls(pod: Pod, policies: PolicyIndex, services: ServiceIndex) -> PodMtls:
+    ports = pod_ports(pod, services)
+    if not pod.has_sidecar:
+        none = tuple(PortMtls(p, NONE, DEFAULT_SOURCE) for p in ports)
+        return PodMtls(pod, False, NONE, DEFAULT_SOURCE, none)
+    res = policies.resolve(pod)
+    return PodMtls(pod, True, res.mode, res.source, tuple(res.port(p) for p in ports))
+
+
+class Analysis:
+    """Everything derived from one snapshot; shared by evaluate, predict, explain and impact."""
+
+    def __init__(self, snapshot: Snapshot):
+        self.snapshot = snapshot
+        self.policies = PolicyIndex(snapshot)
+        self.services = ServiceIndex(snapshot)
+        self._pods: dict[tuple[str, str], PodMtls] = {}
+        self._report: MeshReport | None = None
+
+    def pod(self, pod: Pod) -> PodMtls:
+        cached = self._pods.get(pod.key)
+        if cached is not None and cached.pod is pod:
+            return cached
+        result = pod_mtls(pod, self.policies, self.services)
+        if self.snapshot.pods.get(pod.key) is pod:
+            self._pods[pod.key] = result
+        return result
+
+    def port(self, pod: Pod, port: int) -> PortMtls:
+        found = self.pod(pod).port(port)
+        if found is not None:
+            return found
+        # A port nothing declares still gets the policy Istio would apply if traffic arrived on it.
+        if not pod.has_sidecar:
+            return PortMtls(port, NONE, DEFAULT_SOURCE)
+        return self.policies.resolve(pod).port(port)
+
+    @property
+    def report(self) -> MeshReport:
+        if self._report is None:
+            from meshtui.policy.findings import find_all
+
+            pods = {key: self.pod(pod) for key, pod in sorted(self.snapshot.pods.items())}
+            namespaces = summarize_namespaces(self.snapshot, self.policies, pods)
+            mesh = summarize_mesh(self.policies, namespaces)
+            self._report = MeshReport(pods, namespaces, mesh, find_all(self))
+        return self._report
+
+
+_analyses: Recent[Snapshot, Analysis] = Recent()
+
+
+def analyze(snapshot: Snapshot) -> Analysis:
+    """The analysis of a snapshot, shared by every caller asking about the same snapshot object."""
+    return _analyses.get(snapshot, Analysis)
+
+
+def evaluate(snapshot: Snapshot) -> MeshReport:
+    return analyze(snapshot).report
+
+
+def port_mode(snapshot: Snapshot, pod: Pod, port: int) -> PortMtls:
+    """The effective mode of one container port of one pod."""
+    return analyze(snapshot).port(pod, port)
+
+
+def summarize_namespaces(
+    snapshot: Snapshot, policies: PolicyIndex, pods: Mapping[tuple[str, str], PodMtls]
+) -> dict[str, NamespaceSummary]:
+    by_ns: dict[str, list[PodMtls]] = defaultdict(list)
+    for pm in pods.values():
+        by_ns[pm.pod.namespace].append(pm)
+    names = sorted({ns.name for ns in snapshot.namespaces.values()} | set(by_ns))
+    out: dict[str, NamespaceSummary] = {}
+    for name in names:
+        ns_obj = snapshot.namespaces.get(("", name))
+        base = policies.namespace_level(name)
+        members = by_ns.get(name, [])
+        counts: Counter[str] = Counter()
+        mixed = False
+        for pm in members:
+            counts.update(p.mode for p in pm.ports)
+            if pm.sidecar and (pm.mode != base.mode or any(p.mode != base.mode for p in pm.ports)):
+                mixed = True
+        out[name] = NamespaceSummary(
+            name=name,
+            injection=ns_obj.injection if ns_obj else "none",
+            mtls=MIXED if mixed else base.mode,
+            source=base.source,
+            pods=len(members),
+            without_sidecar=sum(1 for pm in members if not pm.sidecar),
+            port_counts=dict(counts),
+        )
+    return out
+
+
+def summarize_mesh(policies: PolicyIndex, namespaces: Mapping[str, NamespaceSummary]) -> MeshSummary:
+    mesh = policies.mesh_wide[0] if policies.mesh_wide else None
+    mode, source = PERMISSIVE, DEFAULT_SOURCE
+    if mesh is not None and decides(mesh.mode):
+        mode, source = str(mesh.mode), source_of(mesh, "mesh")
+    counts: Counter[str] = Counter()
+    for ns in namespaces.values():
+        counts.update(ns.port_counts)
+    mixed = any(ns.mtls != mode for ns in namespaces.values() if ns.pods)
+    return MeshSummary(
+        mtls=MIXED if mixed else mode,
+        source=source,
+        namespaces=len(namespaces),
+        pods=sum(ns.pods for ns in namespaces.values()),
+        without_sidecar=sum(ns.without_sidecar for ns in namespaces.values()),
+        port_counts=dict(counts),
+    )

@@ -1,0 +1,106 @@
+"""The engine's result types: frozen, so a report can be handed to the UI thread as is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from meshtui.model.objects import Pod, Ref
+
+STRICT = "STRICT"
+PERMISSIVE = "PERMISSIVE"
+DISABLE = "DISABLE"
+NONE = "NONE"
+MIXED = "MIXED"
+UNSET = "UNSET"
+
+LEVELS = ("mesh", "namespace", "workload", "port")
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a mode comes from: a PeerAuthentication at a level, or the built-in default (kind "")."""
+
+    kind: str
+    namespace: str
+    name: str
+    level: str
+
+    @property
+    def ref(self) -> Ref | None:
+        return Ref(self.kind, self.namespace, self.name) if self.kind else None
+
+    def __str__(self) -> str:
+        if not self.kind:
+            return "default"
+        return f"{self.level}: {self.kind} {self.namespace}/{self.name}"
+
+
+DEFAULT_SOURCE = Source("", "", "", "default")
+
+
+@dataclass(frozen=True, slots=True)
+class PortMtls:
+    port: int
+    mode: str
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class PodMtls:
+    pod: Pod
+    sidecar: bool
+    mode: str
+    source: Source
+    ports: tuple[PortMtls, ...]
+
+    def port(self, number: int) -> PortMtls | None:
+        for p in self.ports:
+            if p.port == number:
+                return p
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceSummary:
+    name: str
+    injection: str
+    mtls: str
+    source: Source
+    pods: int
+    without_sidecar: int
+    port_counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MeshSummary:
+    mtls: str
+    source: Source
+    namespaces: int
+    pods: int
+    without_sidecar: int
+    port_counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    severity: str
+    kind: str
+    namespace: str
+    name: str
+    message: str
+    fix: str
+
+    @property
+    def ref(self) -> Ref:
+        return Ref(self.kind, self.namespace, self.name)
+
+
+@dataclass(frozen=True)
+class MeshReport:
+    pods: Mapping[tuple[str, str], PodMtls]
+    namespaces: Mapping[str, NamespaceSummary]
+    mesh: MeshSummary
+    findings: tuple[Finding, ...]

@@ -1,0 +1,251 @@
+"""`meshtui check`: every option, output format and exit code."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from meshtui.backend.base import ConnectionFailed
+from meshtui.cli import check
+from meshtui.model.objects import (
+    Container,
+    ContainerPort,
+    MeshSettings,
+    Namespace,
+    PeerAuthentication,
+    Pod,
+)
+from meshtui.model.snapshot import Snapshot
+
+MANIFEST = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio-injection: enabled}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  template:
+    metadata: {labels: {app: cart}}
+    spec:
+      containers: [{name: cart, image: cart:1, ports: [{containerPort: 8080}]}]
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: shop}
+spec: {mtls: {mode: STRICT}}
+---
+apiVersion: example.com/v1
+kind: SomethingElse
+metadata: {name: ignored, namespace: shop}
+"""
+
+# A NodePort in front of a STRICT port: one warning (MT0008).
+NODEPORT = """\
+apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: shop}
+spec:
+  type: NodePort
+  selector: {app: cart}
+  ports: [{port: 80, targetPort: 8080}]
+"""
+
+
+class FakeBackend:
+    """The two Backend methods `check` uses, over a fixed snapshot."""
+
+    def __init__(self, snapshot: Snapshot):
+        self._snapshot = snapshot
+        self.connected = False
+
+    def connect(self) -> None:
+        self.connected = True
+
+    def snapshot(self) -> Snapshot:
+        assert self.connected, "snapshot() before connect()"
+        return self._snapshot
+
+
+class Unreachable:
+    def connect(self) -> None:
+        raise ConnectionFailed("cannot reach https://10.0.0.1:6443: connection refused")
+
+    def snapshot(self) -> Snapshot:
+        raise AssertionError("not connected")
+
+
+def _cluster() -> Snapshot:
+    proxy = Container("istio-proxy", "istio/proxyv2:1.24.0")
+    app = Container("app", "app:1", (ContainerPort(8080),))
+    return Snapshot.build(
+        [
+            Namespace("shop", labels={"istio-injection": "enabled"}),
+            Namespace("other", labels={"istio-injection": "enabled"}),
+            Pod("shop", "web-1", labels={"app": "web"}, containers=(app, proxy)),
+            Pod("other", "old-1", labels={"app": "old"}, containers=(app,)),
+            PeerAuthentication("mesh-root", "default", mode="STRICT"),
+        ],
+        MeshSettings(),
+    )
+
+
+def _run(
+    argv: list[str], backend: object = None, stdin: str = ""
+) -> tuple[int, str, str, list[argparse.Namespace]]:
+    parser = argparse.ArgumentParser(prog="meshtui")
+    check.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["check", *argv])
+    seen: list[argparse.Namespace] = []
+
+    def factory(ns: argparse.Namespace) -> object:
+        seen.append(ns)
+        return backend if backend is not None else FakeBackend(_cluster())
+
+    out, err = io.StringIO(), io.StringIO()
+    code = check.run(args, backend_factory=factory, stdin=io.StringIO(stdin), stdout=out, stderr=err)  # type: ignore[arg-type]
+    return code, out.getvalue(), err.getvalue(), seen
+
+
+@pytest.fixture
+def manifests(tmp_path: Path) -> Path:
+    (tmp_path / "app.yaml").write_text(MANIFEST)
+    return tmp_path
+
+
+def test_json_shape(manifests: Path) -> None:
+    code, out, _, seen = _run(["-f", str(manifests), "-o", "json"])
+    data = json.loads(out)
+    assert code == 0 and seen == []  # manifests never touch a cluster
+    assert data == {
+        "namespaces": [{"name": "shop", "injection": "enabled", "mtls": "STRICT"}],
+        "workloads": [
+            {
+                "namespace": "shop",
+                "pod": "cart",
+                "workload": "cart",
+                "sidecar": True,
+                "mode": "STRICT",
+                "ports": [
+                    {
+                        "port": 8080,
+                        "mode": "STRICT",
+                        "source": {
+                            "kind": "PeerAuthentication",
+                            "namespace": "shop",
+                            "name": "default",
+                            "level": "namespace",
+                        },
+                    }
+                ],
+            }
+        ],
+        "findings": [],
+    }
+
+
+def test_yaml_output_matches_json(manifests: Path) -> None:
+    _, as_json, _, _ = _run(["-f", str(manifests), "--output", "json"])
+    _, as_yaml, _, _ = _run(["-f", str(manifests), "--output", "yaml"])
+    assert yaml.safe_load(as_yaml) == json.loads(as_json)
+
+
+def test_table_output(manifests: Path) -> None:
+    (manifests / "svc.yaml").write_text(NODEPORT)
+    code, out, _, _ = _run(["-f", str(manifests)])
+    assert code == 0
+    assert "shop       enabled    STRICT" in out
+    assert "cart  yes      STRICT  8080:STRICT" in out
+    assert "WARNING [MT0008] (Service shop/cart)" in out
+    assert "          portLevelMtls:" in out  # the fix, indented under its finding
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "expected"),
+    [("error", 0), ("warning", 1), ("info", 1), ("never", 0)],
+)
+def test_fail_on(manifests: Path, fail_on: str, expected: int) -> None:
+    (manifests / "svc.yaml").write_text(NODEPORT)
+    assert _run(["-f", str(manifests), "--fail-on", fail_on])[0] == expected
+
+
+def test_fail_on_defaults_to_error(manifests: Path) -> None:
+    (manifests / "pa.yaml").write_text(
+        "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: bad, namespace: shop}\n"
+        "spec: {portLevelMtls: {8080: {mode: DISABLE}}}\n"
+    )
+    code, out, _, _ = _run(["-f", str(manifests), "-o", "json"])
+    assert code == 1 and json.loads(out)["findings"][0]["code"] == "MT0005"
+
+
+def test_stdin_and_repeated_files(tmp_path: Path) -> None:
+    (tmp_path / "ns.yaml").write_text(MANIFEST.split("---")[0])
+    deployment = MANIFEST.split("---")[1]
+    code, out, _, _ = _run(["-f", str(tmp_path / "ns.yaml"), "-f", "-", "-o", "json"], stdin=deployment)
+    assert code == 0 and json.loads(out)["workloads"][0]["sidecar"] is True
+
+
+def test_bad_yaml_exits_2_naming_file_and_line(manifests: Path) -> None:
+    (manifests / "broken.yaml").write_text("kind: Service\nmetadata:\n  name: a: b\n")
+    code, out, err, _ = _run(["-f", str(manifests)])
+    assert (code, out) == (2, "")
+    assert err.startswith("meshtui check: ") and "broken.yaml:3:" in err and err.count("\n") == 1
+
+
+def test_root_namespace_option(manifests: Path) -> None:
+    (manifests / "mesh.yaml").write_text(
+        "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\n"
+        "metadata: {name: m, namespace: mesh-root}\nspec: {mtls: {mode: DISABLE}}\n"
+    )
+    (manifests / "app.yaml").write_text(MANIFEST.replace("spec: {mtls: {mode: STRICT}}", "spec: {}"))
+    _, default_root, _, _ = _run(["-f", str(manifests), "-o", "json"])
+    _, custom_root, _, _ = _run(["-f", str(manifests), "-o", "json", "--root-namespace", "mesh-root"])
+    assert json.loads(default_root)["workloads"][0]["mode"] == "PERMISSIVE"
+    assert json.loads(custom_root)["workloads"][0]["ports"][0]["source"]["level"] == "mesh"
+
+
+def test_cluster_path_passes_connection_options() -> None:
+    code, out, _, seen = _run(["--context", "prod", "--kubeconfig", "/k/config", "-A", "-o", "json"])
+    (args,) = seen
+    assert (args.context, args.kubeconfig, args.all_namespaces, args.demo) == (
+        "prod",
+        "/k/config",
+        True,
+        False,
+    )
+    data = json.loads(out)
+    assert {w["pod"] for w in data["workloads"]} == {"web-1", "old-1"}
+    assert code == 0
+
+
+def test_demo_flag_reaches_the_factory() -> None:
+    _, _, _, seen = _run(["--demo"])
+    assert seen[0].demo is True
+
+
+def test_namespace_limits_the_report() -> None:
+    _, out, _, seen = _run(["-n", "other", "-o", "json", "--root-namespace", "mesh-root"])
+    data = json.loads(out)
+    assert seen[0].namespace == "other"
+    assert [n["name"] for n in data["namespaces"]] == ["other"]
+    assert [w["pod"] for w in data["workloads"]] == ["old-1"]
+    assert {(f["code"], f["name"]) for f in data["findings"]} == {("IST0103", "old-1"), ("MT0010", "old-1")}
+
+
+def test_namespace_and_all_namespaces_conflict() -> None:
+    with pytest.raises(SystemExit) as exc:
+        _run(["-n", "a", "-A"])
+    assert exc.value.code == 2
+
+
+def test_backend_error_exits_2_with_one_line() -> None:
+    code, out, err, _ = _run([], backend=Unreachable())
+    assert (code, out) == (2, "")
+    assert err == "meshtui check: cannot reach https://10.0.0.1:6443: connection refused\n"

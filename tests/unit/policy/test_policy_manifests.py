@@ -1,0 +1,149 @@
+"""load_paths(): files, directories, stdin, workload templates and predicted injection."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from meshtui.manifests import ManifestError, load_paths
+
+NAMESPACES = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: legacy}
+"""
+
+
+def _workload(
+    kind: str,
+    name: str,
+    namespace: str = "shop",
+    labels: str = "",
+    annotations: str = "",
+    extra_container: str = "",
+    host_network: bool = False,
+) -> str:
+    return f"""\
+apiVersion: apps/v1
+kind: {kind}
+metadata: {{name: {name}, namespace: {namespace}}}
+spec:
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata:
+      labels: {{app: {name}{labels}}}
+      annotations: {{{annotations}}}
+    spec:
+      hostNetwork: {str(host_network).lower()}
+      containers:
+      - name: main
+        image: example/{name}:1
+        ports: [{{containerPort: 8080}}]{extra_container}
+"""
+
+
+@pytest.mark.parametrize(
+    ("doc", "sidecar"),
+    [
+        (_workload("Deployment", "cart"), True),
+        (_workload("StatefulSet", "db"), True),
+        (_workload("DaemonSet", "agent"), True),
+        (_workload("Job", "migrate"), True),
+        (_workload("Deployment", "cart", namespace="legacy"), False),
+        (_workload("Deployment", "cart", labels=", sidecar.istio.io/inject: 'false'"), False),
+        (_workload("Deployment", "cart", annotations="sidecar.istio.io/inject: 'false'"), False),
+        (
+            _workload("Deployment", "cart", namespace="legacy", labels=", sidecar.istio.io/inject: 'true'"),
+            True,
+        ),
+        (
+            _workload(
+                "Deployment",
+                "cart",
+                namespace="legacy",
+                extra_container="\n      - name: istio-proxy\n        image: istio/proxyv2:1.24.0",
+            ),
+            True,
+        ),
+        (_workload("Deployment", "cart", host_network=True), False),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: bare, namespace: shop}\n"
+            "spec: {containers: [{name: main, image: x}]}\n",
+            True,
+        ),
+    ],
+    ids=[
+        "deployment",
+        "statefulset",
+        "daemonset",
+        "job",
+        "namespace not injected",
+        "label opts out",
+        "annotation opts out",
+        "label opts in",
+        "explicit istio-proxy",
+        "host network",
+        "bare pod",
+    ],
+)
+def test_workloads_become_template_pods(tmp_path: Path, doc: str, sidecar: bool) -> None:
+    (tmp_path / "ns.yaml").write_text(NAMESPACES)
+    (tmp_path / "app.yaml").write_text(doc)
+    snapshot = load_paths([str(tmp_path)])
+    (pod,) = snapshot.pods.values()
+    assert pod.template and pod.has_sidecar is sidecar
+    if pod.owner_kind:
+        assert (
+            pod.owner_name == pod.name
+            and (pod.namespace, f"{pod.owner_kind}/{pod.name}") in snapshot.workloads
+        )
+
+
+def test_directories_recurse_and_unknown_kinds_are_ignored(tmp_path: Path) -> None:
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    (sub / "deep.yml").write_text(_workload("Deployment", "deep"))
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n")
+    (tmp_path / "notes.txt").write_text("not: [yaml")
+    (tmp_path / "list.json").write_text(
+        '{"kind": "List", "items": [{"kind": "Service", "metadata": {"name": "s", "namespace": "shop"},'
+        ' "spec": {"selector": {"app": "deep"}, "ports": [{"port": 80}]}}]}'
+    )
+    snapshot = load_paths([str(tmp_path)])
+    assert list(snapshot.pods) == [("shop", "deep")]
+    assert list(snapshot.services) == [("shop", "s")]
+
+
+def test_stdin_and_several_paths(tmp_path: Path) -> None:
+    (tmp_path / "ns.yaml").write_text(NAMESPACES)
+    snapshot = load_paths(
+        [str(tmp_path / "ns.yaml"), "-"], stdin=io.StringIO(_workload("Deployment", "cart"))
+    )
+    assert snapshot.pods[("shop", "cart")].has_sidecar
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("kind: Namespace\nmetadata:\n  name: a: b\n", r"bad\.yaml:3:10: mapping values are not allowed"),
+        ("kind: Namespace\nmetadata:\n  name: [unclosed\n", r"bad\.yaml:4:1: .*started at line 3"),
+        ("kind: Namespace\n\tmetadata: {}\n", r"bad\.yaml:2:"),
+        ("- just\n- a list\n", r"bad\.yaml: document 1 is not a Kubernetes object"),
+    ],
+    ids=["mapping in a scalar", "unclosed flow", "tab indentation", "not an object"],
+)
+def test_errors_name_file_and_line(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "bad.yaml").write_text(text)
+    with pytest.raises(ManifestError, match=message):
+        load_paths([str(tmp_path / "bad.yaml")])
+
+
+def test_missing_path(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match="no such file"):
+        load_paths([str(tmp_path / "nope")])
