@@ -9,6 +9,7 @@ from typing import NoReturn, Sequence
 
 from meshtui import __version__
 from meshtui.backend.base import Backend
+from meshtui.cli.options import add_cluster_options
 from meshtui.config import ConfigError, Settings, build_settings, default_config_path, load_config
 
 EXIT_USAGE = 2
@@ -37,16 +38,6 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
         raise SystemExit(EXIT_USAGE)
-
-
-def add_cluster_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--demo", action="store_true", default=None,
-                        help="use the built-in simulated mesh instead of a cluster")
-    parser.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-    parser.add_argument("--context", metavar="NAME", help="kube context (default: the current context)")
-    scope = parser.add_mutually_exclusive_group()
-    scope.add_argument("-n", "--namespace", metavar="NS", help="limit to one namespace")
-    scope.add_argument("-A", "--all-namespaces", action="store_true", help="all namespaces (the default)")
 
 
 def build_parser() -> OneLineParser:

@@ -15,6 +15,7 @@ from typing import Any, Callable, Protocol, TextIO
 import yaml
 
 from meshtui.backend.base import BackendError
+from meshtui.cli.options import add_cluster_options
 from meshtui.manifests import ManifestError, load_paths
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.engine import evaluate
@@ -39,12 +40,7 @@ def add_parser(subparsers: Any) -> None:
         description="Evaluate mTLS for the current kube context, or for manifests given with -f "
         "(files, directories, '-' for stdin), and report findings.",
     )
-    p.add_argument("--context", help="kubeconfig context to use")
-    p.add_argument("--kubeconfig", help="path to the kubeconfig file")
-    scope = p.add_mutually_exclusive_group()
-    scope.add_argument("-n", "--namespace", help="only report this namespace")
-    scope.add_argument("-A", "--all-namespaces", action="store_true", help="report all namespaces")
-    p.add_argument("--demo", action="store_true", help="check the built-in simulated mesh")
+    add_cluster_options(p, sub_command=True)
     p.add_argument("-f", "--filename", action="append", default=[], metavar="PATH",
                    help="manifest file or directory (recursive), '-' for stdin; repeatable")
     p.add_argument("--root-namespace", help="Istio root namespace (default: istio-system)")
@@ -62,7 +58,7 @@ def run(args: argparse.Namespace, *, backend_factory: Callable[[argparse.Namespa
         print(f"meshtui check: {exc}", file=err)
         return 2
     report = evaluate(snapshot)
-    data = to_data(report, args.namespace if not args.all_namespaces else None)
+    data = to_data(report, getattr(args, "namespace", None) if not getattr(args, "all_namespaces", None) else None)
     if args.output == "json":
         out.write(json.dumps(data, indent=2) + "\n")
     elif args.output == "yaml":

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from meshtui.backend.base import ConnectionFailed
+from meshtui.__main__ import build_parser
 from meshtui.cli import check
 from meshtui.model.objects import (
     Container,
@@ -100,9 +101,7 @@ def _cluster() -> Snapshot:
 def _run(
     argv: list[str], backend: object = None, stdin: str = ""
 ) -> tuple[int, str, str, list[argparse.Namespace]]:
-    parser = argparse.ArgumentParser(prog="meshtui")
-    check.add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["check", *argv])
+    args = build_parser().parse_args(["check", *argv])
     seen: list[argparse.Namespace] = []
 
     def factory(ns: argparse.Namespace) -> object:
@@ -214,12 +213,7 @@ def test_root_namespace_option(manifests: Path) -> None:
 def test_cluster_path_passes_connection_options() -> None:
     code, out, _, seen = _run(["--context", "prod", "--kubeconfig", "/k/config", "-A", "-o", "json"])
     (args,) = seen
-    assert (args.context, args.kubeconfig, args.all_namespaces, args.demo) == (
-        "prod",
-        "/k/config",
-        True,
-        False,
-    )
+    assert (args.context, args.kubeconfig, args.all_namespaces, args.demo) == ("prod", "/k/config", True, None)
     data = json.loads(out)
     assert {w["pod"] for w in data["workloads"]} == {"web-1", "old-1"}
     assert code == 0
@@ -249,3 +243,8 @@ def test_backend_error_exits_2_with_one_line() -> None:
     code, out, err, _ = _run([], backend=Unreachable())
     assert (code, out) == (2, "")
     assert err == "meshtui check: cannot reach https://10.0.0.1:6443: connection refused\n"
+
+
+def test_cluster_options_before_the_sub_command_are_kept() -> None:
+    args = build_parser().parse_args(["--context", "prod", "--demo", "check"])
+    assert args.context == "prod" and args.demo is True

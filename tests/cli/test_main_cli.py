@@ -1,0 +1,58 @@
+"""`meshtui` itself: version, help, and bad input as one line with exit code 2 (in a real subprocess)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from meshtui import __version__
+
+
+def meshtui(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "meshtui", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_version() -> None:
+    result = meshtui("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"meshtui {__version__}"
+
+
+def test_help_documents_every_flag() -> None:
+    result = meshtui("--help")
+    assert result.returncode == 0
+    for flag in ("--demo", "--kubeconfig", "--context", "--namespace", "--all-namespaces", "--config",
+                 "--theme", "--keymap", "--read-only", "--root-namespace", "--log-buffer", "--seed",
+                 "--version", "check", "logs", "history", "undo"):
+        assert flag in result.stdout, flag
+
+
+@pytest.mark.parametrize("args", [["--frobnicate"], ["--demo", "--log-buffer", "lots"], ["nosuchcommand"]])
+def test_bad_flags_one_line_exit_2(args: list[str]) -> None:
+    result = meshtui(*args)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreadable_config_one_line_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("theme: [\n")
+    result = meshtui("--demo", env={"MESHTUI_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert str(config) in result.stderr and "invalid YAML" in result.stderr
+
+
+def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
+    result = meshtui("--config", str(tmp_path / "nope.yaml"), "--demo")
+    assert result.returncode == 2 and "no such config file" in result.stderr
+
+
+def test_log_buffer_too_small() -> None:
+    result = meshtui("--demo", "--log-buffer", "5")
+    assert result.returncode == 2 and "--log-buffer" in result.stderr
