@@ -181,7 +181,8 @@ class MeshApp(App[int]):
 
     def on_permissions_checked(self, message: PermissionsChecked) -> None:
         self.access = message.access
-        self.refresh_bindings()
+        if self.screen_stack:  # the answer may arrive while the app is closing
+            self.refresh_bindings()
 
     # -- permissions ------------------------------------------------------------------------------
     def denied_reason(self, *needs: str) -> str | None:
