@@ -1,5 +1,7 @@
 """Pure row rendering: model + engine results → table cells (Rich Text). No Textual, no I/O.
 
+Policy kinds use Istio's kubectl short names (pa, dr, vs, ap) so the mode fits beside the name.
+
 Colours come in as a mapping of meshtui theme variables (``mtls-strict`` ...) so the same
 functions serve every theme and are testable with a plain dict.
 """
@@ -122,11 +124,11 @@ def peer_authentication_rows(pa: PeerAuthentication, root_namespace: str,
         scope = "ignored (root ns)" if pa.namespace == root_namespace else f"workload {_selector_label(pa.selector)}"
     mode = pa.mode or "UNSET"
     rows: list[list[Text | str]] = [
-        ["PeerAuthentication", pa.name, scope, mode_text(mode, palette, inherited=mode == "UNSET", label=mode)]
+        ["PA", pa.name, mode_text(mode, palette, inherited=mode == "UNSET", label=mode), scope]
     ]
     for port, port_mode in sorted(pa.port_level.items()):
         label = port_mode or "UNSET"
-        rows.append(["", f"  └ port {port}", "port", mode_text(label, palette, label=label)])
+        rows.append(["", f"  └ port {port}", mode_text(label, palette, label=label), "port"])
     return rows
 
 
@@ -135,7 +137,7 @@ def destination_rule_row(dr: DestinationRule, palette: Palette) -> list[Text | s
     summary = Text(mode, style=palette.get("mtls-strict", "") if mode == "ISTIO_MUTUAL" else "")
     if dr.port_tls:
         summary.append(" " + " ".join(f"{p}:{t.mode}" for p, t in sorted(dr.port_tls.items())), style="dim")
-    return ["DestinationRule", dr.name, dr.host, summary]
+    return ["DR", dr.name, summary, dr.host]
 
 
 def virtual_service_row(vs: VirtualService) -> list[Text | str]:
@@ -147,13 +149,13 @@ def virtual_service_row(vs: VirtualService) -> list[Text | str]:
             parts.append(f"{retries} retries")
         if route.get("timeout"):
             parts.append(f"timeout {route['timeout']}")
-    return ["VirtualService", vs.name, ",".join(vs.hosts), ", ".join(parts) or f"{len(routes)} routes"]
+    return ["VS", vs.name, ", ".join(parts) or f"{len(routes)} routes", ",".join(vs.hosts)]
 
 
 def authorization_policy_row(ap: AuthorizationPolicy) -> list[Text | str]:
     scope = f"workload {_selector_label(ap.selector)}" if ap.selector else "namespace"
     summary = "deny all" if ap.action == "ALLOW" and not ap.rules else f"{ap.action} {len(ap.rules)} rules"
-    return ["AuthorizationPolicy", ap.name, scope, summary]
+    return ["AP", ap.name, summary, scope]
 
 
 def finding_line(findings: Sequence[object]) -> Text:

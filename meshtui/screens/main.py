@@ -85,7 +85,7 @@ class MainScreen(Screen):
         super().__init__()
         self.namespaces = ResourceTable(["NAME", "INJECT", "mTLS", "PODS", "✗"], id="namespaces-table")
         self.pods = ResourceTable(["NAME", "READY", "mTLS", "PROXY", "STATUS", "RST", "AGE"], id="pods-table")
-        self.policies = ResourceTable(["KIND", "NAME", "SCOPE", "MODE / SUMMARY"], id="policies-table")
+        self.policies = ResourceTable(["KIND", "NAME", "MODE / SUMMARY", "SCOPE / HOST"], id="policies-table")
         self.header = StatusHeader(id="header")
         self.findings = Static(id="findings")
         self.log_pane = PodLogPane(id="logs-pane")

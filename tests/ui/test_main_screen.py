@@ -37,9 +37,9 @@ async def test_selection_flows_namespace_to_pods_policies_and_logs(make_demo) ->
         await pilot.press("j", "j")
         await wait_for(pilot, lambda: screen.selected_pod is not None
                        and screen.selected_pod[1].startswith("ms-identity"))
-        await wait_for(pilot, lambda: "DestinationRule" in screen_text(demo.app))
+        await wait_for(pilot, lambda: "ISTIO_MUTUAL" in screen_text(demo.app))
         text = screen_text(demo.app)
-        assert "Policies  ms-identity-" in text and "VirtualService" in text
+        assert "Policies  ms-identity-" in text and "3 retries" in text
         await wait_for(pilot, lambda: screen.log_pane.buffer and len(screen.log_pane.buffer) > 0)
         assert "Envoy  ms-identity-" in screen_text(demo.app)
 
