@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from meshtui.backend.base import ConnectionFailed
 from meshtui.__main__ import build_parser
+from meshtui.backend.base import ConnectionFailed
 from meshtui.cli import check
 from meshtui.model.objects import (
     Container,
