@@ -88,6 +88,7 @@ class MainScreen(Screen):
         self.policies = ResourceTable(["KIND", "NAME", "MODE / SUMMARY", "SCOPE / HOST"], id="policies-table")
         self.header = StatusHeader(id="header")
         self.findings = Static(id="findings")
+        self.cluster_error = Static(id="cluster-error")
         self.log_pane = PodLogPane(id="logs-pane")
         self.snapshot: Snapshot | None = None
         self.report: MeshReport | None = None
@@ -98,7 +99,7 @@ class MainScreen(Screen):
     def compose(self) -> ComposeResult:
         yield self.header
         with Grid(id="panes"):
-            yield Pane("Namespaces", self.namespaces, id="namespaces-pane")
+            yield Pane("Namespaces", self.namespaces, id="namespaces-pane", below=self.cluster_error)
             yield Pane("Pods", self.pods, id="pods-pane")
             yield Pane("Policies", self.policies, id="policies-pane", below=self.findings)
             yield self.log_pane
@@ -120,8 +121,15 @@ class MainScreen(Screen):
         return self.app.theme_variables
 
     def refresh_header(self) -> None:
-        self.header.update(header_text(self.app.info, self.app.connection_state, self.report,
-                                       self.app.settings.read_only, self.palette))
+        state = self.app.connection_state
+        self.header.update(header_text(self.app.info, state, self.report, self.app.settings.read_only, self.palette))
+        failed = state.startswith(("error", "watch stopped", "context"))
+        if failed and self.snapshot is None:
+            # Nothing to show: say why where the data would be, instead of an endless spinner.
+            self.namespaces.loading = False
+            hint = "" if self.app.settings.demo else "\n\nmeshtui --demo runs on a simulated mesh instead."
+            self.cluster_error.update(state.split(": ", 1)[-1] + hint)
+        self.cluster_error.set_class(failed, "visible")
 
     def update_cluster(self, snapshot: Snapshot, report: MeshReport) -> None:
         self.snapshot = snapshot
