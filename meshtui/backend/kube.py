@@ -1,0 +1,367 @@
+"""KubeBackend: the Backend protocol against a real cluster through the official ``kubernetes`` client.
+
+Reads go through :class:`KubeHttp` as raw JSON and :mod:`meshtui.model.convert`; the client supplies
+configuration, auth and the exec websocket. Thread-safe: the app calls it from several workers.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, Callable, Iterator, Mapping
+from urllib.parse import quote
+
+from meshtui.backend import kube_config
+from meshtui.backend.base import (
+    FIELD_MANAGER,
+    Access,
+    BackendError,
+    ClusterInfo,
+    Forbidden,
+    Gone,
+    Invalid,
+    LogOptions,
+    NotFound,
+    WatchStatus,
+    label_patch,
+    restart_patch,
+)
+from meshtui.backend.kube_exec import pilot_agent_request
+from meshtui.backend.kube_http import MERGE_PATCH, KubeHttp, encode_path
+from meshtui.backend.kube_logs import ProxyLogStream
+from meshtui.backend.kube_resources import CORE_KINDS, ISTIO_KINDS, ResourceKind, discover_istio
+from meshtui.backend.kube_watch import Key, KindState, WatchRunner
+from meshtui.model.convert import format_time, from_k8s
+from meshtui.model.objects import MeshSettings, Namespace
+from meshtui.model.snapshot import ChangeEvent, ModelObject, Snapshot, key_of
+
+PAGE_SIZE = 500
+ISTIO_NAMESPACE = "istio-system"
+RESTARTABLE = ("Deployment", "StatefulSet", "DaemonSet")
+PROXY_STATUS_PORT = 15020
+
+
+class KubeBackend:
+    def __init__(
+        self,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        namespace: str | None = None,
+        request_timeout: float = 10.0,
+    ):
+        self._kubeconfig = kubeconfig
+        self._wanted_context = context
+        self._namespace = namespace
+        self._timeout = request_timeout
+        self._lock = threading.Lock()
+        self._loaded: kube_config.LoadedConfig | None = None
+        self._http: KubeHttp | None = None
+        self._istio: tuple[ResourceKind, ...] | None = None
+        self._states: dict[str, KindState] = {}
+
+    # -- connection ------------------------------------------------------------------------------
+    @property
+    def context(self) -> str:
+        if self._loaded is not None:
+            return self._loaded.context
+        if self._wanted_context:
+            return self._wanted_context
+        try:
+            return kube_config.list_contexts(self._kubeconfig)[1]
+        except BackendError:
+            return ""
+
+    @property
+    def namespace(self) -> str | None:
+        return self._namespace
+
+    def _client(self) -> KubeHttp:
+        with self._lock:
+            if self._http is None:
+                loaded = kube_config.load(self._kubeconfig, self._wanted_context)
+                self._loaded = loaded
+                self._http = KubeHttp(
+                    loaded.configuration, auth_method=loaded.auth_method, timeout=self._timeout
+                )
+            return self._http
+
+    def _istio_kinds(self) -> tuple[ResourceKind, ...]:
+        http = self._client()
+        if self._istio is None:
+            self._istio = discover_istio(http)
+        return self._istio
+
+    def connect(self) -> ClusterInfo:
+        http = self._client()
+        version = http.json("GET", "/version")
+        istio = discover_istio(http)
+        self._istio = istio
+        istio_version, _ = self._istiod(http) if istio else ("", ())
+        loaded = self._loaded
+        assert loaded is not None
+        return ClusterInfo(
+            context=loaded.context,
+            server=loaded.server,
+            user=loaded.user,
+            istio_installed=bool(istio),
+            istio_version=istio_version,
+            namespace=self._namespace,
+            kubernetes_version=str(version.get("gitVersion") or ""),
+        )
+
+    def _istiod(self, http: KubeHttp) -> tuple[str, tuple[str, ...]]:
+        """(istiod image tag, revisions) from the istiod Deployments, as `istioctl version` shows the
+        control plane; empty when the user may not read istio-system."""
+        try:
+            path = encode_path("apis", "apps", "v1", "namespaces", ISTIO_NAMESPACE, "deployments")
+            doc = http.json("GET", path, [("labelSelector", "app=istiod")])
+        except BackendError:
+            return "", ()
+        version, revisions = "", []
+        for item in doc.get("items") or ():
+            labels = (item.get("metadata") or {}).get("labels") or {}
+            revisions.append(str(labels.get("istio.io/rev") or "default"))
+            for c in ((item.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or ():
+                image = str(c.get("image") or "")
+                if c.get("name") == "discovery" and ":" in image.rsplit("/", 1)[-1]:
+                    version = version or image.rsplit(":", 1)[-1]
+        return version, tuple(sorted(set(revisions)))
+
+    def contexts(self) -> list[str]:
+        return kube_config.list_contexts(self._kubeconfig)[0]
+
+    def switch_context(self, name: str) -> ClusterInfo:
+        """Reconnect to another context. A running watch() keeps the old cluster: stop it, then call
+        snapshot() and watch() again."""
+        loaded = kube_config.load(self._kubeconfig, name)
+        with self._lock:
+            old, self._http = (
+                self._http,
+                KubeHttp(loaded.configuration, auth_method=loaded.auth_method, timeout=self._timeout),
+            )
+            self._loaded, self._wanted_context = loaded, name
+            self._istio, self._states = None, {}
+        if old is not None:
+            old.close()
+        return self.connect()
+
+    def close(self) -> None:
+        with self._lock:
+            http, self._http = self._http, None
+        if http is not None:
+            http.close()
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _list(self, rk: ResourceKind) -> tuple[dict[Key, ModelObject], str]:
+        """Every object of a kind in scope, a page of PAGE_SIZE at a time, and the list's resourceVersion."""
+        try:
+            return self._list_pages(rk)
+        except Gone:
+            # The continue token expired between pages (410): the only remedy is a fresh list.
+            return self._list_pages(rk)
+
+    def _list_pages(self, rk: ResourceKind) -> tuple[dict[Key, ModelObject], str]:
+        http = self._client()
+        path = rk.collection(self._namespace)
+        base: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
+        if self._namespace and not rk.namespaced:
+            base.append(("fieldSelector", f"metadata.name={self._namespace}"))
+        objects: dict[Key, ModelObject] = {}
+        token: str | None = None
+        while True:
+            doc = http.json("GET", path, [*base, ("continue", token)])
+            for item in doc.get("items") or ():
+                obj = from_k8s(item, rk.kind)
+                if obj is not None:
+                    objects[key_of(obj)] = obj
+            meta = doc.get("metadata") or {}
+            token = meta.get("continue") or None
+            if token is None:
+                return objects, str(meta.get("resourceVersion") or "")
+
+    def _list_scoped_namespace(self, rk: ResourceKind) -> tuple[dict[Key, ModelObject], str | None]:
+        """With -n, users often may not list namespaces: then show the one namespace, unwatched."""
+        try:
+            return self._list(rk)
+        except Forbidden:
+            assert self._namespace is not None
+            ns = Namespace(name=self._namespace)
+            return {key_of(ns): ns}, None
+
+    def snapshot(self) -> Snapshot:
+        istio = self._istio_kinds()
+        kinds = (*CORE_KINDS, *istio)
+
+        def fetch(rk: ResourceKind) -> tuple[dict[Key, ModelObject], str | None]:
+            if rk.kind == "Namespace" and self._namespace:
+                return self._list_scoped_namespace(rk)
+            return self._list(rk)
+
+        with ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="list") as pool:
+            results = list(pool.map(fetch, kinds))
+        states: dict[str, KindState] = {}
+        objects: list[ModelObject] = []
+        for rk, (found, rv) in zip(kinds, results, strict=True):
+            objects.extend(found.values())
+            if rv is not None:
+                states[rk.kind] = KindState(rk, rv, found)
+        self._states = states
+        version, revisions = self._istiod(self._client()) if istio else ("", ())
+        mesh = MeshSettings(istio_installed=bool(istio), istio_version=version, revisions=revisions)
+        return Snapshot.build(objects, mesh)
+
+    def watch(
+        self,
+        emit: Callable[[list[ChangeEvent]], None],
+        stop: threading.Event,
+        status: WatchStatus | None = None,
+    ) -> None:
+        if not self._states:
+            self.snapshot()
+        states = [KindState(st.rk, st.resource_version, dict(st.known)) for st in self._states.values()]
+        runner = WatchRunner(self._client(), states, self._list, namespace=self._namespace, stop=stop)
+        runner.run(emit, status)
+        # A later watch() resumes where this one stopped instead of replaying from the snapshot.
+        self._states = {st.rk.kind: st for st in states}
+
+    def proxy_logs(
+        self, namespace: str, pod: str, options: LogOptions, stop: threading.Event
+    ) -> Iterator[str]:
+        return ProxyLogStream(self._client(), namespace, pod, options, stop).lines()
+
+    # -- generic mutations -----------------------------------------------------------------------
+    def _kind(self, kind: str) -> ResourceKind:
+        for rk in CORE_KINDS:
+            if rk.kind == kind:
+                return rk
+        if any(rk.kind == kind for rk in ISTIO_KINDS):
+            for rk in self._istio_kinds():
+                if rk.kind == kind:
+                    return rk
+            raise NotFound(f"Istio is not installed in this cluster (no {kind} API served)")
+        raise Invalid(f"meshtui does not handle the kind {kind!r}")
+
+    def _namespace_of(self, rk: ResourceKind, body: Mapping[str, Any]) -> str:
+        if not rk.namespaced:
+            return ""
+        return str((body.get("metadata") or {}).get("namespace") or self._namespace or "default")
+
+    @staticmethod
+    def _with_api_version(rk: ResourceKind, body: Mapping[str, Any]) -> dict[str, Any]:
+        # Istio's v1 and v1beta1 schemas are the same, so a manifest written for either is sent as the
+        # version this cluster serves (the server rejects a body whose apiVersion differs from the URL's).
+        api_version = f"{rk.group}/{rk.version}" if rk.group else rk.version
+        return {**body, "apiVersion": api_version, "kind": rk.kind}
+
+    @staticmethod
+    def _write_query(dry_run: bool) -> list[tuple[str, Any]]:
+        return [("fieldManager", FIELD_MANAGER), ("dryRun", "All" if dry_run else None)]
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        rk = self._kind(kind)
+        try:
+            return self._client().json("GET", rk.item(namespace, name))
+        except NotFound:
+            return None
+
+    def create(self, kind: str, body: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        rk = self._kind(kind)
+        path = rk.collection(self._namespace_of(rk, body) or None)
+        return self._client().json("POST", path, self._write_query(dry_run), self._with_api_version(rk, body))
+
+    def replace(self, kind: str, body: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        rk = self._kind(kind)
+        name = str((body.get("metadata") or {}).get("name") or "")
+        if not name:
+            raise Invalid(f"{kind} to replace has no metadata.name")
+        path = rk.item(self._namespace_of(rk, body), name)
+        return self._client().json("PUT", path, self._write_query(dry_run), self._with_api_version(rk, body))
+
+    def patch(
+        self, kind: str, namespace: str, name: str, patch: Mapping[str, Any], *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        rk = self._kind(kind)
+        return self._client().json(
+            "PATCH",
+            rk.item(namespace, name),
+            self._write_query(dry_run),
+            dict(patch),
+            content_type=MERGE_PATCH,
+        )
+
+    def delete(
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        *,
+        dry_run: bool = False,
+        resource_version: str | None = None,
+    ) -> None:
+        rk = self._kind(kind)
+        options: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        if resource_version:
+            options["preconditions"] = {"resourceVersion": resource_version}
+        query = [("dryRun", "All" if dry_run else None)]
+        self._client().json("DELETE", rk.item(namespace, name), query, options)
+
+    def label_namespace(
+        self, name: str, labels: Mapping[str, str | None], *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        return self.patch("Namespace", "", name, label_patch(labels), dry_run=dry_run)
+
+    def restart_workload(
+        self, kind: str, namespace: str, name: str, *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        if kind not in RESTARTABLE:
+            raise Invalid(f"cannot restart a {kind}; only {', '.join(RESTARTABLE)}")
+        stamp = format_time(datetime.now(UTC))
+        return self.patch(kind, namespace, name, restart_patch(stamp), dry_run=dry_run)
+
+    # -- proxy reads -----------------------------------------------------------------------------
+    def proxy_stats(self, namespace: str, pod: str) -> str:
+        # pods/proxy takes "name:port" in one segment; the colon must stay literal.
+        path = (
+            encode_path("api", "v1", "namespaces", namespace, "pods")
+            + f"/{quote(pod, safe='')}:{PROXY_STATUS_PORT}/proxy/stats/prometheus"
+        )
+        return self._client().text(path)
+
+    def proxy_request(self, namespace: str, pod: str, path: str, method: str = "GET") -> str:
+        http = self._client()
+        loaded = self._loaded
+        assert loaded is not None
+        return pilot_agent_request(
+            loaded.configuration,
+            namespace,
+            pod,
+            path,
+            method,
+            timeout=self._timeout,
+            auth_method=http.auth_method,
+        )
+
+    # -- RBAC ------------------------------------------------------------------------------------
+    def can_i(self, verb: str, resource: str, group: str = "", namespace: str = "") -> Access:
+        plural, _, sub = resource.partition("/")
+        attrs: dict[str, Any] = {"verb": verb, "resource": plural, "group": group}
+        if sub:
+            attrs["subresource"] = sub
+        if namespace:
+            attrs["namespace"] = namespace
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attrs},
+        }
+        result = self._client().json(
+            "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body=review
+        )
+        status = result.get("status") or {}
+        allowed = bool(status.get("allowed")) and not status.get("denied")
+        what = f"{resource}.{group}" if group else resource
+        where = f"in namespace {namespace}" if namespace else "cluster-wide"
+        reason = f"{'may' if allowed else 'may not'} {verb} {what} {where}"
+        server_reason = str(status.get("reason") or status.get("evaluationError") or "")
+        return Access(allowed, f"{reason} ({server_reason})" if server_reason else reason)

@@ -1,0 +1,65 @@
+"""`pilot-agent request METHOD PATH` in a pod's istio-proxy container over the exec websocket."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+from kubernetes import client
+from kubernetes.stream import stream
+from kubernetes.stream.ws_client import ERROR_CHANNEL, STDERR_CHANNEL, STDOUT_CHANNEL
+
+from meshtui.backend.base import BackendError
+from meshtui.backend.kube_errors import http_error, one_line, transport_error
+from meshtui.model.objects import PROXY_CONTAINER
+
+_HANDSHAKE = re.compile(r"Handshake status (\d{3})")
+
+
+def pilot_agent_request(
+    configuration: client.Configuration,
+    namespace: str,
+    pod: str,
+    path: str,
+    method: str,
+    *,
+    timeout: float,
+    auth_method: str,
+) -> str:
+    """Envoy admin output through pilot-agent; a non-zero exit raises with the command's stderr."""
+    # kubernetes.stream swaps call_api on the ApiClient while it runs, so exec gets a client of its own.
+    api = client.ApiClient(configuration)
+    server = configuration.host
+    try:
+        ws = stream(
+            client.CoreV1Api(api).connect_get_namespaced_pod_exec,
+            pod,
+            namespace,
+            command=["pilot-agent", "request", method, path],
+            container=PROXY_CONTAINER,
+            stderr=True,
+            stdin=False,
+            stdout=True,
+            tty=False,
+            _preload_content=False,
+            _request_timeout=timeout,
+        )
+        ws.run_forever(timeout=timeout)
+        if ws.is_open():
+            ws.close()
+            raise BackendError(f"pilot-agent request {path} in {namespace}/{pod} timed out ({timeout:g}s)")
+        out = ws.read_channel(STDOUT_CHANNEL)
+        err = ws.read_channel(STDERR_CHANNEL)
+        status = yaml.safe_load(ws.read_channel(ERROR_CHANNEL) or "{}") or {}
+    except client.ApiException as exc:
+        found = _HANDSHAKE.search(str(exc.reason or ""))
+        if found:
+            body = str(exc.reason).split("-+-+-")[-1] if "-+-+-" in str(exc.reason) else ""
+            raise http_error(int(found.group(1)), body, server=server, auth=auth_method) from None
+        raise transport_error(ConnectionError(str(exc.reason)), server=server) from None
+    finally:
+        api.close()
+    if isinstance(status, dict) and status.get("status") not in (None, "Success"):
+        detail = one_line(err or str(status.get("message") or "command failed"))
+        raise BackendError(f"pilot-agent request {path} failed in {namespace}/{pod}: {detail}")
+    return out

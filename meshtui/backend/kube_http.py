@@ -1,0 +1,140 @@
+"""Raw HTTP to the API server through the official client's connection pool and auth.
+
+Lists and watches are read as bytes and parsed with :mod:`json` instead of the client's model
+classes, which take two to three times as long for a 5,000-pod list (tests/bench/bench_kube_scale.py).
+Auth (bearer token, client cert, exec plugin and OIDC refresh) still comes from the client's
+``Configuration``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any, Iterator, Sequence
+from urllib.parse import quote
+
+import urllib3
+from kubernetes import client
+
+from meshtui.backend.base import BackendError
+from meshtui.backend.kube_errors import http_error, transport_error
+
+Query = Sequence[tuple[str, Any]]
+JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+_TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)
+
+
+class KubeHttp:
+    """One API server: requests return parsed JSON or an open streaming response."""
+
+    def __init__(self, configuration: client.Configuration, *, auth_method: str, timeout: float):
+        self.api = client.ApiClient(configuration)
+        self.server = configuration.host
+        self.auth_method = auth_method
+        self.timeout = timeout
+
+    def open(
+        self,
+        method: str,
+        path: str,
+        query: Query = (),
+        body: Any = None,
+        *,
+        content_type: str = JSON,
+        accept: str = JSON,
+        timeout: float | tuple[float, float | None] | None = None,
+    ) -> urllib3.BaseHTTPResponse:
+        """Send a request and return the unread response; non-2xx raises the matching BackendError."""
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        params = [(k, v) for k, v in query if v is not None]
+        try:
+            request = self.api.param_serialize(
+                method,
+                path,
+                query_params=params,
+                header_params=headers,
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            resp = self.api.call_api(*request, _request_timeout=timeout or self.timeout).response
+        except client.ApiException as exc:
+            # The client reports TLS failures as ApiException(status=0) with the SSL error as reason.
+            raise transport_error(urllib3.exceptions.SSLError(exc.reason), server=self.server) from None
+        except _TRANSPORT_ERRORS as exc:
+            raise transport_error(exc, server=self.server) from None
+        if not 200 <= resp.status <= 299:
+            try:
+                data = resp.read()
+            except _TRANSPORT_ERRORS:
+                data = b""
+            finally:
+                resp.release_conn()
+            raise http_error(resp.status, data, server=self.server, auth=self.auth_method)
+        return resp
+
+    def read(self, resp: urllib3.BaseHTTPResponse) -> bytes:
+        try:
+            return resp.read()
+        except _TRANSPORT_ERRORS as exc:
+            raise transport_error(exc, server=self.server) from None
+        finally:
+            resp.release_conn()
+
+    def json(
+        self,
+        method: str,
+        path: str,
+        query: Query = (),
+        body: Any = None,
+        *,
+        content_type: str = JSON,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        data = self.read(self.open(method, path, query, body, content_type=content_type, timeout=timeout))
+        try:
+            value = json.loads(data) if data else {}
+        except ValueError:
+            raise BackendError(f"{self.server} sent a response that is not JSON for {path}") from None
+        return value if isinstance(value, dict) else {}
+
+    def text(self, path: str, query: Query = (), *, timeout: float | None = None) -> str:
+        resp = self.open("GET", path, query, accept="*/*", timeout=timeout)
+        return self.read(resp).decode("utf-8", "replace")
+
+    def lines(self, resp: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
+        """Lines of a streaming response as they arrive (watch events, followed logs)."""
+        pending = b""
+        try:
+            # read_chunked yields each chunk as the server flushes it; read1 returns what is buffered.
+            chunks = resp.read_chunked() if resp.chunked else iter(lambda: resp.read1(65536), b"")
+            for chunk in chunks:
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                yield from complete
+        except _TRANSPORT_ERRORS as exc:
+            raise transport_error(exc, server=self.server) from None
+        if pending:
+            yield pending
+
+    def close(self) -> None:
+        self.api.close()
+
+
+def close_quietly(resp: urllib3.BaseHTTPResponse | None) -> None:
+    """Abort a streaming response from another thread so its reader wakes up at once."""
+    if resp is None:
+        return
+    # shutdown() (urllib3 >= 2.3) is safe while another thread is blocked in read(); it raises
+    # ValueError or RuntimeError once the connection went back to the pool.
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        resp.shutdown()
+    with contextlib.suppress(OSError):
+        resp.close()
+
+
+def encode_path(*parts: str) -> str:
+    """An API path from segments, each percent-encoded (names never contain '/', but be strict)."""
+    return "/" + "/".join(quote(p, safe="") for p in parts if p)
