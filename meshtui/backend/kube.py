@@ -189,6 +189,21 @@ class KubeBackend:
             ns = Namespace(name=self._namespace)
             return {key_of(ns): ns}, None
 
+    def _mesh_policies(self, istio: tuple[ResourceKind, ...]) -> list[ModelObject]:
+        """With -n, the root namespace's PeerAuthentications still decide the mesh level: read them
+        once (they are not watched in this scope; a mesh-wide change needs a restart or -A)."""
+        if not self._namespace or self._namespace == ISTIO_NAMESPACE:
+            return []
+        rk = next((k for k in istio if k.kind == "PeerAuthentication"), None)
+        if rk is None:
+            return []
+        try:
+            doc = self._client().json("GET", rk.collection(ISTIO_NAMESPACE), [])
+        except (Forbidden, NotFound):
+            return []
+        found = (from_k8s(item, rk.kind) for item in doc.get("items") or ())
+        return [obj for obj in found if obj is not None]
+
     def snapshot(self) -> Snapshot:
         istio = self._istio_kinds()
         kinds = (*CORE_KINDS, *istio)
@@ -207,6 +222,7 @@ class KubeBackend:
             if rv is not None:
                 states[rk.kind] = KindState(rk, rv, found)
         self._states = states
+        objects.extend(self._mesh_policies(istio))
         version, revisions = self._istiod(self._client()) if istio else ("", ())
         mesh = MeshSettings(istio_installed=bool(istio), istio_version=version, revisions=revisions)
         return Snapshot.build(objects, mesh)
