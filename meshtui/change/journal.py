@@ -1,0 +1,211 @@
+"""The change journal: one JSON line per applied change, and undo of the last one.
+
+Append-only so a crash can at worst lose the line being written; a damaged line is skipped when
+reading rather than making the whole history unreadable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from meshtui.backend.base import Backend, merge_patch
+from meshtui.change.apply import ApplyResult, ReadOnlyError, apply_changes
+from meshtui.change.bodies import clean, merge_diff, resource_version
+from meshtui.change.diff import yaml_diff
+from meshtui.change.plan import ObjectChange
+from meshtui.config import state_dir
+from meshtui.model.convert import format_time
+
+
+def default_journal_path() -> Path:
+    """$XDG_STATE_HOME/meshtui/journal.jsonl (~/.local/state/meshtui/journal.jsonl by default)."""
+    return state_dir() / "journal.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalObject:
+    kind: str
+    namespace: str
+    name: str
+    op: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    # resourceVersion the server gave the object when it was applied ("" once deleted).
+    resource_version: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    id: str
+    time: str
+    context: str
+    title: str
+    objects: tuple[JournalObject, ...]
+    # Set on an undo entry: the id of the entry it reverted.
+    undoes: str = ""
+
+    def to_json(self) -> str:
+        data = {
+            "id": self.id, "time": self.time, "context": self.context, "title": self.title,
+            "undoes": self.undoes,
+            "objects": [
+                {"kind": o.kind, "namespace": o.namespace, "name": o.name, "op": o.op,
+                 "before": o.before, "after": o.after, "resourceVersion": o.resource_version}
+                for o in self.objects
+            ],
+        }
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, line: str) -> JournalEntry:
+        data = json.loads(line)
+        objects = tuple(
+            JournalObject(str(o["kind"]), str(o.get("namespace") or ""), str(o["name"]), str(o["op"]),
+                          o.get("before"), o.get("after"), str(o.get("resourceVersion") or ""))
+            for o in data["objects"]
+        )
+        return cls(str(data["id"]), str(data["time"]), str(data["context"]), str(data["title"]),
+                   objects, str(data.get("undoes") or ""))
+
+
+class Journal:
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_journal_path()
+
+    def append(self, entry: JournalEntry) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(entry.to_json() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def entries(self) -> list[JournalEntry]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                out.append(JournalEntry.from_json(line))
+            except (ValueError, KeyError, TypeError):
+                continue
+        return out
+
+    def record(self, context: str, title: str, result: ApplyResult, *, undoes: str = "",
+               now: datetime | None = None) -> JournalEntry | None:
+        """Append what a successful real apply changed; None (nothing written) otherwise."""
+        if not result.applied:
+            return None
+        objects = tuple(
+            JournalObject(o.change.kind, o.change.namespace, o.change.name, o.change.op,
+                          o.change.before, o.change.after, resource_version(o.result))
+            for o in result.applied
+        )
+        entry = JournalEntry(uuid.uuid4().hex, format_time(now or datetime.now(UTC)),
+                             context, title, objects, undoes)
+        self.append(entry)
+        return entry
+
+    def last_undoable(self, context: str) -> JournalEntry | None:
+        """The newest change in the context that is not an undo and has not been undone."""
+        entries = [e for e in self.entries() if e.context == context]
+        undone = {e.undoes for e in entries if e.undoes}
+        for entry in reversed(entries):
+            if not entry.undoes and entry.id not in undone:
+                return entry
+        return None
+
+
+UndoStatus = Literal["undone", "refused", "nothing", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class UndoResult:
+    status: UndoStatus
+    message: str
+    entry: JournalEntry | None = None
+    undo_entry: JournalEntry | None = None
+    # For "refused": a YAML diff per object that changed since, recorded → current.
+    diff: str = ""
+    apply: ApplyResult | None = field(default=None)
+
+
+def _last_written(entries: list[JournalEntry], obj: JournalObject) -> JournalObject:
+    """The journal's latest record of the object: ``obj`` itself unless a later change (since
+    undone) and its undo touched it too, which leaves a newer resourceVersion that is ours."""
+    latest = obj
+    for entry in entries:
+        for other in entry.objects:
+            if (other.kind, other.namespace, other.name) == (obj.kind, obj.namespace, obj.name):
+                latest = other
+    return latest
+
+
+def _drifted(written: JournalObject, current: dict[str, Any] | None) -> bool:
+    if written.op == "delete":
+        return current is not None
+    return current is None or resource_version(current) != written.resource_version
+
+
+def _inverse(obj: JournalObject, current: dict[str, Any] | None) -> ObjectChange:
+    """The change that takes the object from its current (= recorded after) state to before."""
+    if obj.op == "create":
+        return ObjectChange(obj.kind, obj.namespace, obj.name, current, None, "delete")
+    if obj.op == "delete":
+        return ObjectChange(obj.kind, obj.namespace, obj.name, None, obj.before, "create")
+    assert current is not None
+    restored = merge_patch(current, merge_diff(clean(obj.after), clean(obj.before)))
+    op = "label" if obj.op == "label" else "patch"
+    return ObjectChange(obj.kind, obj.namespace, obj.name, current, restored, op)
+
+
+def undo_last(backend: Backend, journal: Journal, context: str, *, dry_run: bool = False,
+              read_only: bool = False) -> UndoResult:
+    """Revert the newest change recorded for ``context``, exactly, or refuse if anything moved.
+
+    Every object is checked first: if one was changed by someone else since (its resourceVersion
+    is not the one recorded after the apply), nothing is touched and the difference is returned.
+    """
+    if read_only:
+        raise ReadOnlyError("meshtui is read-only: undo is not available")
+    entry = journal.last_undoable(context)
+    if entry is None:
+        return UndoResult("nothing", f"nothing to undo in context {context}")
+    objects = [o for o in entry.objects if o.op != "restart"]
+    if not objects:
+        return UndoResult("nothing", f"'{entry.title}' only restarted workloads; nothing to revert", entry)
+    entries = [e for e in journal.entries() if e.context == context]
+    later = entries[entries.index(entry) + 1:]
+    written = {o.label: _last_written(later, o) for o in objects}
+    current = {o.label: backend.get(o.kind, o.namespace, o.name) for o in objects}
+    drift = [o for o in objects if _drifted(written[o.label], current[o.label])]
+    if drift:
+        diff = "\n".join(
+            yaml_diff(written[o.label].after, current[o.label], label=o.label,
+                      from_label="as meshtui left it", to_label="now")
+            for o in drift
+        )
+        names = ", ".join(o.label for o in drift)
+        return UndoResult("refused", f"changed since '{entry.title}': {names}; undo would overwrite it",
+                          entry, diff=diff)
+    changes = [_inverse(o, current[o.label]) for o in reversed(objects)]
+    result = apply_changes(backend, changes, dry_run=dry_run)
+    if not result.ok:
+        return UndoResult("failed", result.error, entry, apply=result)
+    if dry_run:
+        return UndoResult("undone", f"dry run: '{entry.title}' can be undone", entry, apply=result)
+    undo_entry = journal.record(context, f"Undo: {entry.title}", result, undoes=entry.id)
+    return UndoResult("undone", f"undone: {entry.title}", entry, undo_entry, apply=result)

@@ -1,0 +1,123 @@
+"""`meshtui history` and `meshtui undo`: the change journal from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, TextIO
+
+from meshtui.backend.base import Backend, BackendError
+from meshtui.change.apply import ReadOnlyError
+from meshtui.change.diff import yaml_diff
+from meshtui.change.journal import Journal, JournalEntry, undo_last
+from meshtui.config import ConfigError
+
+EXIT_OK = 0
+EXIT_NOT_DONE = 1
+EXIT_ERROR = 2
+
+BackendFactory = Callable[[argparse.Namespace], Backend]
+
+JOURNAL_HELP = "journal file (default: $XDG_STATE_HOME/meshtui/journal.jsonl)"
+UNDO_DESCRIPTION = """\
+Revert the last change meshtui applied in the current kube context, exactly: deleted objects and
+namespace labels come back, created ones are removed, patched ones get their previous content.
+If any of those objects changed since (its resourceVersion moved), nothing is touched and the
+difference is printed instead.
+
+Exit status: 0 undone, 1 nothing to undo or refused, 2 error.
+With --demo the simulated cluster starts fresh in every process, so undo from the command line is
+mainly meaningful on real clusters; inside the app, u undoes within the running demo.
+"""
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: values given before the sub-command (meshtui --context x history) are kept.
+    parser.add_argument("--kubeconfig", metavar="PATH", default=argparse.SUPPRESS, help="kubeconfig file")
+    parser.add_argument("--context", metavar="NAME", default=argparse.SUPPRESS,
+                        help="kube context (default: the current context)")
+    parser.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
+                        help="the simulated mesh (context 'demo')")
+    parser.add_argument("--journal", metavar="PATH", type=Path, help=JOURNAL_HELP)
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    history = subparsers.add_parser("history", help="list changes meshtui applied",
+                                    description="List the changes meshtui applied, newest last.")
+    _add_common(history)
+    history.add_argument("--all", action="store_true", dest="all_contexts",
+                         help="changes in every context, not only the current one")
+    history.add_argument("--diff", action="store_true", help="show each object's YAML diff")
+    undo = subparsers.add_parser("undo", help="revert the last change meshtui applied",
+                                 description=UNDO_DESCRIPTION,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_common(undo)
+    undo.add_argument("--dry-run", action="store_true",
+                      help="check with the server that the undo would go through; change nothing")
+
+
+def _journal(args: argparse.Namespace) -> Journal:
+    return Journal(getattr(args, "journal", None))
+
+
+def _status(entry: JournalEntry, undone: set[str]) -> str:
+    if entry.undoes:
+        return "undo"
+    return "undone" if entry.id in undone else ""
+
+
+def _print_entry(entry: JournalEntry, status: str, show_diff: bool, out: TextIO) -> None:
+    mark = f"  [{status}]" if status else ""
+    out.write(f"{entry.time}  {entry.context}  {entry.title}{mark}\n")
+    for obj in entry.objects:
+        out.write(f"    {obj.op:<8} {obj.label}\n")
+        if show_diff and obj.op != "restart":
+            for line in yaml_diff(obj.before, obj.after, label=obj.label).splitlines():
+                out.write(f"      {line}\n")
+
+
+def run_history(args: argparse.Namespace, *, backend_factory: BackendFactory,
+                out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    try:
+        context = None if args.all_contexts else backend_factory(args).context
+    except (BackendError, ConfigError) as exc:
+        err.write(f"meshtui history: {exc}\n")
+        return EXIT_ERROR
+    entries = _journal(args).entries()
+    undone = {e.undoes for e in entries if e.undoes}
+    shown = [e for e in entries if context is None or e.context == context]
+    if not shown:
+        where = "" if context is None else f" in context {context}"
+        out.write(f"no changes recorded{where}\n")
+        return EXIT_OK
+    for entry in shown:
+        _print_entry(entry, _status(entry, undone), args.diff, out)
+    return EXIT_OK
+
+
+def run_undo(args: argparse.Namespace, *, backend_factory: BackendFactory,
+             out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    backend: Backend | None = None
+    try:
+        backend = backend_factory(args)
+        backend.connect()
+        result = undo_last(backend, _journal(args), backend.context, dry_run=args.dry_run,
+                           read_only=bool(getattr(args, "read_only", False)))
+    except (BackendError, ConfigError, ReadOnlyError) as exc:
+        err.write(f"meshtui undo: {exc}\n")
+        return EXIT_ERROR
+    finally:
+        if backend is not None:
+            backend.close()
+    if result.status == "undone":
+        out.write(f"{result.message}\n")
+        for outcome in result.apply.outcomes if result.apply else ():
+            out.write(f"    {outcome.change.op:<8} {outcome.change.label}\n")
+        return EXIT_OK
+    (out if result.status == "nothing" else err).write(f"meshtui undo: {result.message}\n")
+    if result.diff:
+        out.write(result.diff)
+    if result.apply is not None and result.apply.rolled_back:
+        err.write(f"rolled back: {', '.join(result.apply.rolled_back)}\n")
+    return EXIT_NOT_DONE

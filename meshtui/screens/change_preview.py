@@ -1,0 +1,186 @@
+"""The preview: what a change does, checked by the server, before one key applies it.
+
+On mount a thread worker sends every object with dryRun so the server's validation (422 messages,
+RBAC, webhooks) shows up here; confirm is only enabled once that passed. Escape dismisses with None
+and nothing is sent. The real apply also runs in a worker; the screen dismisses with its result.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Sequence
+
+from rich.syntax import Syntax
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, Static
+
+from meshtui.backend.base import Backend
+from meshtui.change.apply import ApplyResult, ReadOnlyError, apply_plan
+from meshtui.change.diff import plan_diff
+from meshtui.change.impact_view import impact_lines, plan_impact
+from meshtui.change.journal import Journal
+from meshtui.change.plan import ChangePlan
+from meshtui.policy.impact import Observed
+
+CONFIRM_WORD = "STRICT"
+
+
+class PreviewScreen(ModalScreen[ApplyResult | None]):
+    DEFAULT_CSS = """
+    PreviewScreen { align: center middle; }
+    PreviewScreen > Vertical { width: 95%; height: 95%; border: round $accent; padding: 0 1;
+                                background: $surface; }
+    PreviewScreen #impact-box { height: auto; max-height: 40%; }
+    PreviewScreen #diff { height: 1fr; border: solid $panel; }
+    PreviewScreen #impact, PreviewScreen #dry-run, PreviewScreen #notes { height: auto; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter,y", "confirm", "Apply", id="change.confirm"),
+        Binding("escape", "cancel", "Cancel", id="change.cancel"),
+    ]
+
+    class DryRunFinished(Message):
+        def __init__(self, result: ApplyResult) -> None:
+            super().__init__()
+            self.result = result
+
+    class ApplyFinished(Message):
+        def __init__(self, result: ApplyResult) -> None:
+            super().__init__()
+            self.result = result
+
+    class ImpactReady(Message):
+        def __init__(self, lines: list[str]) -> None:
+            super().__init__()
+            self.lines = lines
+
+    def __init__(self, plan: ChangePlan, backend: Backend, *, observed: Sequence[Observed] = (),
+                 journal: Journal | None = None, read_only: bool = False) -> None:
+        """``observed``: plaintext calls seen in the traffic, for the impact prediction."""
+        super().__init__()
+        self.plan = plan
+        self._backend = backend
+        self._observed = tuple(observed)
+        self.impact: list[str] | None = None
+        self._journal = journal
+        self._read_only = read_only
+        self.dry_run: ApplyResult | None = None
+        self._applying = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.plan.title, id="title")
+            if self.plan.notes:
+                yield Static("\n".join(f"note: {n}" for n in self.plan.notes), id="notes")
+            yield Static(self._dry_run_text(), id="dry-run")
+            with VerticalScroll(id="impact-box"):
+                yield Static(self._impact_text(), id="impact")
+            with VerticalScroll(id="diff"):
+                diff = plan_diff(self.plan) or "nothing to change: the cluster is already in this state"
+                yield Static(Syntax(diff, "diff", word_wrap=True), id="diff-body")
+            if self.plan.needs_typed_confirmation:
+                yield Label(f"Mesh-wide {CONFIRM_WORD}: every plaintext caller in the mesh will be refused. "
+                            f"Type {CONFIRM_WORD} to enable confirm.")
+                yield Input(placeholder=CONFIRM_WORD, id="confirm-word")
+            yield Footer()
+
+    def on_mount(self) -> None:
+        if self.plan.needs_typed_confirmation:
+            self.query_one("#confirm-word", Input).focus()
+        self._check()
+
+    def _impact_text(self) -> str:
+        if self.impact is None:
+            return "Predicted impact: computing…"
+        lines = "\n".join(f"• {line}" for line in self.impact) or "• no change in effective mTLS"
+        return f"Predicted impact\n{lines}"
+
+    def _dry_run_text(self) -> str:
+        if self.plan.empty:
+            return "Server dry run: nothing to send"
+        if self.dry_run is None:
+            return "Server dry run: running…"
+        if self.dry_run.ok:
+            return f"Server dry run: accepted ({len(self.dry_run.outcomes)} object(s))"
+        lines = [f"  {o.change.label}: {o.error}" for o in self.dry_run.outcomes if not o.ok]
+        hint = "\n  re-read the cluster and try again" if self.dry_run.conflict else ""
+        return "Server dry run: REJECTED\n" + "\n".join(lines or [f"  {self.dry_run.error}"]) + hint
+
+    @work(thread=True, exclusive=True, group="change-preview")
+    def _check(self) -> None:
+        """Impact first (pure, from the snapshots), then the server's dry run."""
+        try:
+            lines = impact_lines(plan_impact(self.plan, self._observed))
+        except Exception as exc:
+            # A bug in the prediction must not cost the user the dry run (a worker error ends the app).
+            lines = [f"prediction unavailable: {type(exc).__name__}: {exc}"]
+        self.post_message(self.ImpactReady(lines))
+        if self.plan.empty:
+            return
+        try:
+            result = apply_plan(self._backend, self.plan, dry_run=True, read_only=self._read_only)
+        except ReadOnlyError as exc:
+            result = ApplyResult(dry_run=True, error=str(exc))
+        self.post_message(self.DryRunFinished(result))
+
+    @work(thread=True, exclusive=True, group="change-preview")
+    def _run_apply(self) -> None:
+        try:
+            result = apply_plan(self._backend, self.plan, dry_run=False, read_only=self._read_only)
+        except ReadOnlyError as exc:
+            result = ApplyResult(dry_run=False, error=str(exc))
+        if self._journal is not None:
+            self._journal.record(self._backend.context, self.plan.title, result)
+        self.post_message(self.ApplyFinished(result))
+
+    def on_preview_screen_impact_ready(self, message: ImpactReady) -> None:
+        self.impact = message.lines
+        self.query_one("#impact", Static).update(self._impact_text())
+
+    def on_preview_screen_dry_run_finished(self, message: DryRunFinished) -> None:
+        self.dry_run = message.result
+        self.query_one("#dry-run", Static).update(self._dry_run_text())
+        self.refresh_bindings()
+
+    def on_preview_screen_apply_finished(self, message: ApplyFinished) -> None:
+        self.dismiss(message.result)
+
+    @on(Input.Changed, "#confirm-word")
+    def _word_changed(self) -> None:
+        self.refresh_bindings()
+
+    @on(Input.Submitted, "#confirm-word")
+    def _word_submitted(self) -> None:
+        self.action_confirm()
+
+    def _word_ok(self) -> bool:
+        if not self.plan.needs_typed_confirmation:
+            return True
+        return self.query_one("#confirm-word", Input).value.strip() == CONFIRM_WORD
+
+    @property
+    def can_confirm(self) -> bool:
+        return (not self._read_only and not self._applying and self.dry_run is not None and self.dry_run.ok
+                and not self.plan.empty and self._word_ok())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "confirm":
+            # None shows the key dimmed: confirm exists but is not possible yet.
+            return True if self.can_confirm else (False if self._read_only else None)
+        return True
+
+    def action_confirm(self) -> None:
+        if not self.can_confirm:
+            return
+        self._applying = True
+        self.query_one("#dry-run", Static).update("Applying…")
+        self.refresh_bindings()
+        self._run_apply()
+
+    def action_cancel(self) -> None:
+        if not self._applying:
+            self.dismiss(None)

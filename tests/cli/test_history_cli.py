@@ -1,0 +1,114 @@
+import argparse
+import io
+from pathlib import Path
+
+import pytest
+
+from meshtui.backend.base import ConnectionFailed
+from meshtui.change.apply import apply_plan
+from meshtui.change.journal import Journal
+from meshtui.change.plan import MtlsScope, mtls_plan
+from meshtui.cli.history import add_parsers, run_history, run_undo
+from tests.unit.change.fake_backend import FakeBackend, namespace, peer_auth
+
+CTX = "kind-prod"
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="meshtui")
+    parser.add_argument("--read-only", action="store_true", default=None)
+    add_parsers(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> tuple[FakeBackend, Journal]:
+    b = FakeBackend([namespace("shop"), peer_auth("shop", "default", mode="PERMISSIVE")], context=CTX)
+    journal = Journal(tmp_path / "journal.jsonl")
+    plan = mtls_plan(b.snapshot(), MtlsScope.of_namespace("shop"), "STRICT")
+    journal.record(CTX, plan.title, apply_plan(b, plan, dry_run=False))
+    return b, journal
+
+
+def run(runner, argv: list[str], backend: FakeBackend) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = runner(parse(*argv), backend_factory=lambda args: backend, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_history_lists_changes_of_the_current_context(cluster) -> None:
+    b, journal = cluster
+    code, out, _ = run(run_history, ["history", "--journal", str(journal.path)], b)
+    assert code == 0
+    assert out.splitlines()[1:] == ["    patch    PeerAuthentication shop/default"]
+    assert f"  {CTX}  Set mTLS STRICT on namespace shop" in out.splitlines()[0]
+    other = FakeBackend(context="other")
+    assert run(run_history, ["history", "--journal", str(journal.path)], other)[1] == (
+        "no changes recorded in context other\n"
+    )
+    assert (
+        "Set mTLS STRICT" in run(run_history, ["history", "--all", "--journal", str(journal.path)], other)[1]
+    )
+
+
+def test_history_diff_shows_the_objects_change(cluster) -> None:
+    b, journal = cluster
+    _, out, _ = run(run_history, ["history", "--diff", "--journal", str(journal.path)], b)
+    assert "      -    mode: PERMISSIVE\n      +    mode: STRICT\n" in out
+
+
+def test_undo_reverts_and_history_marks_it(cluster) -> None:
+    b, journal = cluster
+    code, out, _ = run(run_undo, ["undo", "--journal", str(journal.path)], b)
+    assert (code, out) == (
+        0,
+        "undone: Set mTLS STRICT on namespace shop\n    patch    PeerAuthentication shop/default\n",
+    )
+    assert b.get("PeerAuthentication", "shop", "default")["spec"] == {"mtls": {"mode": "PERMISSIVE"}}
+    assert b.closed
+    lines = run(run_history, ["history", "--journal", str(journal.path)], b)[1].splitlines()
+    assert lines[0].endswith("[undone]") and lines[2].endswith(
+        "Undo: Set mTLS STRICT on namespace shop  [undo]"
+    )
+    assert run(run_undo, ["undo", "--journal", str(journal.path)], b)[:2] == (
+        1,
+        f"meshtui undo: nothing to undo in context {CTX}\n",
+    )
+
+
+def test_undo_dry_run_changes_nothing(cluster) -> None:
+    b, journal = cluster
+    assert run(run_undo, ["undo", "--dry-run", "--journal", str(journal.path)], b)[0] == 0
+    assert b.get("PeerAuthentication", "shop", "default")["spec"] == {"mtls": {"mode": "STRICT"}}
+    assert len(journal.entries()) == 1
+
+
+def test_undo_refuses_with_the_difference_when_changed_since(cluster) -> None:
+    b, journal = cluster
+    b.patch("PeerAuthentication", "shop", "default", {"spec": {"mtls": {"mode": "DISABLE"}}})
+    code, out, err = run(run_undo, ["undo", "--journal", str(journal.path)], b)
+    assert code == 1 and "changed since" in err
+    assert "-    mode: STRICT\n+    mode: DISABLE\n" in out
+
+
+@pytest.mark.parametrize("argv", [["--read-only", "undo"], ["undo"]])
+def test_undo_errors_are_one_line_and_exit_2(cluster, argv: list[str]) -> None:
+    b, journal = cluster
+
+    def failing(args: argparse.Namespace) -> FakeBackend:
+        if not args.read_only:
+            raise ConnectionFailed("cannot reach https://127.0.0.1:6443: connection refused")
+        return b
+
+    out, err = io.StringIO(), io.StringIO()
+    code = run_undo(parse(*argv, "--journal", str(journal.path)), backend_factory=failing, out=out, err=err)
+    assert code == 2 and out.getvalue() == "" and len(err.getvalue().splitlines()) == 1
+    assert b.get("PeerAuthentication", "shop", "default")["spec"] == {"mtls": {"mode": "STRICT"}}
+
+
+def test_options_given_before_the_sub_command_are_kept() -> None:
+    parser = argparse.ArgumentParser(prog="meshtui")
+    parser.add_argument("--context")
+    add_parsers(parser.add_subparsers(dest="command"))
+    assert parser.parse_args(["--context", "a", "history"]).context == "a"
+    assert parser.parse_args(["history", "--context", "b"]).context == "b"
