@@ -85,6 +85,11 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except ConfigError as exc:
+        sys.stderr.write(f"meshtui: {exc}\n")
+        return EXIT_USAGE
     if args.command == "check":
         from meshtui.cli import check
 
@@ -92,13 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("history", "undo"):
         from meshtui.cli import history
 
+        args.read_only = settings.read_only  # the config file's read_only counts for undo too
         runner = history.run_history if args.command == "history" else history.run_undo
         return runner(args, backend_factory=backend_from_args)
-    try:
-        settings = settings_from_args(args)
-    except ConfigError as exc:
-        sys.stderr.write(f"meshtui: {exc}\n")
-        return EXIT_USAGE
     if settings.log_buffer_lines < 100:
         sys.stderr.write("meshtui: --log-buffer must be at least 100\n")
         return EXIT_USAGE

@@ -166,9 +166,14 @@ class MeshApp(App[int]):
         self.snapshot = message.snapshot
         self.report = message.report
         for screen in self.screen_stack:
-            update = getattr(screen, "update_cluster", None)
-            if update is not None:
-                update(message.snapshot, message.report)
+            # Screens take what they need: the main screen the report, a rollout the snapshot,
+            # a log view the pods that came or went.
+            if hasattr(screen, "update_cluster"):
+                screen.update_cluster(message.snapshot, message.report)
+            if hasattr(screen, "update_snapshot"):
+                screen.update_snapshot(message.snapshot)
+            if hasattr(screen, "refresh_targets"):
+                screen.refresh_targets()
 
     def on_connection_state(self, message: ConnectionState) -> None:
         self.connection_state = message.state
