@@ -1,0 +1,170 @@
+"""The Emulator: a threaded HTTP server speaking the Kubernetes REST API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from datetime import datetime
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.emulator import status as st
+from tests.emulator.admission import apply_defaults
+from tests.emulator.handler import ExecHandler, Handler, Request
+from tests.emulator.logs import PodLogs
+from tests.emulator.resources import BUILTINS, ISTIO_CRDS, ResourceType, load_crds
+from tests.emulator.store import BOOKMARK, CLOSE, Store
+
+
+class Emulator:
+    """An in-process kube-apiserver for tests. See tests/emulator/README.md for what it covers."""
+
+    def __init__(self, *, istio: bool = True, token: str = "emulator-token", user: str = "tester",
+                 crds: Path = ISTIO_CRDS):
+        types = [*BUILTINS, *(load_crds(crds) if istio else ())]
+        self.store = Store(types)
+        self.logs = PodLogs()
+        self.token = token
+        self.user = user
+        self.requests: list[Request] = []
+        self._by_path = {(rt.group, v, rt.plural): rt for rt in types for v in rt.versions}
+        self._by_kind = {rt.kind: rt for rt in types}
+        self._denied: set[tuple[str, str, str | None]] = set()
+        self._failures: list[dict[str, Any]] = []
+        self.gone_as_http = False
+        self._proxy_texts: dict[tuple[str, str, int, str], str] = {}
+        self.exec_handler: ExecHandler | None = None
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> str:
+        handler = type("EmulatorHandler", (Handler,), {"emulator": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="kube-emulator",
+                                        daemon=True)
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.url
+
+    def stop(self) -> None:
+        self.store.broadcast(CLOSE)
+        self.logs.close_all()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def kubeconfig(self, path: Path | str, *, token: str | None = None, context: str = "emulator",
+                   namespace: str = "default") -> Path:
+        """Write a kubeconfig (plain http, bearer token) that the official client and kubectl load."""
+        config = {
+            "apiVersion": "v1", "kind": "Config", "current-context": context,
+            "clusters": [{"name": context, "cluster": {"server": self.url}}],
+            "users": [{"name": f"{context}-user", "user": {"token": self.token if token is None else token}}],
+            "contexts": [{"name": context, "context": {"cluster": context, "user": f"{context}-user",
+                                                       "namespace": namespace}}],
+        }
+        target = Path(path)
+        target.write_text(yaml.safe_dump(config))
+        return target
+
+    # -- seeding and inspection ----------------------------------------------------------------
+
+    def add(self, obj: dict[str, Any]) -> dict[str, Any]:
+        rt = self._by_kind[obj["kind"]]
+        version = obj.get("apiVersion", "").rpartition("/")[2] or rt.versions[0]
+        seeded = copy.deepcopy(obj)
+        seeded["apiVersion"] = rt.api_version(version)
+        return self.store.add(rt, apply_defaults(rt, seeded))
+
+    def objects(self, kind: str) -> list[dict[str, Any]]:
+        return self.store.all(self._by_kind[kind])
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        rt = self._by_kind[kind]
+        return self.store.find(rt, namespace if rt.namespaced else "", name)
+
+    @property
+    def resource_version(self) -> int:
+        return self.store.resource_version
+
+    # -- knobs -----------------------------------------------------------------------------------
+
+    def deny(self, verb: str, resource: str, namespace: str | None = None) -> None:
+        """Forbid ``verb`` on ``resource`` ("pods", "pods/log", ...) in ``namespace`` (None: everywhere)."""
+        with self._lock:
+            self._denied.add((verb, resource, namespace))
+
+    def allow_all(self) -> None:
+        with self._lock:
+            self._denied.clear()
+
+    def fail_next(self, n: int, status: int | dict[str, Any] = 500) -> None:
+        """The next ``n`` authenticated requests fail with ``status`` (a code or a full Status body)."""
+        body = status if isinstance(status, dict) else st.generic_failure(status)
+        with self._lock:
+            self._failures.extend(body for _ in range(n))
+
+    def expire_watch_history(self, *, as_http_error: bool = False) -> None:
+        """Compact: watches and continue tokens from earlier resourceVersions get 410 Gone. The real
+        watch cache answers such a watch with HTTP 200 and one ERROR event; ``as_http_error`` makes
+        the watch request itself fail with HTTP 410 instead (what a watch served from etcd does)."""
+        self.gone_as_http = as_http_error
+        self.store.expire_history()
+
+    def drop_watches(self) -> None:
+        self.store.broadcast(CLOSE)
+
+    def bookmark(self) -> None:
+        """Send a BOOKMARK now to every watch that asked for them (the real server does so ~1/min)."""
+        self.store.broadcast(BOOKMARK)
+
+    def append_log(self, namespace: str, pod: str, container: str, line: str,
+                   at: datetime | None = None) -> None:
+        self.logs.append((namespace, pod, container), line, at)
+
+    def end_log(self, namespace: str, pod: str, container: str) -> None:
+        self.logs.end((namespace, pod, container))
+
+    def set_proxy_response(self, namespace: str, pod: str, port: int, path: str, text: str) -> None:
+        self._proxy_texts[(namespace, pod, port, path.lstrip("/"))] = text
+
+    def on_exec(self, handler: ExecHandler) -> None:
+        """Answer exec requests with ``handler(namespace, pod, container, command)`` →
+        (stdout, stderr, exit code); without one, exec fails like a missing binary (exit 126)."""
+        self.exec_handler = handler
+
+    # -- used by the handler ---------------------------------------------------------------------
+
+    def proxy_text(self, namespace: str, pod: str, port: int, path: str) -> str | None:
+        return self._proxy_texts.get((namespace, pod, port, path))
+
+    def take_failure(self) -> dict[str, Any] | None:
+        with self._lock:
+            return self._failures.pop(0) if self._failures else None
+
+    def is_denied(self, verb: str, resource: str, namespace: str | None) -> bool:
+        with self._lock:
+            return (verb, resource, None) in self._denied or (verb, resource, namespace) in self._denied
+
+    def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
+        return self._by_path.get((group, version, plural))
+
+    @property
+    def types(self) -> list[ResourceType]:
+        return self.store.types
