@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import threading
 
-from conftest import notices, populated, screen_text, wait_for
-
 from meshtui.backend.base import LogOptions
 from meshtui.screens.change import InjectionScreen, ModePickerScreen
 from meshtui.screens.change_preview import PreviewScreen
@@ -13,6 +11,7 @@ from meshtui.screens.context import ContextScreen
 from meshtui.screens.logs import LogsScreen
 from meshtui.screens.main import MainScreen
 from meshtui.screens.yaml_view import YamlScreen
+from tests.ui.pilot import notices, populated, screen_text, wait_for
 
 
 async def choose_mode(pilot, mode: str) -> None:

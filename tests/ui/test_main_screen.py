@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import notices, populated, screen_text, wait_for
-
 from meshtui.config import Settings
 from meshtui.screens.explain import ExplainScreen
 from meshtui.screens.help import HelpScreen
 from meshtui.screens.main import MainScreen
+from tests.ui.pilot import notices, populated, screen_text, wait_for
 
 
 async def test_four_panes_populated_with_header(make_demo) -> None:

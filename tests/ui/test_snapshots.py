@@ -7,7 +7,8 @@ Update after an intended change with: python -m pytest tests/ui/test_snapshots.p
 from __future__ import annotations
 
 import pytest
-from conftest import populated, screen_text, wait_for
+
+from tests.ui.pilot import populated, screen_text, wait_for
 
 
 async def settled(pilot) -> None:
