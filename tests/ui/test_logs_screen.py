@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -170,7 +171,9 @@ async def test_pods_that_appear_join_and_pods_that_go_leave(demo: SimulatedBacke
         assert "1 pod" in header(screen)
 
 
-async def test_preset_restarts_the_tail_with_new_options(demo: SimulatedBackend) -> None:
+async def test_preset_restarts_the_tail_with_new_options() -> None:
+    clock = ManualClock()
+    demo = SimulatedBackend(seed=7, clock=clock)
     screen = logs_screen(demo, pods_of(demo, "order-service")[:1])
     async with Host(screen).run_test(size=(180, 40)) as pilot:
         view = screen.query_one(LogView)
@@ -178,12 +181,19 @@ async def test_preset_restarts_the_tail_with_new_options(demo: SimulatedBackend)
         assert "last 100 lines" in header(screen)
         await pilot.press("p")
         assert screen.options.tail_lines == 1000 and "last 1000 lines" in header(screen)
+        await until(pilot, lambda: len(view.view) > 0)
+        first = len(view.view)
+        demo.advance(120)  # two more minutes of traffic: the log now reaches well past one minute
+        await until(pilot, lambda: len(view.view) > first)
+        await pilot.pause(0.5)
+        everything = len(view.view)
         await pilot.press("p")
         assert (screen.options.tail_lines, screen.options.since_seconds) == (None, 60)
+        assert "since 1m" in header(screen)
         await until(pilot, lambda: len(view.view) > 0)
-        newest = max(time_key(e.record.time) for e in view.view)
-        oldest = min(time_key(e.record.time) for e in view.view)
-        assert oldest >= time_key(demo._clock.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")) or newest > oldest
+        cutoff = time_key((clock.now() - timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        assert all(time_key(e.record.time) >= cutoff for e in view.view)
+        assert len(view.view) < everything
 
 
 async def test_raise_log_level_shows_and_restores_on_leaving(demo: SimulatedBackend) -> None:

@@ -1,0 +1,265 @@
+"""A bounded ring buffer of parsed log lines, filtered views over it, and regex search.
+
+No Textual. Every entry gets a sequence number that only grows, so a view can remember "what it
+has seen" across evictions: an entry whose sequence number is below ``first_seq`` is gone.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Literal, NamedTuple
+
+from meshtui.logs.flags import RESPONSE_FLAGS
+from meshtui.logs.record import LogRecord
+
+DEFAULT_CAPACITY = 50_000
+
+
+class LogEntry(NamedTuple):
+    seq: int
+    pod: str  # "namespace/pod", or a file name in file mode
+    record: LogRecord
+
+
+class LogBuffer:
+    """Keeps the newest ``capacity`` entries; O(1) append and lookup by sequence number.
+
+    Pods and records sit in two parallel rings and entries are built on lookup: every object the
+    buffer holds is one more for CPython's cyclic GC to walk on a full collection, and those walks
+    are pauses the user feels as key latency.
+    """
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        self._pods: list[str] = [""] * capacity
+        self._records: list[LogRecord | None] = [None] * capacity
+        self._next = 0
+        self._first = 0
+
+    def __len__(self) -> int:
+        return self._next - self._first
+
+    @property
+    def first_seq(self) -> int:
+        return self._first
+
+    @property
+    def next_seq(self) -> int:
+        return self._next
+
+    def append(self, pod: str, record: LogRecord) -> int:
+        seq = self._next
+        slot = seq % self.capacity
+        self._pods[slot] = pod
+        self._records[slot] = record
+        self._next = seq + 1
+        if seq - self._first >= self.capacity:
+            self._first = seq + 1 - self.capacity
+        return seq
+
+    def extend(self, entries: Iterable[tuple[str, LogRecord]]) -> None:
+        for pod, record in entries:
+            self.append(pod, record)
+
+    def get(self, seq: int) -> LogEntry | None:
+        if seq < self._first or seq >= self._next:
+            return None
+        slot = seq % self.capacity
+        record = self._records[slot]
+        return None if record is None else LogEntry(seq, self._pods[slot], record)
+
+    def select(self, seq: int, predicate: Callable[[str, LogRecord], bool]) -> list[int]:
+        """Sequence numbers >= ``seq`` of held entries whose (pod, record) satisfy ``predicate``."""
+        pods, records, cap = self._pods, self._records, self.capacity
+        return [s for s in range(max(seq, self._first), self._next)
+                if predicate(pods[s % cap], records[s % cap])]  # type: ignore[arg-type]
+
+    def clear(self) -> None:
+        """Forget every entry; sequence numbers keep growing so views notice."""
+        self._pods = [""] * self.capacity
+        self._records = [None] * self.capacity
+        self._first = self._next
+
+
+CodeClass = Literal[2, 3, 4, 5]
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    """What a view shows. Empty/None fields do not filter."""
+
+    problems_only: bool = False
+    code_class: CodeClass | None = None
+    flag: str | None = None
+    direction: Literal["inbound", "outbound"] | None = None
+    upstream: str = ""  # substring of the upstream cluster or host
+    pod: str | None = None  # substring of the "namespace/pod" key
+
+    @property
+    def active(self) -> bool:
+        return self != LogFilter()
+
+    def matches(self, pod: str, r: LogRecord) -> bool:
+        if self.problems_only and not r.problem:
+            return False
+        if self.code_class is not None and (r.code is None or r.code // 100 != self.code_class):
+            return False
+        if self.flag is not None and self.flag not in r.flags:
+            return False
+        if self.direction is not None and r.direction != self.direction:
+            return False
+        if self.upstream and self.upstream not in (r.upstream_cluster or "") \
+                and self.upstream not in (r.upstream_host or ""):
+            return False
+        return self.pod is None or self.pod in pod
+
+    def spec(self) -> str:
+        """The filter in the words :func:`parse_filter` reads, e.g. "problems 5xx flag:UF"."""
+        parts: list[str] = []
+        if self.problems_only:
+            parts.append("problems")
+        if self.code_class is not None:
+            parts.append(f"{self.code_class}xx")
+        if self.flag:
+            parts.append(f"flag:{self.flag}")
+        if self.direction:
+            parts.append(self.direction)
+        if self.upstream:
+            parts.append(f"upstream:{self.upstream}")
+        if self.pod:
+            parts.append(f"pod:{self.pod}")
+        return " ".join(parts)
+
+
+_CODE_CLASSES: dict[str, CodeClass] = {"2xx": 2, "3xx": 3, "4xx": 4, "5xx": 5}
+_DIRECTIONS: dict[str, Literal["inbound", "outbound"]] = {
+    "in": "inbound", "inbound": "inbound", "out": "outbound", "outbound": "outbound",
+}
+
+
+def parse_filter(text: str) -> LogFilter:
+    """Read a filter typed by the user: words in any order, e.g. "problems 5xx UF out upstream:reviews".
+
+    Words: problems (or !), 2xx..5xx, in/inbound, out/outbound, a response flag (UF or flag:UF),
+    upstream:TEXT (or up:TEXT), pod:TEXT. Raises ValueError naming the first word it cannot read.
+    """
+    values: dict[str, object] = {}
+    for word in text.split():
+        key, sep, value = word.partition(":")
+        lower = word.lower()
+        if lower in ("problems", "problem", "!"):
+            values["problems_only"] = True
+        elif lower in _CODE_CLASSES:
+            values["code_class"] = _CODE_CLASSES[lower]
+        elif lower in _DIRECTIONS:
+            values["direction"] = _DIRECTIONS[lower]
+        elif sep and key.lower() == "flag" and value:
+            values["flag"] = value.upper()
+        elif sep and key.lower() in ("upstream", "up") and value:
+            values["upstream"] = value
+        elif sep and key.lower() == "pod" and value:
+            values["pod"] = value
+        elif not sep and word.upper() in RESPONSE_FLAGS:
+            values["flag"] = word.upper()
+        else:
+            raise ValueError(f"cannot read filter word {word!r}")
+    return LogFilter(**values)  # type: ignore[arg-type]
+
+
+class FilteredView:
+    """The entries of a buffer that pass a filter, indexable 0..len-1 (oldest first).
+
+    ``sync()`` picks up appended entries and drops evicted ones; changing the filter rescans the
+    buffer (50,000 entries take a few tens of milliseconds).
+    """
+
+    def __init__(self, buffer: LogBuffer, log_filter: LogFilter | None = None) -> None:
+        self.buffer = buffer
+        self.filter = log_filter or LogFilter()
+        self._seqs: list[int] = []
+        self._start = 0  # index into _seqs of the first live entry; compacted lazily
+        self._seen = buffer.first_seq
+        self.sync()
+
+    def __len__(self) -> int:
+        return len(self._seqs) - self._start
+
+    def __getitem__(self, index: int) -> LogEntry:
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        entry = self.buffer.get(self._seqs[self._start + index])
+        if entry is None:  # evicted since the last sync
+            raise IndexError(index)
+        return entry
+
+    def __iter__(self) -> Iterator[LogEntry]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def set_filter(self, log_filter: LogFilter) -> None:
+        self.filter = log_filter
+        self._seqs = []
+        self._start = 0
+        self._seen = self.buffer.first_seq
+        self.sync()
+
+    def sync(self) -> tuple[int, int]:
+        """Catch up with the buffer. Returns (added, removed_from_front) counts."""
+        first = self.buffer.first_seq
+        removed = 0
+        seqs = self._seqs
+        while self._start < len(seqs) and seqs[self._start] < first:
+            self._start += 1
+            removed += 1
+        if self._start > 4096 and self._start * 2 > len(seqs):
+            del seqs[: self._start]
+            self._start = 0
+        before = len(seqs)
+        flt = self.filter
+        if flt.active:
+            seqs.extend(self.buffer.select(self._seen, flt.matches))
+        else:
+            seqs.extend(range(max(self._seen, first), self.buffer.next_seq))
+        self._seen = self.buffer.next_seq
+        return len(seqs) - before, removed
+
+    def index_of(self, seq: int) -> int | None:
+        """Position of an entry in the view, or None when it is filtered out or gone."""
+        i = bisect.bisect_left(self._seqs, seq, self._start)
+        if i < len(self._seqs) and self._seqs[i] == seq:
+            return i - self._start
+        return None
+
+
+class Search:
+    """A compiled regex over the raw line. Case-insensitive unless the pattern has a capital."""
+
+    def __init__(self, pattern: str) -> None:
+        flags = 0 if any(c.isupper() for c in pattern) else re.IGNORECASE
+        self.pattern = pattern
+        self.regex = re.compile(pattern, flags)  # re.error is the caller's to show
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each non-empty match, for highlighting."""
+        return [m.span() for m in self.regex.finditer(text) if m.end() > m.start()]
+
+    def matches(self, entry: LogEntry) -> bool:
+        return self.regex.search(entry.record.raw) is not None
+
+    def find(self, view: FilteredView, start: int, forward: bool = True) -> int | None:
+        """Index of the next (or previous) matching entry after ``start``, wrapping around."""
+        n = len(view)
+        if n == 0:
+            return None
+        step = 1 if forward else -1
+        for k in range(1, n + 1):
+            i = (start + step * k) % n
+            if self.matches(view[i]):
+                return i
+        return None

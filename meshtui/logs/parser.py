@@ -1,0 +1,219 @@
+"""istio-proxy log lines → :class:`LogRecord`, through a chain of formats (first match wins).
+
+Chain: optional `kubectl logs --prefix` and `--timestamps` prefixes are stripped, then Istio's
+default TEXT access-log format (1.9+ and the older field set without %RESPONSE_CODE_DETAILS% /
+%CONNECTION_TERMINATION_DETAILS%), JSON-encoded access logs, the proxy's own log lines (Envoy's
+`[time][thread][level][logger]` and pilot-agent's tab-separated lines), else a raw line.
+:func:`parse_line` never raises: the viewer must survive any byte the cluster sends.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from meshtui.logs.record import Direction, LogRecord
+
+__all__ = ["LogRecord", "parse_line", "time_key"]
+
+# `kubectl logs --prefix` writes "[pod/NAME/CONTAINER] "; `--timestamps` writes RFC3339Nano + space.
+_KUBECTL_PREFIX = re.compile(r"\[pod/[^\]\s]+\] ")
+_KUBECTL_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) ")
+
+# Istio's default TEXT format. Envoy prints "-" for an absent value: the field patterns below
+# match it without capturing, so an absent field reads as None with no per-field Python work.
+_F = r"(?:-|(\S+))"  # unquoted field
+_Q = r'"(?:-|([^"]*))"'  # quoted field
+_N = r"(?:-|(\d+))"  # number
+# The optional group is %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% (Istio >= 1.9):
+# before 1.9 the quoted transport-failure reason follows the flags directly, and Envoy never
+# starts those two unquoted tokens with a quote.
+_ACCESS = re.compile(
+    rf'\[([^\]]+)\] "(\S+) (\S+) (\S+)" {_N} {_F} (?:(?:-|([^"\s]\S*)) {_F} )?{_Q} '
+    rf'{_N} {_N} {_N} \S+ "[^"]*" {_Q} {_Q} {_Q} {_Q} {_F} \S+ {_F} {_F}(?: {_F}(?: {_F})?)?\s*$'
+)
+
+# Envoy: "[2024-08-27 20:00:10.142][15][debug][connection] [source/...:12] [C3] message".
+_ENVOY = re.compile(r"\[(\d{4}-\d\d-\d\d[ T][^\]]*)\]\[(\d+)\]\[(\w+)\]\[([\w.\-]+)\] ?(.*)", re.S)
+# pilot-agent (zap): "2024-08-27T20:00:10.142Z\tinfo\txdsproxy\tmessage".
+_AGENT = re.compile(r"(\d{4}-\d\d-\d\dT[^\t]+)\t(\w+)\t(?:([\w.\-]+)\t)?(.*)", re.S)
+
+_PROBLEM_LEVELS = frozenset({"warn", "warning", "error", "err", "critical", "fatal"})
+_NO_FLAGS: tuple[str, ...] = ()
+# Istio's outbound catch-alls, and the internal listener that originates HBONE tunnels.
+_OUTBOUND_CLUSTERS = frozenset({"PassthroughCluster", "BlackHoleCluster", "connect_originate"})
+
+
+def _opt(value: str | None) -> str | None:
+    return None if value is None or value == "-" or value == "" else value
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _direction(cluster: str | None, sni: str | None) -> Direction | None:
+    if cluster:
+        if cluster.startswith("outbound|") or cluster in _OUTBOUND_CLUSTERS:
+            return "outbound"
+        if cluster.startswith(("inbound|", "InboundPassthroughCluster")):
+            return "inbound"
+    # Istio clients put "outbound_.PORT_.SUBSET_.HOST" in SNI; seeing it means we are the server.
+    if sni and sni.startswith("outbound_."):
+        return "inbound"
+    return None
+
+
+def _mtls_problem(direction: str | None, details: str | None, transport: str | None) -> str | None:
+    if transport:
+        if "CERTIFICATE_VERIFY_FAILED" in transport:
+            return "CERTIFICATE_VERIFY_FAILED"
+        if "WRONG_VERSION_NUMBER" in transport:
+            return "WRONG_VERSION_NUMBER"
+        if "TLS_error" in transport:
+            return "TLS_error"
+    if details:
+        if details.startswith("filter_chain_not_found") and direction != "outbound":
+            return "filter_chain_not_found"
+        if details.startswith("rbac_access_denied"):
+            return "rbac_denied"
+        if "connection_termination" in details:
+            return "connection_termination"
+        if "CERTIFICATE_VERIFY_FAILED" in details:
+            return "CERTIFICATE_VERIFY_FAILED"
+        if "WRONG_VERSION_NUMBER" in details:
+            return "WRONG_VERSION_NUMBER"
+        if "TLS_error" in details:
+            return "TLS_error"
+    return None
+
+
+def _is_problem(code: int | None, flags: tuple[str, ...], mtls: str | None, transport: str | None) -> bool:
+    return bool(flags) or mtls is not None or transport is not None or (code is not None and code >= 400)
+
+
+def _access(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
+    m = _ACCESS.match(body)
+    if m is None:
+        return None
+    (time, method, path, protocol, code_s, flags_s, details, term, transport, b_in, b_out, dur,
+     user_agent, request_id, authority, upstream_host, cluster, d_local, d_remote, sni, route) = m.groups()
+    code = int(code_s) if code_s else None
+    flags = tuple(flags_s.split(",")) if flags_s else _NO_FLAGS
+    transport = transport or None
+    direction = _direction(cluster, sni)
+    mtls = _mtls_problem(direction, details, transport) if details or transport else None
+    tcp = method == "-" and path == "-"
+    return LogRecord(
+        raw=line, kind="tcp" if tcp else "access", time=time or prefix_time, direction=direction,
+        method=None if method == "-" else method, path=None if path == "-" else path,
+        protocol=None if protocol == "-" else protocol, code=code, flags=flags, details=details,
+        termination=term, transport_failure=transport, bytes_in=int(b_in) if b_in else None,
+        bytes_out=int(b_out) if b_out else None, duration_ms=int(dur) if dur else None,
+        upstream_host=upstream_host or None, upstream_cluster=cluster, authority=authority or None, sni=sni,
+        request_id=request_id or None, user_agent=user_agent or None, downstream_local=d_local,
+        downstream_remote=d_remote, route=route,
+        problem=_is_problem(code, flags, mtls, transport), mtls_problem=mtls,
+    )
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return _opt(value if isinstance(value, str) else str(value))
+
+
+def _json(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or not ("response_code" in data or "start_time" in data):
+        return None
+    cluster = _text(data.get("upstream_cluster"))
+    sni = _text(data.get("requested_server_name"))
+    details = _text(data.get("response_code_details"))
+    transport = _text(data.get("upstream_transport_failure_reason"))
+    code = _int(data.get("response_code"))
+    flags_s = _text(data.get("response_flags"))
+    flags = tuple(flags_s.split(",")) if flags_s else _NO_FLAGS
+    direction = _direction(cluster, sni)
+    mtls = _mtls_problem(direction, details, transport)
+    return LogRecord(
+        raw=line, kind="json", time=_text(data.get("start_time")) or prefix_time, direction=direction,
+        method=_text(data.get("method")), path=_text(data.get("path")), protocol=_text(data.get("protocol")),
+        code=code, flags=flags, details=details,
+        termination=_text(data.get("connection_termination_details")),
+        transport_failure=transport, bytes_in=_int(data.get("bytes_received")),
+        bytes_out=_int(data.get("bytes_sent")), duration_ms=_int(data.get("duration")),
+        upstream_host=_text(data.get("upstream_host")), upstream_cluster=cluster,
+        authority=_text(data.get("authority")), sni=sni, request_id=_text(data.get("request_id")),
+        user_agent=_text(data.get("user_agent")),
+        downstream_local=_text(data.get("downstream_local_address")),
+        downstream_remote=_text(data.get("downstream_remote_address")), route=_text(data.get("route_name")),
+        problem=_is_problem(code, flags, mtls, transport), mtls_problem=mtls,
+    )
+
+
+def _own(line: str, time: str, level: str, logger: str | None, message: str) -> LogRecord:
+    mtls = _mtls_problem(None, message, None)
+    # An RBAC "enforced denied" debug line is worth showing even though its level is debug.
+    return LogRecord(
+        raw=line, kind="envoy", time=time, level=level, logger=logger, message=message,
+        problem=level.lower() in _PROBLEM_LEVELS or mtls is not None, mtls_problem=mtls,
+    )
+
+
+def parse_line(line: str) -> LogRecord:
+    """Parse one line (trailing newline allowed). Never raises."""
+    try:
+        return _parse(line.rstrip("\r\n"))
+    except Exception:  # a parser bug must cost one line's columns, never the viewer
+        return LogRecord(raw=line)
+
+
+def _parse(line: str) -> LogRecord:
+    body = line
+    prefix_time = None
+    if body.startswith("[pod/"):
+        m = _KUBECTL_PREFIX.match(body)
+        if m:
+            body = body[m.end():]
+    if body[:1].isdigit():
+        m = _KUBECTL_TIME.match(body)
+        if m:
+            prefix_time = m.group(1)
+            body = body[m.end():]
+    first = body[:1]
+    if first == "[":
+        record = _access(line, body, prefix_time)
+        if record is not None:
+            return record
+        m = _ENVOY.match(body)
+        if m:
+            time, _thread, level, logger, message = m.groups()
+            return _own(line, time, level, logger, message)
+    elif first == "{":
+        record = _json(line, body, prefix_time)
+        if record is not None:
+            return record
+    elif first.isdigit():
+        m = _AGENT.match(body)
+        if m:
+            time, level, logger, message = m.groups()
+            return _own(line, time, level, logger, message)
+    return LogRecord(raw=line, time=prefix_time)
+
+
+def time_key(time: str | None) -> str:
+    """A sortable key for Envoy's, Istio's and kubectl's time formats ("" sorts first)."""
+    if not time or len(time) < 19:
+        return ""
+    # "2024-08-27 20:00:10.142" (Envoy) and "2024-08-27T20:00:10.142Z" (access log) align on
+    # date, a separator, then time; normalise the separator and keep millisecond precision.
+    return time[:10] + "T" + time[11:23]

@@ -1,0 +1,422 @@
+"""LogView: a Line API widget over a filtered log buffer.
+
+Only the visible rows are rendered, through an LRU cache of strips keyed by entry and render
+generation. Rows come from the pure :func:`meshtui.logs.columns.row_segments`; colours are
+component classes styled with the theme's log/mTLS variables. Follow mode keeps the newest line
+in view and pauses itself as soon as the user scrolls or moves the cursor up.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import ClassVar
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from meshtui.logs.buffer import FilteredView, LogBuffer, LogEntry, LogFilter, Search
+from meshtui.logs.columns import POD_STYLES, row_segments, row_text
+
+_STYLE_KEYS = (
+    "time", "inbound", "outbound", "dim", "tcp", "code-2xx", "code-3xx", "code-4xx", "code-5xx",
+    "flag", "details", "mtls", "upstream", "cursor", "match",
+    *(f"pod-{i}" for i in range(POD_STYLES)),
+)
+
+
+_NO_STYLE = Style()
+
+
+class LogView(ScrollView, can_focus=True):
+    """Shows a :class:`FilteredView` of a :class:`LogBuffer`. Call :meth:`sync` after appending."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False, id="logs.cursor_up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="logs.cursor_down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="logs.page_up"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="logs.page_down"),
+        Binding("home,g", "first", "Oldest", show=False, id="logs.first"),
+        Binding("end,G", "follow", "Follow", id="logs.follow"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {f"log-view--{key}" for key in _STYLE_KEYS}
+
+    DEFAULT_CSS = """
+    LogView { background: $surface; color: $foreground; }
+    LogView > .log-view--time { color: $text-muted; }
+    LogView > .log-view--dim { color: $text-muted; }
+    LogView > .log-view--inbound { color: $secondary; }
+    LogView > .log-view--outbound { color: $primary; }
+    LogView > .log-view--tcp { color: $text-muted; text-style: italic; }
+    LogView > .log-view--code-2xx { color: $log-2xx; }
+    LogView > .log-view--code-3xx { color: $log-3xx; }
+    LogView > .log-view--code-4xx { color: $log-4xx; text-style: bold; }
+    LogView > .log-view--code-5xx { color: $log-5xx; text-style: bold; }
+    LogView > .log-view--flag { color: $log-flag; text-style: bold; }
+    LogView > .log-view--details { color: $text-muted; }
+    LogView > .log-view--mtls { color: $mtls-disabled; text-style: bold; }
+    LogView > .log-view--upstream { color: $accent; }
+    LogView > .log-view--cursor { background: $primary 30%; }
+    LogView > .log-view--match { background: $warning; color: $background; }
+    LogView > .log-view--pod-0 { color: $primary; }
+    LogView > .log-view--pod-1 { color: $secondary; }
+    LogView > .log-view--pod-2 { color: $accent; }
+    LogView > .log-view--pod-3 { color: $success; }
+    LogView > .log-view--pod-4 { color: $warning; }
+    LogView > .log-view--pod-5 { color: $mtls-mixed; }
+    """
+
+    follow: reactive[bool] = reactive(True, init=False)
+    wrap: reactive[bool] = reactive(False, init=False)
+    show_time: reactive[bool] = reactive(True, init=False)
+
+    class Selected(Message):
+        """The cursor moved to a line."""
+
+        def __init__(self, log_view: LogView, entry: LogEntry) -> None:
+            super().__init__()
+            self.log_view = log_view
+            self.entry = entry
+            self.record = entry.record
+
+    class FollowChanged(Message):
+        def __init__(self, log_view: LogView, follow: bool) -> None:
+            super().__init__()
+            self.log_view = log_view
+            self.follow = follow
+
+    def __init__(self, buffer: LogBuffer, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.buffer = buffer
+        self.view = FilteredView(buffer)
+        self.search: Search | None = None
+        self.cursor: int | None = None
+        self._cache: LRUCache[tuple[int, bool], Strip] = LRUCache(1024)
+        self._styles: dict[str, Style] | None = None
+        self._pods: dict[str, int] = {}
+        self._max_width = 0
+        # Wrap mode: _ends[i] is the row after entry i of the view (offset by _ends_start / _ends_base).
+        self._ends: list[int] = []
+        self._ends_start = 0
+        self._wrap_width = 0
+
+    # -- data -----------------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Pick up entries appended to (or evicted from) the buffer since the last call."""
+        added, removed = self.view.sync()
+        if not added and not removed:
+            return
+        for i in range(len(self.view) - added, len(self.view)):
+            pod = self.view[i].pod
+            if pod not in self._pods:
+                self._pods[pod] = len(self._pods)
+                if len(self._pods) == 2:  # the pod column appears: every cached row is stale
+                    self._cache.clear()
+        old_rows = self._row_of(removed) if removed and self.wrap else removed
+        if self.wrap:
+            self._wrap_drop(removed)
+            self._wrap_extend(added)
+        if self.cursor is not None:
+            self.cursor = max(0, self.cursor - removed) if len(self.view) else None
+        self._update_size()
+        if self.follow:
+            self._scroll_y_to(self.max_scroll_y)
+        elif old_rows:
+            # Keep the lines the user is reading still while old ones scroll out of the buffer.
+            self._scroll_y_to(max(0, self.scroll_y - old_rows))
+        self.refresh()
+
+    def set_filter(self, log_filter: LogFilter) -> None:
+        selected = self.selected
+        self.view.set_filter(log_filter)
+        self.cursor = self.view.index_of(selected.seq) if selected else None
+        self._relayout()
+        if self.cursor is not None and not self.follow:
+            self._scroll_to_cursor()
+
+    def set_search(self, search: Search | None) -> None:
+        self.search = search
+        self._cache.clear()
+        self.refresh()
+
+    def clear(self) -> None:
+        self.buffer.clear()
+        self.view.set_filter(self.view.filter)
+        self.cursor = None
+        self._pods.clear()
+        self._max_width = 0
+        self._relayout()
+
+    @property
+    def selected(self) -> LogEntry | None:
+        if self.cursor is None:
+            return None
+        try:
+            return self.view[self.cursor]
+        except IndexError:  # evicted from the buffer since the last sync
+            return None
+
+    def move_cursor(self, index: int) -> None:
+        """Select the line at ``index`` of the view (clamped), leave follow mode and scroll to it."""
+        if not len(self.view):
+            return
+        index = max(0, min(index, len(self.view) - 1))
+        old = self.cursor
+        self.cursor = index
+        self.follow = False
+        if old != index:
+            self._refresh_entry(old)
+            self._refresh_entry(index)
+            self.post_message(self.Selected(self, self.view[index]))
+        self._scroll_to_cursor()
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self._default_cursor() - 1 if self.cursor is not None else self._default_cursor())
+
+    def action_cursor_down(self) -> None:
+        if self.cursor is not None:
+            self.move_cursor(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self._default_cursor() - max(1, self.scrollable_content_region.height - 1))
+
+    def action_page_down(self) -> None:
+        if self.cursor is not None:
+            self.move_cursor(self.cursor + max(1, self.scrollable_content_region.height - 1))
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_follow(self) -> None:
+        self.follow = True
+
+    def _default_cursor(self) -> int:
+        if self.cursor is not None:
+            return self.cursor
+        located = self._locate(round(self.scroll_y) + self.scrollable_content_region.height - 1)
+        return located[0] if located else len(self.view) - 1
+
+    # -- reactive watchers ----------------------------------------------------------------------
+
+    def watch_follow(self, follow: bool) -> None:
+        if follow:
+            self._scroll_y_to(self.max_scroll_y)
+        self.post_message(self.FollowChanged(self, follow))
+
+    def watch_wrap(self) -> None:
+        self._relayout()
+
+    def watch_show_time(self) -> None:
+        self._relayout()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        # Scrolling up (wheel, scrollbar, keys) leaves follow mode; reaching the end again resumes it.
+        if new_value < old_value and round(new_value) < self.max_scroll_y and self.follow:
+            self.follow = False
+        elif not self.follow and self.cursor is None and round(new_value) >= self.max_scroll_y > 0:
+            self.follow = True
+
+    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
+        # The scrollbar takes the bottom row: in follow mode the newest line must stay above it.
+        if shown and self.follow:
+            self.call_after_refresh(self._scroll_end_if_following)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+        self._cache.clear()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.wrap:
+            self._relayout()
+        elif self.follow:
+            # Lines that arrived before the first layout had no height to scroll within.
+            self.call_after_refresh(self._scroll_end_if_following)
+
+    def _scroll_end_if_following(self) -> None:
+        if self.follow:
+            self._scroll_y_to(self.max_scroll_y)
+
+    def on_click(self, event: events.Click) -> None:
+        located = self._locate(round(self.scroll_y) + event.y)
+        if located is not None:
+            self.move_cursor(located[0])
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    def _relayout(self) -> None:
+        # _max_width is kept: a slightly wide scroll area is cheaper than re-measuring every row.
+        self._cache.clear()
+        if self.wrap:
+            # Room for the vertical scrollbar is kept even before it appears, so that its arrival
+            # does not make every wrapped line one column too wide.
+            self._wrap_width = max(1, self.container_size.width - self.styles.scrollbar_size_vertical)
+            self._ends = []
+            self._ends_start = 0
+            self._wrap_extend(len(self.view))
+        self._update_size()
+        if self.follow:
+            self._scroll_y_to(self.max_scroll_y)
+        self.refresh()
+
+    def _update_size(self) -> None:
+        if self.wrap:
+            height = self._row_of(len(self.view))
+            self.virtual_size = Size(self._wrap_width, height)
+        else:
+            self.virtual_size = Size(max(self._max_width, 1), len(self.view))
+        if self.follow:
+            # A scrollbar that appears with the new size moves the end by a line after layout.
+            self.call_after_refresh(self._scroll_end_if_following)
+
+    def _entry_height(self, entry: LogEntry) -> int:
+        width = cell_len(self._plain(entry))
+        return max(1, -(-width // self._wrap_width))
+
+    def _wrap_extend(self, count: int) -> None:
+        view, ends = self.view, self._ends
+        last = ends[-1] if len(ends) > self._ends_start else self._ends_base()
+        for i in range(len(view) - count, len(view)):
+            last += self._entry_height(view[i])
+            ends.append(last)
+
+    def _ends_base(self) -> int:
+        return self._ends[self._ends_start - 1] if self._ends_start else 0
+
+    def _wrap_drop(self, removed: int) -> None:
+        self._ends_start += removed
+        if self._ends_start > 4096 and self._ends_start * 2 > len(self._ends):
+            base = self._ends_base()
+            self._ends = [end - base for end in self._ends[self._ends_start:]]
+            self._ends_start = 0
+
+    def _row_of(self, index: int) -> int:
+        """First row of view entry ``index`` (or the row count when index == len)."""
+        if not self.wrap:
+            return index
+        if index <= 0:
+            return 0
+        return self._ends[self._ends_start + index - 1] - self._ends_base()
+
+    def _locate(self, row: int) -> tuple[int, int] | None:
+        """(view index, sub-row within a wrapped entry) for a virtual row."""
+        if row < 0:
+            return None
+        if not self.wrap:
+            return (row, 0) if row < len(self.view) else None
+        base = self._ends_base()
+        pos = bisect.bisect_right(self._ends, row + base, self._ends_start)
+        index = pos - self._ends_start
+        if index >= len(self.view):
+            return None
+        return index, row - self._row_of(index)
+
+    def _scroll_to_cursor(self) -> None:
+        if self.cursor is None:
+            return
+        top = self._row_of(self.cursor)
+        bottom = self._row_of(self.cursor + 1)
+        height = self.scrollable_content_region.height
+        if top < self.scroll_y:
+            self._scroll_y_to(top)
+        elif bottom > self.scroll_y + height:
+            self._scroll_y_to(bottom - height)
+
+    def _scroll_y_to(self, y: float) -> None:
+        # force: right after the virtual size grows the scrollbar is not shown yet, and Textual
+        # would otherwise refuse to scroll a widget it believes cannot scroll.
+        self.scroll_to(y=y, animate=False, force=True, immediate=True)
+
+    def _refresh_entry(self, index: int | None) -> None:
+        if index is None or not 0 <= index < len(self.view):
+            return
+        self._cache.discard((self.view[index].seq, True))
+        self._cache.discard((self.view[index].seq, False))
+        top = self._row_of(index)
+        self.refresh_lines(top, self._row_of(index + 1) - top)
+
+    # -- rendering ------------------------------------------------------------------------------
+
+    def _segments(self, entry: LogEntry) -> list[tuple[str, str]]:
+        multi = len(self._pods) > 1
+        return row_segments(entry.record, pod=entry.pod if multi else None,
+                            pod_index=self._pods.get(entry.pod, 0), show_time=self.show_time, wrap=self.wrap)
+
+    def _plain(self, entry: LogEntry) -> str:
+        return row_text(self._segments(entry))
+
+    def _style_map(self) -> dict[str, Style]:
+        if self._styles is None:
+            self._styles = {key: self.get_component_rich_style(f"log-view--{key}", partial=True)
+                            for key in _STYLE_KEYS}
+            self._styles[""] = Style()
+        return self._styles
+
+    def _strip(self, entry: LogEntry, is_cursor: bool) -> Strip:
+        key = (entry.seq, is_cursor)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        styles = self._style_map()
+        segments = self._segments(entry)
+        if self.search is None:
+            # Plain segments: no Text layout work for the common case of no highlight.
+            cursor = styles["cursor"] if is_cursor else None
+            strip_segments = [
+                Segment(part, styles.get(style_key, _NO_STYLE) + cursor if cursor else styles.get(style_key))
+                for part, style_key in segments
+            ]
+            width = sum(cell_len(part) for part, _key in segments)
+            strip = Strip(strip_segments, width)
+        else:
+            text = Text(no_wrap=True, end="")
+            for part, style_key in segments:
+                text.append(part, styles.get(style_key))
+            if is_cursor:
+                text.stylize(styles["cursor"])
+            for start, end in self.search.spans(text.plain):  # after the cursor: matches stay visible
+                text.stylize(styles["match"], start, end)
+            width = text.cell_len
+            strip = Strip(text.render(self.app.console), width)
+        if width > self._max_width and not self.wrap:
+            if self._max_width <= self.virtual_size.width:  # one size update per frame, not per row
+                self.call_later(self._update_size)
+            self._max_width = width
+        # The widget's own style goes in once here, not on every frame (a style change clears the cache).
+        strip = strip.apply_style(self.rich_style)
+        self._cache.set(key, strip)
+        return strip
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        located = self._locate(scroll_y + y)
+        if located is None:
+            return Strip.blank(width, base)
+        index, sub = located
+        try:
+            entry = self.view[index]
+        except IndexError:
+            return Strip.blank(width, base)
+        strip = self._strip(entry, index == self.cursor)
+        if self.wrap:
+            start = sub * self._wrap_width
+            strip = strip.crop(start, start + self._wrap_width)
+            return strip.extend_cell_length(width, base)
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
