@@ -129,7 +129,8 @@ class MeshApp(App[int]):
             self.post_message(ConnectionState(f"error: {exc}", error=True))
             return
         snap = snap.with_mesh(replace(snap.mesh, root_namespace=self.settings.root_namespace))
-        self.post_message(ClusterLoaded(info, snap, evaluate(snap), initial=True))
+        self.post_message(ClusterLoaded(info, snap, None))
+        self.post_message(ClusterLoaded(info, snap, evaluate(snap)))
         self.check_permissions(info)
 
         def emit(events: list[ChangeEvent]) -> None:
@@ -137,7 +138,7 @@ class MeshApp(App[int]):
             if stop.is_set():
                 return
             snap = snap.apply(events)
-            self.post_message(ClusterLoaded(info, snap, evaluate(snap), initial=False))
+            self.post_message(ClusterLoaded(info, snap, evaluate(snap)))
 
         def status(state: str) -> None:
             if not stop.is_set():

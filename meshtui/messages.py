@@ -10,14 +10,14 @@ from meshtui.policy.engine import MeshReport
 
 
 class ClusterLoaded(Message):
-    """A new snapshot and its engine report (first list, or after a batch of watch events)."""
+    """A new snapshot and its engine report (first list, or after a batch of watch events).
+    The first list is sent once without a report so a big cluster shows before it is evaluated."""
 
-    def __init__(self, info: ClusterInfo, snapshot: Snapshot, report: MeshReport, initial: bool) -> None:
+    def __init__(self, info: ClusterInfo, snapshot: Snapshot, report: MeshReport | None) -> None:
         super().__init__()
         self.info = info
         self.snapshot = snapshot
         self.report = report
-        self.initial = initial
 
 
 class ConnectionState(Message):

@@ -85,7 +85,7 @@ class MainScreen(Screen):
         super().__init__()
         self.namespaces = ResourceTable(["NAME", "INJECT", "mTLS", "PODS", "✗"], id="namespaces-table")
         self.pods = ResourceTable(["NAME", "READY", "mTLS", "PROXY", "STATUS", "RST", "AGE"], id="pods-table")
-        self.policies = ResourceTable(["KIND", "NAME", "MODE / SUMMARY", "SCOPE / HOST"], id="policies-table")
+        self.policies = ResourceTable(["KIND", "NAME", "MODE", "SCOPE"], id="policies-table")
         self.header = StatusHeader(id="header")
         self.findings = Static(id="findings")
         self.cluster_error = Static(id="cluster-error")
@@ -110,7 +110,7 @@ class MainScreen(Screen):
         # Cells carry resolved theme colours, so a theme switch re-renders them.
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.on_screen_resume())
         self.refresh_header()
-        if self.app.snapshot is not None and self.app.report is not None:
+        if self.app.snapshot is not None:
             self.update_cluster(self.app.snapshot, self.app.report)
         else:
             self.namespaces.loading = True
@@ -131,7 +131,8 @@ class MainScreen(Screen):
             self.cluster_error.update(state.split(": ", 1)[-1] + hint)
         self.cluster_error.set_class(failed, "visible")
 
-    def update_cluster(self, snapshot: Snapshot, report: MeshReport) -> None:
+    def update_cluster(self, snapshot: Snapshot, report: MeshReport | None) -> None:
+        """``report`` is None for a moment on a first list: objects show at once, modes follow."""
         self.snapshot = snapshot
         self.report = report
         self.namespaces.loading = False
@@ -141,26 +142,28 @@ class MainScreen(Screen):
         self._render_policies()
 
     def on_screen_resume(self) -> None:
-        if self.app.snapshot is not None and self.app.report is not None:
+        if self.app.snapshot is not None:
             self.update_cluster(self.app.snapshot, self.app.report)
 
     def _render_namespaces(self) -> None:
-        assert self.snapshot is not None and self.report is not None
+        assert self.snapshot is not None
+        summaries = self.report.namespaces if self.report else {}
         rows: list[Row] = []
         for ns in sorted(self.snapshot.namespaces.values(), key=lambda n: n.name):
-            rows.append((ns.name, namespace_row(ns, self.report.namespaces.get(ns.name), self.palette)))
+            rows.append((ns.name, namespace_row(ns, summaries.get(ns.name), self.palette)))
         self.namespaces.sync(rows)
         self.query_one("#namespaces-pane").border_title = f"Namespaces  {len(rows)}"
         if self.selected_namespace is None or self.selected_namespace not in self.snapshot.namespaces:
             self.selected_namespace = self.namespaces.selected_key
 
     def _render_pods(self) -> None:
-        if self.snapshot is None or self.report is None or self.selected_namespace is None:
+        if self.snapshot is None or self.selected_namespace is None:
             return
         now = self.app.now()
+        results = self.report.pods if self.report else {}
         pods = self.snapshot.pods_in(self.selected_namespace)
         rows: list[Row] = [
-            (f"{p.namespace}/{p.name}", pod_row(p, self.report.pods.get(p.key), self.palette, now)) for p in pods
+            (f"{p.namespace}/{p.name}", pod_row(p, results.get(p.key), self.palette, now)) for p in pods
         ]
         self.pods.sync(rows)
         self.query_one("#pods-pane").border_title = f"Pods  {self.selected_namespace}  {len(rows)}"
@@ -168,7 +171,7 @@ class MainScreen(Screen):
         self._select_pod(tuple(key.split("/", 1)) if key else None)  # type: ignore[arg-type]
 
     def _render_policies(self) -> None:
-        if self.snapshot is None or self.report is None or self.selected_namespace is None:
+        if self.snapshot is None or self.selected_namespace is None:
             return
         snap, root = self.snapshot, self.snapshot.mesh.root_namespace
         pod = self.current_pod()
@@ -187,7 +190,7 @@ class MainScreen(Screen):
         scope = f"{pod.name}" if pod else self.selected_namespace
         self.query_one("#policies-pane").border_title = f"Policies  {scope}"
         ns = self.selected_namespace
-        findings = [f for f in self.report.findings
+        findings = [f for f in (self.report.findings if self.report else ())
                     if (f.namespace == ns or (f.kind == "Namespace" and f.name == ns))
                     and (pod is None or f.kind != "Pod" or f.name == pod.name)]
         self.findings.update(finding_line(findings))

@@ -64,7 +64,7 @@ class ResourceTable(DataTable):
             for (key, cells), (_, old) in zip(rows, self._rows_shown, strict=True):
                 for col, (cell, before) in enumerate(zip(cells, old, strict=True)):
                     if cell != before:
-                        self.update_cell_at((self.get_row_index(key), col), cell)
+                        self.update_cell_at((self.get_row_index(key), col), cell, update_width=True)
             self._rows_shown = list(rows)
             return
         keep = self.selected_key

@@ -21,9 +21,11 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float =
 
 
 async def populated(pilot: Pilot) -> None:
+    """Namespaces and pods listed and the engine's modes filled in."""
     app = pilot.app
     await wait_for(pilot, lambda: getattr(app.screen, "pods", None) is not None
-                   and app.screen.namespaces.row_count > 0 and app.screen.pods.row_count > 0)
+                   and app.screen.namespaces.row_count > 0 and app.screen.pods.row_count > 0
+                   and app.screen.report is not None)
     await pilot.pause()
 
 
