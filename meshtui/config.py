@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
+from meshtui.yamlfile import YamlFileError, load_yaml_file
 
 
 class ConfigError(Exception):
@@ -61,20 +61,12 @@ def default_config_path() -> Path:
 def load_config(path: Path, *, required: bool = False) -> dict[str, Any]:
     """Read and validate the config file. A missing default file is fine; a broken one is not."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if required:
-            raise ConfigError(f"{path}: no such config file") from None
-        return {}
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
+        data = load_yaml_file(path)
+    except YamlFileError as exc:
+        if exc.missing and not required:
+            return {}
+        problem = "no such config file" if exc.missing else exc.problem
+        raise ConfigError(f"{path}{exc.where}: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, Mapping):

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-import yaml
-
 from meshtui.resources import bundled, bundled_names
+from meshtui.yamlfile import Readable, YamlFileError, load_yaml_file
 
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
 # Textual's named keys (textual.keys.Keys values) that can stand alone or after modifiers.
@@ -52,17 +51,11 @@ def valid_key(key: str) -> bool:
     return True
 
 
-def _read(path: Path | object, label: str) -> tuple[dict[str, str], list[str]]:
+def _read(path: Readable, label: str) -> tuple[dict[str, str], list[str]]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))  # type: ignore[attr-defined]
-    except FileNotFoundError:
-        return {}, [f"keymap {label}: no such file"]
-    except OSError as exc:
-        return {}, [f"keymap {label}: cannot read: {exc.strerror}"]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        return {}, [f"keymap {label}{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}"]
+        data = load_yaml_file(path)
+    except YamlFileError as exc:
+        return {}, [f"keymap {label}{exc.where}: {exc.problem}"]
     if data is None:
         return {}, []
     if not isinstance(data, dict):
@@ -88,7 +81,7 @@ def _validate(raw: dict[str, object], label: str, known_ids: set[str]) -> tuple[
     return good, problems
 
 
-def resolve_path(name_or_path: str) -> tuple[object, str]:
+def resolve_path(name_or_path: str) -> tuple[Readable, str]:
     """A bundled keymap by name, or a file path."""
     if name_or_path in bundled_names("keymaps"):
         return bundled("keymaps") / f"{name_or_path}.yaml", name_or_path

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 from meshtui.resources import bundled, bundled_names
+from meshtui.yamlfile import Readable, YamlFileError, load_yaml_file
 
 DEFAULT_THEME = "meshtui-dark"
 
@@ -97,19 +97,11 @@ def theme_from_mapping(data: Any, label: str) -> Theme:
     return Theme(name=name, dark=dark, variables=variables, **colors)
 
 
-def load_theme_file(path: Path | Any, label: str) -> Theme:
+def load_theme_file(path: Readable, label: str) -> Theme:
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ThemeError(f"theme {label}: no such file") from None
-    except OSError as exc:
-        raise ThemeError(f"theme {label}: cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ThemeError(f"theme {label}{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+        data = load_yaml_file(path)
+    except YamlFileError as exc:
+        raise ThemeError(f"theme {label}{exc.where}: {exc.problem}") from None
     return theme_from_mapping(data, label)
 
 

@@ -17,6 +17,7 @@ from meshtui.model.convert import format_time, from_k8s
 from meshtui.model.objects import PeerAuthentication, Workload
 from meshtui.model.snapshot import ChangeEvent, Snapshot
 from meshtui.policy.engine import pa_order
+from meshtui.policy.labels import matches
 
 Op = Literal["create", "patch", "replace", "delete", "label", "restart"]
 Mode = Literal["STRICT", "PERMISSIVE", "DISABLE", "UNSET"]
@@ -173,10 +174,6 @@ def injection_plan(snapshot: Snapshot, namespace: str, *, enabled: bool, revisio
     return _plan(snapshot, title, f"namespace {namespace}", changes, now=now, notes=notes)
 
 
-def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
-    return all(labels.get(k) == v for k, v in selector.items())
-
-
 def workloads_to_restart(snapshot: Snapshot, namespace: str, *, want_sidecar: bool) -> list[Workload]:
     """Restartable workloads in the namespace with running pods whose sidecar state differs from
     ``want_sidecar``, minus those whose pod template opts out with ``sidecar.istio.io/inject``."""
@@ -188,7 +185,7 @@ def workloads_to_restart(snapshot: Snapshot, namespace: str, *, want_sidecar: bo
         override = wl.template_labels.get(POD_INJECT) or wl.template_annotations.get(POD_INJECT)
         if override == ("false" if want_sidecar else "true"):
             continue
-        pods = [p for p in snapshot.pods_in(namespace) if not p.deleting and _selects(wl.selector, p.labels)]
+        pods = [p for p in snapshot.pods_in(namespace) if not p.deleting and matches(wl.selector, p.labels)]
         if any(p.has_sidecar != want_sidecar for p in pods):
             out.append(wl)
     return out
@@ -222,7 +219,7 @@ def _holder(snapshot: Snapshot, scope: MtlsScope) -> tuple[str, PeerAuthenticati
         raise PlanError(f"Istio ignores workload-selecting policies in the root namespace {root}")
     return wl.namespace, _oldest([
         p for p in policies
-        if p.namespace == wl.namespace and p.selector and _selects(p.selector, wl.template_labels)
+        if p.namespace == wl.namespace and p.selector and matches(p.selector, wl.template_labels)
     ])
 
 
@@ -290,7 +287,7 @@ def mtls_plan(snapshot: Snapshot, scope: MtlsScope, mode: Mode, *, now: datetime
     if holder is not None and holder.selector and scope.workload is not None:
         others = [w.name for w in snapshot.in_namespace("workloads", namespace)
                   if isinstance(w, Workload) and w.ref != scope.workload.ref
-                  and _selects(holder.selector, w.template_labels)]
+                  and matches(holder.selector, w.template_labels)]
         if others:
             notes.append(f"{holder.name} also selects {', '.join(others)}")
     return _plan(snapshot, f"Set mTLS {label} on {scope.describe()}", scope.describe(), changes, now=now,

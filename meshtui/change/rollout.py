@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from meshtui.model.objects import Pod, Workload
 from meshtui.model.snapshot import Snapshot
+from meshtui.policy.labels import matches
 
 # Pod states that do not clear up by waiting: worth naming as the reason a rollout is stuck.
 STUCK_REASONS = ("ImagePullBackOff", "ErrImagePull", "CrashLoopBackOff", "CreateContainerConfigError",
@@ -31,7 +32,7 @@ class RolloutState:
 
 def _selected(pod: Pod, workload: Workload) -> bool:
     return (pod.namespace == workload.namespace and not pod.deleting and bool(workload.selector)
-            and all(pod.labels.get(k) == v for k, v in workload.selector.items()))
+            and matches(workload.selector, pod.labels))
 
 
 def _ready(pod: Pod) -> bool:
