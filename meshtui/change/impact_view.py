@@ -31,12 +31,25 @@ def _capped(lines: list[str]) -> list[str]:
     return [*lines[:MAX_LINES_PER_SECTION], f"… and {len(lines) - MAX_LINES_PER_SECTION} more"]
 
 
+OBSERVED = "observed plaintext"
+
+
 def impact_lines(result: Impact) -> list[str]:
-    """Breakage first (failing clients, DestinationRule conflicts, exposures), then mode changes."""
+    """Breakage first, then mode changes. Callers seen in the traffic are listed one call a line;
+    clients that merely could call (every pod without a sidecar can reach every Service) are
+    grouped one line per client, or the few real failures drown in all-pairs noise."""
     failing = [
         f"FAILS {p.client} → {p.service}:{p.port} ({p.sends_source}): {p.reason}"
-        for p in result.failing_clients
+        for p in result.failing_clients if p.sends_source == OBSERVED
     ]
+    potential: dict[str, list[str]] = {}
+    for p in result.failing_clients:
+        if p.sends_source != OBSERVED:
+            key = f"{p.client} ({p.sends_source})"
+            potential.setdefault(key, []).append(f"{p.service.name if p.service else '?'}:{p.port}")
+    for client, targets in potential.items():
+        shown = ", ".join(targets[:4]) + (f" and {len(targets) - 4} more" if len(targets) > 4 else "")
+        failing.append(f"FAILS if it calls: {client} → {shown}")
     findings = [f"{f.code} {f.kind} {f.namespace}/{f.name}: {f.message}"
                 for f in (*result.rule_conflicts, *result.exposures)]
     modes = [f"{c.pod.namespace}/{c.pod.name} port {c.port}: {c.old} → {c.new}" for c in result.changes]

@@ -133,7 +133,10 @@ def test_impact_lines_put_breakage_first_and_cap_long_sections() -> None:
     demo.advance(120)
     plan = mtls_plan(demo.snapshot(), MtlsScope.mesh(), "STRICT")
     lines = impact_lines(plan_impact(plan, demo.observed_plaintext()))
-    assert lines[0].startswith("FAILS ")
-    assert lines[12].startswith("… and ") and lines[-1].startswith("… and ")
+    # Calls seen in the traffic come first, one a line; possible callers are one line per client.
+    assert lines[0].startswith("FAILS Pod legacy/batch-reporter → Service kubestock-staging/ms-inventory:3001")
+    could = [line for line in lines if line.startswith("FAILS if it calls: ")]
+    assert len(could) == 3 and all("and 10 more" in line for line in could)
+    assert lines[-1].startswith("… and ")
     assert lines[-2].endswith("PERMISSIVE → STRICT")
     assert impact_lines(plan_impact(mtls_plan(demo.snapshot(), MtlsScope.mesh(), "UNSET"))) == []
