@@ -1,7 +1,8 @@
 """A log record laid out as the viewer's columns: plain text segments with a style key each.
 
-Pure: the widget maps style keys to theme styles. Columns: [pod] time dir method+path (or TCP)
-code flags details upstream duration authority/SNI. Envoy's own lines show level, logger and
+Pure: the widget maps style keys to theme styles. Columns: [pod] time dir code flags
+method+path (or TCP) details upstream duration authority/SNI. Code and flags come before the path
+so the answer to "what failed" stays on screen in a narrow pane. Envoy's own lines show level, logger and
 message; anything else shows the raw text.
 """
 
@@ -11,7 +12,8 @@ from meshtui.logs.record import LogRecord
 
 Segment = tuple[str, str]  # (text, style key; "" = the widget's base style)
 
-PATH_WIDTH = 44  # method + path column when not wrapping
+PATH_WIDTH = 36  # method + path column when not wrapping
+FLAGS_WIDTH = 4  # one flag and its padding; several flags take what they need
 POD_WIDTH = 18
 POD_STYLES = 6  # pods cycle through style keys "pod-0" .. "pod-5"
 
@@ -91,10 +93,9 @@ def row_segments(record: LogRecord, *, pod: str | None = None, pod_index: int = 
         request = "TCP"
     else:
         request = f"{record.method or '-'} {record.path or '-'}"
-    out.append((_fit(request, PATH_WIDTH, wrap) + " ", "tcp" if request == "TCP" else ""))
     out.append((str(record.code if record.code is not None else "-").rjust(3) + " ", code_style(record.code)))
-    if record.flags:
-        out.append((",".join(record.flags) + " ", "flag"))
+    out.append((",".join(record.flags).ljust(FLAGS_WIDTH) + " ", "flag"))
+    out.append((_fit(request, PATH_WIDTH, wrap) + " ", "tcp" if request == "TCP" else ""))
     if record.details and record.details != "via_upstream":
         out.append((record.details + " ", "mtls" if record.mtls_problem else "details"))
     if record.transport_failure:

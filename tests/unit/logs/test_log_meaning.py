@@ -152,7 +152,8 @@ def test_row_columns() -> None:
     record = parse_line(UC_LINE)
     segments = row_segments(record, pod="default/internal-api-7c9f-abcde", pod_index=7)
     text = row_text(segments)
-    assert text.startswith("internal-api-7c9f… 10:19:42.614 in  POST /topup")
+    # Code and flags before the path: what failed stays visible in a narrow pane.
+    assert text.startswith("internal-api-7c9f… 10:19:42.614 in  503 UC   POST /topup")
     assert segments[0][1] == "pod-1"
     styles = {t.strip(): s for t, s in segments}
     assert styles["503"] == "code-5xx" and styles["UC"] == "flag"
@@ -168,7 +169,7 @@ def test_row_columns() -> None:
             show_time=False,
         )
     )
-    assert tcp.startswith("    TCP ")
+    assert tcp.startswith("      0 NR   TCP ")
 
 
 def test_long_path_is_cut_unless_wrapping() -> None:
