@@ -64,15 +64,15 @@ def injection_label(ns: Namespace) -> str:
 
 def namespace_row(ns: Namespace, summary: NamespaceSummary | None, palette: Palette) -> list[Text | str]:
     if summary is None:
-        return [ns.name, injection_label(ns), Text("…", style="dim"), "", ""]
+        return [ns.name, Text("…", style="dim"), injection_label(ns), "", ""]
     # The namespace's mode is "inherited" (dim) when no namespace-level policy set it.
     inherited = summary.source.level in ("mesh", "default")
     missing = Text(f"✗{summary.without_sidecar}", style=palette.get("sidecar-missing", "red")) \
         if summary.without_sidecar else Text("")
     return [
         ns.name,
-        injection_label(ns),
         mode_text(summary.mtls, palette, inherited=inherited),
+        injection_label(ns),
         Text(str(summary.pods), justify="right"),
         missing,
     ]
@@ -93,7 +93,16 @@ def pod_mtls_cell(result: PodMtls | None, palette: Palette) -> Text:
     return cell
 
 
-def pod_row(pod: Pod, result: PodMtls | None, palette: Palette, now: datetime) -> list[Text | str]:
+def elide(name: str, width: int | None) -> str:
+    """Shorten from the middle, keeping the workload prefix and the pod's unique suffix."""
+    if width is None or len(name) <= width:
+        return name
+    tail = min(5, width // 3)
+    return name[: width - tail - 1] + "…" + name[-tail:]
+
+
+def pod_row(pod: Pod, result: PodMtls | None, palette: Palette, now: datetime,
+            name_width: int | None = None) -> list[Text | str]:
     ready, total = pod.ready_count
     ready_style = "" if ready == total and total else palette.get("log-4xx", "yellow")
     proxy = Text(pod.proxy_version or "yes") if pod.has_sidecar else \
@@ -101,7 +110,7 @@ def pod_row(pod: Pod, result: PodMtls | None, palette: Palette, now: datetime) -
     status_style = "" if pod.status in ("Running", "Succeeded") else palette.get("log-5xx", "red")
     # mTLS right after READY: at narrow widths the columns that scroll off are the least needed.
     return [
-        pod.name,
+        elide(pod.name, name_width),
         Text(f"{ready}/{total}", style=ready_style),
         pod_mtls_cell(result, palette),
         proxy,

@@ -44,6 +44,10 @@ ACTION_NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+NARROW_WIDTH = 100
+NARROW_POD_NAME = 24
+
+
 class Pane(Vertical):
     """A bordered pane holding a table and its (hidden until `/`) filter input."""
 
@@ -83,7 +87,7 @@ class MainScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.namespaces = ResourceTable(["NAME", "INJECT", "mTLS", "PODS", "✗"], id="namespaces-table")
+        self.namespaces = ResourceTable(["NAME", "mTLS", "INJECT", "PODS", "✗"], id="namespaces-table")
         self.pods = ResourceTable(["NAME", "READY", "mTLS", "PROXY", "STATUS", "RST", "AGE"], id="pods-table")
         self.policies = ResourceTable(["KIND", "NAME", "MODE", "SCOPE"], id="policies-table")
         self.header = StatusHeader(id="header")
@@ -141,6 +145,9 @@ class MainScreen(Screen):
         self._render_pods()
         self._render_policies()
 
+    def on_resize(self) -> None:
+        self.on_screen_resume()
+
     def on_screen_resume(self) -> None:
         if self.app.snapshot is not None:
             self.update_cluster(self.app.snapshot, self.app.report)
@@ -162,8 +169,11 @@ class MainScreen(Screen):
         now = self.app.now()
         results = self.report.pods if self.report else {}
         pods = self.snapshot.pods_in(self.selected_namespace)
+        # On a narrow terminal long pod names would push the mTLS column out of the pane.
+        name_width = NARROW_POD_NAME if self.app.size.width < NARROW_WIDTH else None
         rows: list[Row] = [
-            (f"{p.namespace}/{p.name}", pod_row(p, results.get(p.key), self.palette, now)) for p in pods
+            (f"{p.namespace}/{p.name}", pod_row(p, results.get(p.key), self.palette, now, name_width))
+            for p in pods
         ]
         self.pods.sync(rows)
         self.query_one("#pods-pane").border_title = f"Pods  {self.selected_namespace}  {len(rows)}"

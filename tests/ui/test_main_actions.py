@@ -64,7 +64,7 @@ async def test_namespace_strict_preview_apply_then_undo(make_demo) -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
         assert demo.backend.get("PeerAuthentication", "kubestock-staging", "default") is not None
-        await wait_for(pilot, lambda: "STRICT" in str(screen.namespaces.get_row("kubestock-staging")[2]))
+        await wait_for(pilot, lambda: "STRICT" in str(screen.namespaces.get_row("kubestock-staging")[1]))
         before = ms_inventory_refusals(demo)
         demo.backend.advance(30)
         assert ms_inventory_refusals(demo) > before  # the legacy plaintext caller now fails
