@@ -6,7 +6,7 @@ in the preview / restart / undo workers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from meshtui.backend.base import BackendError
 from meshtui.change.apply import ApplyResult, ReadOnlyError
@@ -21,6 +21,7 @@ from meshtui.change.plan import (
 )
 from meshtui.change.ports import port_choices
 from meshtui.model.objects import Pod, Workload
+from meshtui.model.snapshot import Snapshot
 from meshtui.policy.impact import Observed
 from meshtui.screens.change import (
     InjectionChoice,
@@ -55,7 +56,24 @@ def workload_of(screen: MainScreen, pod: Pod) -> Workload | None:
     return None
 
 
-def preview(screen: MainScreen, plan: ChangePlan, then: object = None) -> None:
+# After a 409 the watch delivers the object's new state within its batch interval; wait that long
+# (and a margin) before planning again against it.
+REREAD_DELAY = 1.0
+
+Replan = Callable[[Snapshot], ChangePlan]
+
+
+def preview(screen: MainScreen, replan: Replan, then: Callable[[], None] | None = None) -> None:
+    """Plan against the current snapshot and preview it. On a 409 conflict the plan is made again
+    against the re-read state and previewed again, so the user confirms what will really happen."""
+    snap = screen.app.snapshot
+    if snap is None:
+        return
+    try:
+        plan = replan(snap)
+    except PlanError as exc:
+        screen.notify(str(exc), severity="error")
+        return
     if plan.empty:
         screen.notify(f"{plan.title}: nothing to change", timeout=3)
         return
@@ -64,9 +82,14 @@ def preview(screen: MainScreen, plan: ChangePlan, then: object = None) -> None:
         if result is None:
             screen.notify("cancelled: nothing changed", timeout=3)
             return
+        if result.conflict:
+            screen.notify("Changed on the cluster since it was read: re-read; review the change again",
+                          severity="warning", timeout=8)
+            screen.set_timer(REREAD_DELAY, lambda: preview(screen, replan, then))
+            return
         notice = result_notice(result)
         screen.notify(notice.message, severity=notice.severity, timeout=8)  # type: ignore[arg-type]
-        if result.ok and callable(then):
+        if result.ok and then is not None:
             then()
 
     screen.app.push_screen(
@@ -86,12 +109,8 @@ def open_injection(screen: MainScreen) -> None:
     def chosen(choice: InjectionChoice | None) -> None:
         if choice is None:
             return
-        try:
-            plan = injection_plan(snap, name, enabled=choice.enabled, revision=choice.revision)
-        except PlanError as exc:
-            screen.notify(str(exc), severity="error")
-            return
-        preview(screen, plan, then=lambda: offer_restart(screen, name, want_sidecar=choice.enabled))
+        preview(screen, lambda s: injection_plan(s, name, enabled=choice.enabled, revision=choice.revision),
+                then=lambda: offer_restart(screen, name, want_sidecar=choice.enabled))
 
     screen.app.push_screen(InjectionScreen(name, ns.injection, revisions_in_use(snap)), chosen)
 
@@ -177,12 +196,7 @@ def open_mtls(screen: MainScreen, *, port_level: bool) -> None:
             return
         target = MtlsScope.of_port(scope.workload, choice.port) if choice.port is not None and scope.workload \
             else scope
-        try:
-            plan = mtls_plan(snap, target, choice.mode)
-        except PlanError as exc:
-            screen.notify(str(exc), severity="error")
-            return
-        preview(screen, plan)
+        preview(screen, lambda s: mtls_plan(s, target, choice.mode))
 
     label = f"{scope.describe()} ports" if port_level else scope.describe()
     screen.app.push_screen(ModePickerScreen(label, current, source, ports), chosen)

@@ -181,3 +181,31 @@ async def test_restart_key_offers_rollout(make_demo) -> None:
         assert "Restart" in screen_text(demo.app)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
+
+
+async def test_conflict_rereads_and_asks_again(make_demo) -> None:
+    demo = make_demo()
+    async with demo.app.run_test(size=(120, 40)) as pilot:
+        await populated(pilot)
+        await select_namespace(pilot, "kubestock-staging")
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, ModePickerScreen))
+        await choose_mode(pilot, "STRICT")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, PreviewScreen))
+        first = demo.app.screen
+        await wait_for(pilot, lambda: first.dry_run is not None)
+        # A colleague creates the namespace policy while the preview is open.
+        demo.backend.create("PeerAuthentication", {
+            "apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
+            "metadata": {"name": "default", "namespace": "kubestock-staging"},
+            "spec": {"mtls": {"mode": "PERMISSIVE"}}})
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "re-read" in notices(demo.app))
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, PreviewScreen) and demo.app.screen is not first)
+        again = demo.app.screen
+        await wait_for(pilot, lambda: again.dry_run is not None)
+        assert "-    mode: PERMISSIVE" in screen_text(demo.app) and "+    mode: STRICT" in screen_text(demo.app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
+        pa = demo.backend.get("PeerAuthentication", "kubestock-staging", "default")
+        assert pa["spec"]["mtls"]["mode"] == "STRICT"
