@@ -191,3 +191,25 @@ async def test_rbac_denied_action_is_disabled_with_reason(make_demo) -> None:
         assert isinstance(demo.app.screen, MainScreen)
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: 'disabled: User "demo" cannot patch' in screen_text(demo.app))
+
+
+async def test_list_navigation_keys(make_demo) -> None:
+    demo = make_demo()
+    async with demo.app.run_test(size=(120, 40)) as pilot:
+        await populated(pilot)
+        screen = demo.app.screen
+        await pilot.press("end")
+        await wait_for(pilot, lambda: screen.selected_namespace == "tenant-b-orders")
+        await pilot.press("k")
+        await wait_for(pilot, lambda: screen.selected_namespace == "tenant-a-orders")
+        await pilot.press("home")
+        await wait_for(pilot, lambda: screen.selected_namespace == "istio-system")
+
+
+async def test_q_quits(make_demo) -> None:
+    demo = make_demo()
+    async with demo.app.run_test(size=(120, 40)) as pilot:
+        await populated(pilot)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not demo.app.is_running)
+    assert demo.app.return_value == 0
