@@ -24,6 +24,20 @@ async def choose_mode(pilot, mode: str) -> None:
     await pilot.press("enter")
 
 
+async def preview_namespace_mode(pilot, namespace: str, mode: str) -> PreviewScreen:
+    """Select the namespace, press m, pick the mode; returns the preview once its dry run is back."""
+    app = pilot.app
+    await select_namespace(pilot, namespace)
+    await pilot.press("m")
+    await wait_for(pilot, lambda: isinstance(app.screen, ModePickerScreen))
+    assert f"namespace {namespace}" in screen_text(app)
+    await choose_mode(pilot, mode)
+    await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+    preview = app.screen
+    await wait_for(pilot, lambda: preview.dry_run is not None)
+    return preview
+
+
 async def select_namespace(pilot, name: str) -> MainScreen:
     screen = pilot.app.screen
     while screen.selected_namespace != name:
@@ -47,14 +61,8 @@ async def test_namespace_strict_preview_apply_then_undo(make_demo) -> None:
     demo = make_demo()
     async with demo.app.run_test(size=(120, 40)) as pilot:
         await populated(pilot)
-        screen = await select_namespace(pilot, "kubestock-staging")
-        await pilot.press("m")
-        await wait_for(pilot, lambda: isinstance(demo.app.screen, ModePickerScreen))
-        assert "namespace kubestock-staging" in screen_text(demo.app)
-        await choose_mode(pilot, "STRICT")
-        await wait_for(pilot, lambda: isinstance(demo.app.screen, PreviewScreen))
-        preview = demo.app.screen
-        await wait_for(pilot, lambda: preview.dry_run is not None)
+        await preview_namespace_mode(pilot, "kubestock-staging", "STRICT")
+        screen = demo.app.screen_stack[-2]
         text = screen_text(demo.app)
         assert "PeerAuthentication" in text and "mode: STRICT" in text
         assert "Server dry run: accepted" in text
@@ -78,11 +86,7 @@ async def test_cancel_in_preview_changes_nothing(make_demo) -> None:
     demo = make_demo()
     async with demo.app.run_test(size=(120, 40)) as pilot:
         await populated(pilot)
-        await select_namespace(pilot, "kubestock-staging")
-        await pilot.press("m")
-        await wait_for(pilot, lambda: isinstance(demo.app.screen, ModePickerScreen))
-        await choose_mode(pilot, "STRICT")
-        await wait_for(pilot, lambda: isinstance(demo.app.screen, PreviewScreen))
+        await preview_namespace_mode(pilot, "kubestock-staging", "STRICT")
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
         assert demo.backend.get("PeerAuthentication", "kubestock-staging", "default") is None
@@ -187,13 +191,7 @@ async def test_conflict_rereads_and_asks_again(make_demo) -> None:
     demo = make_demo()
     async with demo.app.run_test(size=(120, 40)) as pilot:
         await populated(pilot)
-        await select_namespace(pilot, "kubestock-staging")
-        await pilot.press("m")
-        await wait_for(pilot, lambda: isinstance(demo.app.screen, ModePickerScreen))
-        await choose_mode(pilot, "STRICT")
-        await wait_for(pilot, lambda: isinstance(demo.app.screen, PreviewScreen))
-        first = demo.app.screen
-        await wait_for(pilot, lambda: first.dry_run is not None)
+        first = await preview_namespace_mode(pilot, "kubestock-staging", "STRICT")
         # A colleague creates the namespace policy while the preview is open.
         demo.backend.create("PeerAuthentication", {
             "apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
