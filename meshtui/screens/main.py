@@ -307,6 +307,9 @@ class MainScreen(Screen):
             self.action_yaml()
 
     def action_logs(self) -> None:
+        if self.focused is self.namespaces and self.selected_namespace is not None:
+            self._open_group_logs(f"namespace {self.selected_namespace}", self.selected_namespace, None)
+            return
         pod = self.current_pod()
         if pod is None:
             self.notify("select a pod first", timeout=2)
@@ -318,19 +321,20 @@ class MainScreen(Screen):
 
     def action_workload_logs(self) -> None:
         pod = self.current_pod()
-        if pod is None:
-            return
-        workload = pod.workload_name
-        namespace = pod.namespace
+        if pod is not None:
+            self._open_group_logs(f"{pod.workload_name} (all pods)", pod.namespace, pod.workload_name)
+
+    def _open_group_logs(self, title: str, namespace: str, workload: str | None) -> None:
+        """Every sidecar pod of a namespace (or of one workload there), re-read as pods come and go."""
 
         def targets() -> list[tuple[str, str]]:
             snap = self.app.snapshot
             if snap is None:
                 return []
             return [(p.namespace, p.name) for p in snap.pods_in(namespace)
-                    if p.workload_name == workload and p.has_sidecar and not p.deleting]
+                    if p.has_sidecar and not p.deleting and workload in (None, p.workload_name)]
 
-        self._open_logs(f"{workload} (all pods)", targets)
+        self._open_logs(title, targets)
 
     def _open_logs(self, title: str, targets: Callable[[], list[tuple[str, str]]]) -> None:
         from meshtui.screens.logs import LogsScreen

@@ -207,3 +207,13 @@ async def test_conflict_rereads_and_asks_again(make_demo) -> None:
         await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
         pa = demo.backend.get("PeerAuthentication", "kubestock-staging", "default")
         assert pa["spec"]["mtls"]["mode"] == "STRICT"
+
+
+async def test_l_on_a_namespace_tails_all_its_sidecar_pods(make_demo) -> None:
+    demo = make_demo()
+    async with demo.app.run_test(size=(120, 40)) as pilot:
+        await populated(pilot)
+        await select_namespace(pilot, "researchflow")  # 5 pods, 2 of them with a sidecar
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, LogsScreen))
+        await wait_for(pilot, lambda: "namespace researchflow · 2 pods" in screen_text(demo.app))
