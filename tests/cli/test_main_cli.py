@@ -56,3 +56,17 @@ def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
 def test_log_buffer_too_small() -> None:
     result = meshtui("--demo", "--log-buffer", "5")
     assert result.returncode == 2 and "--log-buffer" in result.stderr
+
+
+def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    fixture = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "envoy" / "access-logs.txt"
+    big = tmp_path / "big.log"
+    big.write_text(fixture.read_text() * 300)  # far more output than a pipe buffers
+    proc = subprocess.Popen([sys.executable, "-m", "meshtui", "logs", str(big), "-o", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == 1
+    assert "Traceback" not in stderr
