@@ -50,7 +50,9 @@ def explanation_view(ex: Explanation, palette: Mapping[str, str]) -> RenderableT
                                 padding=(0, 0, 0, 6)))
     parts.append(Text(""))
     if ex.failing_clients:
-        parts.append(Text(f"{len(ex.failing_clients)} clients will fail:", style="bold " +
+        # The engine knows who *can* call (every pod without a sidecar can reach every Service),
+        # not who does: the on-call question is "would it fail", so say it that way.
+        parts.append(Text(f"{len(ex.failing_clients)} clients would fail if they call it:", style="bold " +
                           palette.get("mtls-disabled", "red")))
         for p in ex.failing_clients:
             who = f"{p.client.namespace}/{p.client.name}" if p.client else "?"
