@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from textual.app import App
-from textual.pilot import Pilot
 from textual.widgets import Static
 
 from meshtui.backend.clock import ManualClock
@@ -21,6 +20,7 @@ from meshtui.screens.logs import LogsScreen
 from meshtui.theming import MESHTUI_VARIABLES_DARK
 from meshtui.widgets.log_explain import LogExplain
 from meshtui.widgets.log_view import LogView
+from tests.ui.pilot import wait_for as until
 
 NS = "tenant-a-orders"
 FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "envoy" / "access-logs.txt"
@@ -38,14 +38,6 @@ class Host(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(self.screen_under_test)
-
-
-async def until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    waited = 0.0
-    while not condition():
-        assert waited < timeout, "condition not met in time"
-        await pilot.pause(0.05)
-        waited += 0.05
 
 
 def pods_of(backend: SimulatedBackend, prefix: str) -> list[tuple[str, str]]:
@@ -275,8 +267,9 @@ async def test_scrolling_up_pauses_follow_and_end_resumes(demo: SimulatedBackend
     async with Host(screen).run_test(size=(180, 30)) as pilot:
         view = screen.query_one(LogView)
         await until(pilot, lambda: len(view.view) > 100)
-        await pilot.pause()
-        assert view.follow and view.scroll_y == view.max_scroll_y
+        # Following converges on the last line once layout settles (a scrollbar appearing moves the end).
+        await until(pilot, lambda: view.scroll_y == view.max_scroll_y)
+        assert view.follow
         await pilot.press("pageup")
         assert not view.follow and "scrolled" in header(screen)
         top = view.scroll_y
@@ -285,4 +278,5 @@ async def test_scrolling_up_pauses_follow_and_end_resumes(demo: SimulatedBackend
         await until(pilot, lambda: len(view.view) > size)
         assert view.scroll_y == top  # new lines do not move what the user reads
         await pilot.press("end")
-        assert view.follow and view.scroll_y == view.max_scroll_y
+        assert view.follow
+        await until(pilot, lambda: view.scroll_y == view.max_scroll_y)
