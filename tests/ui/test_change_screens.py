@@ -9,14 +9,21 @@ from textual.screen import Screen
 from meshtui.backend.clock import ManualClock
 from meshtui.backend.simulated import SimulatedBackend
 from meshtui.change.journal import Journal
-from meshtui.change.plan import MtlsScope, ObjectChange, mtls_plan
+from meshtui.change.plan import MtlsScope, mtls_plan
 from meshtui.change.ports import PortChoice
 from meshtui.model.convert import from_k8s
 from meshtui.model.snapshot import Snapshot
 from meshtui.screens.change import InjectionChoice, InjectionScreen, ModeChoice, ModePickerScreen
 from meshtui.screens.change_preview import PreviewScreen
 from meshtui.screens.change_restart import RestartScreen
-from tests.unit.change.fake_backend import FakeBackend, deployment, namespace, peer_auth, pod
+from tests.unit.change.fake_backend import (
+    FakeBackend,
+    deployment,
+    namespace,
+    peer_auth,
+    pod,
+    portlevel_without_selector,
+)
 
 WEB = {"app": "web"}
 
@@ -118,14 +125,7 @@ async def test_mesh_wide_strict_needs_the_word_typed() -> None:
 async def test_server_rejection_in_the_dry_run_disables_confirm() -> None:
     b = backend()
     base = mtls_plan(b.snapshot(), MtlsScope.of_namespace("shop"), "STRICT")
-    invalid = ObjectChange(
-        "PeerAuthentication",
-        "shop",
-        "ports",
-        None,
-        peer_auth("shop", "ports", ports={"8080": "STRICT"}),
-        "create",
-    )
+    invalid = portlevel_without_selector("shop")
     plan = type(base)(base.title, base.scope, (*base.changes, invalid), base.before, base.predicted)
     app, screen = preview(b, plan)
     async with app.run_test() as pilot:

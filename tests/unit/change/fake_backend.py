@@ -12,6 +12,7 @@ import itertools
 from typing import Any, Mapping, Sequence
 
 from meshtui.backend.base import ClusterInfo, Conflict, Invalid, NotFound, merge_patch, restart_patch
+from meshtui.change.plan import ObjectChange
 from meshtui.model.convert import from_k8s
 from meshtui.model.objects import MeshSettings
 from meshtui.model.snapshot import Snapshot
@@ -162,3 +163,9 @@ def pod(namespace: str, name: str, labels: dict[str, str], *, sidecar: bool) -> 
             "metadata": {"name": name, "namespace": namespace, "labels": labels,
                          "ownerReferences": [{"kind": "ReplicaSet", "name": f"{name}-rs"}]},
             "spec": {"containers": containers}, "status": {"phase": "Running"}}
+
+
+def portlevel_without_selector(namespace: str, name: str = "ports") -> ObjectChange:
+    """A create the server rejects (422: portLevelMtls requires selector), to fail a plan on purpose."""
+    return ObjectChange("PeerAuthentication", namespace, name, None,
+                        peer_auth(namespace, name, ports={"8080": "STRICT"}), "create")

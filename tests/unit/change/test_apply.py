@@ -2,7 +2,7 @@ import pytest
 
 from meshtui.change.apply import ReadOnlyError, apply_changes, apply_plan
 from meshtui.change.plan import MtlsScope, ObjectChange, injection_plan, mtls_plan, restart_plan
-from tests.unit.change.fake_backend import FakeBackend, deployment, namespace, peer_auth
+from tests.unit.change.fake_backend import FakeBackend, deployment, namespace, peer_auth, portlevel_without_selector
 
 WEB = {"app": "web"}
 
@@ -60,14 +60,7 @@ def test_apply_for_real_changes_the_objects_and_reports_their_new_versions() -> 
 
 def test_dry_run_surfaces_every_server_rejection() -> None:
     b = backend()
-    bad = ObjectChange(
-        "PeerAuthentication",
-        "shop",
-        "ports",
-        None,
-        peer_auth("shop", "ports", ports={"8080": "STRICT"}),
-        "create",
-    )
+    bad = portlevel_without_selector("shop")
     result = apply_changes(b, [bad, bad], dry_run=True)
     assert not result.ok and [o.ok for o in result.outcomes] == [False, False]
     assert "portLevelMtls requires selector" in result.error
@@ -80,14 +73,7 @@ def test_failure_midway_rolls_back_what_was_applied() -> None:
     first = mtls_plan(s, MtlsScope.of_namespace("shop"), "STRICT").changes
     second = web_port_plan(b).changes
     # portLevelMtls without a selector is rejected by Istio's validation with 422.
-    invalid = ObjectChange(
-        "PeerAuthentication",
-        "shop",
-        "ports",
-        None,
-        peer_auth("shop", "ports", ports={"8080": "STRICT"}),
-        "create",
-    )
+    invalid = portlevel_without_selector("shop")
     label = injection_plan(s, "shop", enabled=False).changes
     result = apply_changes(b, [*first, *second, *label, invalid], dry_run=False)
     assert not result.ok and not result.conflict and not result.applied
