@@ -18,6 +18,7 @@ import re
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import parse_qsl, urlsplit
@@ -94,6 +95,11 @@ DNS1123_MESSAGE = (
 )
 
 Key = tuple[str, str, str]  # (kind, namespace, name)
+
+
+def _key(kind: str, namespace: str, name: str) -> tuple[str, str, str]:
+    """The store key; namespaces are cluster-scoped whatever namespace a caller passes."""
+    return (kind, "" if kind == "Namespace" else namespace, name)
 
 
 def _resource(kind: str) -> str:
@@ -355,14 +361,21 @@ class SimulatedBackend:
             yield f"{at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')} {line}" if options.timestamps else line
 
     # --- mutations -----------------------------------------------------------------------------
-    def create(self, kind: str, body: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+    @contextmanager
+    def _writing(self, kind: str) -> Iterator[None]:
+        """Every write: a kind the API serves, the configured latency, then the store locked and
+        simulated time caught up, so the write lands after everything that happened before it."""
         self._check_kind(kind, MUTABLE_KINDS)
         self._delay()
         with self._lock:
             self._tick()
+            yield
+
+    def create(self, kind: str, body: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        with self._writing(kind):
             obj = self._prepare(kind, body)
             meta = obj["metadata"]
-            key = (kind, meta.get("namespace", ""), meta["name"])
+            key = _key(kind, meta.get("namespace", ""), meta["name"])
             if key in self._objects:
                 raise Conflict(f"{_resource(kind)} {_quote(meta['name'])} already exists")
             meta |= {
@@ -380,13 +393,10 @@ class SimulatedBackend:
             return copy.deepcopy(obj)
 
     def replace(self, kind: str, body: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-        self._check_kind(kind, MUTABLE_KINDS)
-        self._delay()
-        with self._lock:
-            self._tick()
+        with self._writing(kind):
             obj = self._prepare(kind, body)
             meta = obj["metadata"]
-            key = (kind, meta.get("namespace", ""), meta["name"])
+            key = _key(kind, meta.get("namespace", ""), meta["name"])
             current = self._existing(key)
             rv = meta.get("resourceVersion")
             if rv and rv != current["metadata"]["resourceVersion"]:
@@ -396,11 +406,8 @@ class SimulatedBackend:
     def patch(
         self, kind: str, namespace: str, name: str, patch: Mapping[str, Any], *, dry_run: bool = False
     ) -> dict[str, Any]:
-        self._check_kind(kind, MUTABLE_KINDS)
-        self._delay()
-        with self._lock:
-            self._tick()
-            key = (kind, "" if kind == "Namespace" else namespace, name)
+        with self._writing(kind):
+            key = _key(kind, namespace, name)
             current = self._existing(key)
             rv = (patch.get("metadata") or {}).get("resourceVersion")
             if rv and rv != current["metadata"]["resourceVersion"]:
@@ -420,11 +427,8 @@ class SimulatedBackend:
         dry_run: bool = False,
         resource_version: str | None = None,
     ) -> None:
-        self._check_kind(kind, MUTABLE_KINDS)
-        self._delay()
-        with self._lock:
-            self._tick()
-            key = (kind, "" if kind == "Namespace" else namespace, name)
+        with self._writing(kind):
+            key = _key(kind, namespace, name)
             current = self._existing(key)
             stored = current["metadata"]["resourceVersion"]
             if resource_version is not None and resource_version != stored:
