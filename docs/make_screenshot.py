@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from meshtui.backend.clock import ManualClock
+from meshtui.demo.clock import ManualClock
 from meshtui.backend.simulated import SimulatedBackend
 from meshtui.config import Settings
 from meshtui.factory import build_app

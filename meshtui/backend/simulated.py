@@ -38,8 +38,8 @@ from meshtui.backend.base import (
     merge_patch,
     restart_patch,
 )
-from meshtui.backend.clock import Clock, ManualClock, SystemClock
-from meshtui.backend.demo_mesh import (
+from meshtui.demo.clock import Clock, ManualClock, SystemClock
+from meshtui.demo.mesh import (
     ISTIO_VERSION,
     NODES,
     ROOT_NAMESPACE,
@@ -50,7 +50,7 @@ from meshtui.backend.demo_mesh import (
     spiffe_id,
     template_hash,
 )
-from meshtui.backend.traffic import (
+from meshtui.demo.traffic import (
     ENVOY_LEVELS,
     ENVOY_LOGGERS,
     MAX_CATCH_UP,

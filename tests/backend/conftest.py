@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from meshtui.backend.base import Backend
-from meshtui.backend.clock import ManualClock
-from meshtui.backend.demo_mesh import demo_objects
 from meshtui.backend.kube import KubeBackend
 from meshtui.backend.simulated import SimulatedBackend
-from tests.emulator import Emulator
+from meshtui.demo.apiserver import Emulator
+from meshtui.demo.clock import ManualClock
+from meshtui.demo.mesh import demo_objects
+from tests.shared_fixtures import ISTIO_CRDS
 
 SEED = 7
 START = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
@@ -27,7 +28,7 @@ BackendFactory = Callable[..., Backend]
 
 
 def seeded_emulator(istio: bool = True) -> Emulator:
-    emu = Emulator(istio=istio, token=TOKEN)
+    emu = Emulator(istio=istio, token=TOKEN, crds=ISTIO_CRDS)
     for obj in demo_objects(START, SEED):
         if istio or ".istio.io/" not in obj.get("apiVersion", ""):
             emu.add(obj)

@@ -9,11 +9,11 @@ import pytest
 
 from meshtui.backend.kube import KubeBackend
 from meshtui.config import Settings
+from meshtui.demo.apiserver import Emulator
 from meshtui.factory import build_app
 from meshtui.screens.change import ModePickerScreen
 from meshtui.screens.change_preview import PreviewScreen
 from meshtui.screens.main import MainScreen
-from tests.emulator import Emulator
 from tests.ui.pilot import populated, screen_text, wait_for
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from meshtui.backend.base import RESTARTED_AT, Backend, Conflict, Invalid, NotFound
-from meshtui.backend.demo_mesh import demo_objects
+from meshtui.demo.mesh import demo_objects
 from meshtui.model.convert import from_k8s
 from meshtui.model.snapshot import COLLECTION, ChangeEvent, Snapshot
 from tests.backend.conftest import SEED, START, BackendFactory

@@ -27,14 +27,14 @@ from meshtui.backend.base import (
     NotFound,
     Unauthorized,
 )
-from meshtui.backend.demo_mesh import ISTIO_VERSION
 from meshtui.backend.kube import KubeBackend
 from meshtui.backend.kube_resources import CORE_KINDS
+from meshtui.demo.apiserver import Emulator
+from meshtui.demo.mesh import ISTIO_VERSION
 from meshtui.model.convert import parse_time
 from meshtui.model.snapshot import ChangeEvent
 from tests.backend.conftest import TOKEN, seeded_emulator
-from tests.emulator import Emulator
-from tests.emulator.resources import ISTIO_CRDS
+from tests.shared_fixtures import ISTIO_CRDS
 
 WAIT = 5.0
 MESH_NS = "tenant-a-orders"

@@ -23,9 +23,9 @@ from meshtui.backend.base import (
     LogOptions,
     NotFound,
 )
-from meshtui.backend.clock import ManualClock, SystemClock
-from meshtui.backend.demo_mesh import OLD_ISTIO_VERSION, SAFE_ALPHABET, demo_objects
 from meshtui.backend.simulated import SimulatedBackend
+from meshtui.demo.clock import ManualClock, SystemClock
+from meshtui.demo.mesh import OLD_ISTIO_VERSION, SAFE_ALPHABET, demo_objects
 from meshtui.model.objects import PeerAuthentication, Pod
 from meshtui.model.snapshot import ChangeEvent
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from meshtui.backend.base import BackendError, LogOptions
-from meshtui.backend.clock import ManualClock
 from meshtui.backend.simulated import SimulatedBackend
-from meshtui.backend.traffic import PodLog, authorization
+from meshtui.demo.clock import ManualClock
+from meshtui.demo.traffic import PodLog, authorization
 from meshtui.model.convert import authorization_policy, pod
 from meshtui.model.snapshot import Snapshot
 

@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from meshtui.backend.kube import KubeBackend
 from meshtui.config import Settings
+from meshtui.demo.apiserver import Emulator
+from meshtui.demo.apiserver.handler import Handler
 from meshtui.factory import build_app
 from tests.bench.bench_kube_scale import PODS, populate
-from tests.emulator import Emulator
-from tests.emulator.handler import Handler
 
 PRESSES = 30
 IDLE_SECONDS = 5.0

@@ -23,13 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from kubernetes import client
 
-from meshtui.backend.demo_mesh import demo_objects
 from meshtui.backend.kube import KubeBackend
 from meshtui.backend.kube_config import load
 from meshtui.backend.kube_resources import CORE_KINDS
+from meshtui.demo.apiserver import Emulator
+from meshtui.demo.apiserver.handler import Handler
+from meshtui.demo.mesh import demo_objects
 from tests.backend.conftest import SEED, START
-from tests.emulator import Emulator
-from tests.emulator.handler import Handler
 
 NAMESPACES = 100
 PODS = 5000

@@ -14,8 +14,9 @@ from meshtui.__main__ import main
 from meshtui.cli import logs as logs_cli
 from meshtui.logs.record import DOCUMENTED_FIELDS
 from meshtui.screens.logs import LogsScreen
+from tests.shared_fixtures import FIXTURES
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "envoy" / "access-logs.txt"
+FIXTURE = FIXTURES / "envoy" / "access-logs.txt"
 
 
 def record_lines() -> list[str]:

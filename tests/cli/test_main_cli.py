@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from meshtui import __version__
+from tests.shared_fixtures import FIXTURES
 
 
 def meshtui(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -59,7 +60,7 @@ def test_log_buffer_too_small() -> None:
 
 
 def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
-    fixture = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "envoy" / "access-logs.txt"
+    fixture = FIXTURES / "envoy" / "access-logs.txt"
     big = tmp_path / "big.log"
     big.write_text(fixture.read_text() * 300)  # far more output than a pipe buffers
     proc = subprocess.Popen([sys.executable, "-m", "meshtui", "logs", str(big), "-o", "json"],

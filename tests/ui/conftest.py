@@ -9,9 +9,9 @@ from typing import Any, Callable
 import pytest
 
 from meshtui.app import MeshApp
-from meshtui.backend.clock import ManualClock
 from meshtui.backend.simulated import SimulatedBackend
 from meshtui.config import Settings
+from meshtui.demo.clock import ManualClock
 from meshtui.factory import build_app
 
 

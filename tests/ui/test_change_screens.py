@@ -6,11 +6,11 @@ import pytest
 from textual.app import App
 from textual.screen import Screen
 
-from meshtui.backend.clock import ManualClock
 from meshtui.backend.simulated import SimulatedBackend
 from meshtui.change.journal import Journal
 from meshtui.change.plan import MtlsScope, mtls_plan
 from meshtui.change.ports import PortChoice
+from meshtui.demo.clock import ManualClock
 from meshtui.model.convert import from_k8s
 from meshtui.model.snapshot import Snapshot
 from meshtui.screens.change import InjectionChoice, InjectionScreen, ModeChoice, ModePickerScreen

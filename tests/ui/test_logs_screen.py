@@ -10,9 +10,9 @@ import pytest
 from textual.app import App
 from textual.widgets import Static
 
-from meshtui.backend.clock import ManualClock
 from meshtui.backend.simulated import SimulatedBackend
 from meshtui.config import Settings
+from meshtui.demo.clock import ManualClock
 from meshtui.logs.levels import parse_levels
 from meshtui.logs.parser import time_key
 from meshtui.logs.tail import Batch
@@ -20,10 +20,11 @@ from meshtui.screens.logs import LogsScreen
 from meshtui.theming import MESHTUI_VARIABLES_DARK
 from meshtui.widgets.log_explain import LogExplain
 from meshtui.widgets.log_view import LogView
+from tests.shared_fixtures import FIXTURES
 from tests.ui.pilot import wait_for as until
 
 NS = "tenant-a-orders"
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "envoy" / "access-logs.txt"
+FIXTURE = FIXTURES / "envoy" / "access-logs.txt"
 
 
 class Host(App[None]):

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from meshtui.backend.base import LogOptions
-from meshtui.backend.clock import ManualClock
 from meshtui.backend.simulated import SimulatedBackend
 from meshtui.change.apply import apply_changes, apply_plan
 from meshtui.change.journal import Journal, undo_last
 from meshtui.change.plan import MtlsScope, ObjectChange, injection_plan, mtls_plan
+from meshtui.demo.clock import ManualClock
 from tests.unit.change.fake_backend import peer_auth
 
 NS, TARGET, PORT = "kubestock-staging", "ms-inventory", 3001

@@ -3,13 +3,13 @@ from typing import Any
 
 import pytest
 
-from meshtui.backend.clock import ManualClock
 from meshtui.backend.simulated import SimulatedBackend
 from meshtui.change.apply import apply_plan
 from meshtui.change.impact_view import impact_lines, plan_impact
 from meshtui.change.plan import MtlsScope, mtls_plan, restart_plan, workloads_to_restart
 from meshtui.change.ports import port_choices
 from meshtui.change.rollout import rollout_state
+from meshtui.demo.clock import ManualClock
 from meshtui.model.convert import from_k8s
 from meshtui.model.snapshot import Snapshot
 from tests.unit.change.fake_backend import deployment, namespace, peer_auth, pod

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,8 +10,9 @@ from hypothesis import strategies as st
 
 from meshtui.logs.parser import parse_line, time_key
 from meshtui.logs.record import DOCUMENTED_FIELDS, LogRecord
+from tests.shared_fixtures import FIXTURES
 
-FIXTURE = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "envoy" / "access-logs.txt"
+FIXTURE = FIXTURES / "envoy" / "access-logs.txt"
 
 
 def fixture_lines() -> list[str]:

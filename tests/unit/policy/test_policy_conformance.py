@@ -8,7 +8,6 @@ injection is still to come, so a bare Pod is a running pod.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
@@ -16,16 +15,12 @@ import yaml
 from meshtui.model.convert import from_k8s
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.engine import evaluate
+from tests.shared_fixtures import FIXTURES as SHARED
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "istio-analyzer"
+FIXTURES = SHARED / "istio-analyzer"
 IMPLEMENTED = {"IST0102", "IST0103", "IST0123", "IST0128", "IST0129"}
 
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"{FIXTURES} not present")
-
-
 def _cases() -> list[tuple[str, list[str], set[tuple[str, str, str]]]]:
-    if not FIXTURES.is_dir():
-        return []
     cases = []
     for block in (FIXTURES / "EXPECTED.md").read_text().split("\n### ")[1:]:
         name = block.split("`")[1]

@@ -9,24 +9,22 @@ import select
 import socket
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tests.emulator import discovery, websocket
-from tests.emulator import status as st
-from tests.emulator.admission import Admission
-from tests.emulator.patch import json_patch, merge_patch
-from tests.emulator.resources import ResourceType
-from tests.emulator.selectors import field_matcher, label_matcher
-from tests.emulator.store import BOOKMARK, CLOSE, Event, Watcher, now
+from meshtui.demo.apiserver import discovery, websocket
+from meshtui.demo.apiserver import status as st
+from meshtui.demo.apiserver.admission import Admission
+from meshtui.demo.apiserver.patch import json_patch, merge_patch
+from meshtui.demo.apiserver.resources import ResourceType
+from meshtui.demo.apiserver.selectors import field_matcher, label_matcher
+from meshtui.demo.apiserver.store import BOOKMARK, CLOSE, Event, Watcher, now
 
 if TYPE_CHECKING:
-    from tests.emulator.server import Emulator
-
-ExecHandler = Callable[[str, str, str, list[str]], tuple[str, str, int]]
+    from meshtui.demo.apiserver.server import Emulator
 
 _MERGE = "application/merge-patch+json"
 _STRATEGIC = "application/strategic-merge-patch+json"
@@ -444,7 +442,7 @@ class Handler(BaseHTTPRequestHandler):
             rt, target.namespace, target.name, dry_run=bool(dry_run_values),
             precondition_rv=preconditions.get("resourceVersion"), precondition_uid=preconditions.get("uid"))
         if rt.plural == "pods" and not dry_run_values:
-            self.emulator.logs.end_pod(target.namespace, target.name)
+            self.emulator.dataplane.pod_deleted(target.namespace, target.name)
         if rt.plural in ("pods", "namespaces"):
             # Pods (graceful deletion) and namespaces (finalization) come back as the object itself.
             shown = copy.deepcopy(deleted)
@@ -500,7 +498,7 @@ class Handler(BaseHTTPRequestHandler):
     def _log(self, target: Target, query: dict[str, list[str]]) -> None:
         pod_name, pod = self._pod(target)
         container = self._container(pod_name, pod, _single(query, "container"))
-        lines = self.emulator.logs.read(
+        lines = self.emulator.dataplane.log(
             (target.namespace, pod_name, container), tail=_int_param(query, "tailLines"),
             since_seconds=_int_param(query, "sinceSeconds"), timestamps=_true(query, "timestamps"),
             follow=_true(query, "follow"), alive=self._client_alive)
@@ -515,7 +513,7 @@ class Handler(BaseHTTPRequestHandler):
     def _proxy(self, target: Target, query: dict[str, list[str]]) -> None:
         pod_name, _ = self._pod(target)
         port = int(target.name.partition(":")[2] or 80)
-        text = self.emulator.proxy_text(target.namespace, pod_name, port, target.rest)
+        text = self.emulator.dataplane.proxy(target.namespace, pod_name, port, target.rest)
         if text is None:
             # The pod answered 404 itself; the apiserver relays the body unchanged.
             return self._send_bytes(404, b"404 page not found\n", "text/plain; charset=utf-8")
@@ -530,11 +528,7 @@ class Handler(BaseHTTPRequestHandler):
         command = query.get("command", [])
         if not command:
             raise st.bad_request("you must specify at least 1 command")
-        handler = self.emulator.exec_handler
-        if handler is None:
-            stdout, stderr, code = "", f"exec: {command[0]}: not found\n", 126
-        else:
-            stdout, stderr, code = handler(target.namespace, pod_name, container, list(command))
+        stdout, stderr, code = self.emulator.dataplane.exec(target.namespace, pod_name, container, list(command))
         self.send_response(101)
         self.send_header("Upgrade", "websocket")
         self.send_header("Connection", "Upgrade")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.emulator import schema
-from tests.emulator import status as st
-from tests.emulator.resources import ResourceType
+from meshtui.demo.apiserver import schema
+from meshtui.demo.apiserver import status as st
+from meshtui.demo.apiserver.resources import ResourceType
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")

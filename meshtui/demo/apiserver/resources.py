@@ -11,8 +11,6 @@ from typing import Any
 
 import yaml
 
-ISTIO_CRDS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "istio" / "crd-all.gen.yaml"
-
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
 
@@ -90,7 +88,7 @@ def crd_resource(crd: dict[str, Any]) -> ResourceType:
     )
 
 
-def load_crds(path: Path = ISTIO_CRDS) -> tuple[ResourceType, ...]:
+def load_crds(path: Path) -> tuple[ResourceType, ...]:
     """The CRDs in a YAML file, parsed once per process (the Istio file takes seconds to parse)."""
     return _parse_crds(Path(path).resolve())
 

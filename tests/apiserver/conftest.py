@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.emulator import Emulator
+from meshtui.demo.apiserver import Emulator
+from tests.shared_fixtures import ISTIO_CRDS
 
 
 @dataclass
@@ -75,7 +76,7 @@ def peer_authentication(ns: str, name: str, mode: str = "STRICT", **spec: Any) -
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    with Emulator() as emu:
+    with Emulator(crds=ISTIO_CRDS) as emu:
         emu.add(namespace("shop", **{"istio-injection": "enabled"}))
         emu.add(namespace("legacy"))
         yield emu

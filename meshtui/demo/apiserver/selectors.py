@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tests.emulator.status import bad_request
+from meshtui.demo.apiserver.status import bad_request
 
 Matcher = Callable[[dict[str, Any]], bool]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
+from tests.apiserver.conftest import Http, peer_authentication, pod
 
-from tests.emulator import Emulator
-from tests.emulator_selftest.conftest import Http, peer_authentication, pod
+from meshtui.demo.apiserver import Emulator
 
 
 @pytest.fixture

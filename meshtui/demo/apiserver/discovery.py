@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.emulator.resources import ResourceType, version_priority
+from meshtui.demo.apiserver.resources import ResourceType, version_priority
 
 KUBERNETES_VERSION = {
     "major": "1", "minor": "30", "gitVersion": "v1.30.4",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.apiserver.conftest import Http, peer_authentication
 
-from tests.emulator import Emulator, cel
-from tests.emulator.resources import load_crds
-from tests.emulator_selftest.conftest import Http, peer_authentication
+from meshtui.demo.apiserver import Emulator, cel
+from meshtui.demo.apiserver.resources import load_crds
+from tests.shared_fixtures import ISTIO_CRDS
 
 PA = "/apis/security.istio.io/v1/namespaces/shop/peerauthentications"
 NEEDS_SELECTOR = 'spec: Invalid value: "object": portLevelMtls requires selector'
@@ -106,6 +107,6 @@ def test_destination_rule_durations_use_the_cel_duration_rule(api: Http, timeout
 @pytest.mark.parametrize(("plural", "all_supported"), [
     ("peerauthentications", True), ("destinationrules", True), ("serviceentries", False)])
 def test_unsupported_cel_rules_are_reported(plural: str, all_supported: bool) -> None:
-    rt = next(rt for rt in load_crds() if rt.plural == plural)
+    rt = next(rt for rt in load_crds(ISTIO_CRDS) if rt.plural == plural)
     assert rt.schemas is not None
     assert (cel.unsupported_rules(rt.schemas["v1"]) == set()) is all_supported

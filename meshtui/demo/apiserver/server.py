@@ -11,22 +11,30 @@ from typing import Any
 
 import yaml
 
-from tests.emulator import status as st
-from tests.emulator.admission import apply_defaults
-from tests.emulator.handler import ExecHandler, Handler, Request
-from tests.emulator.logs import PodLogs
-from tests.emulator.resources import BUILTINS, ISTIO_CRDS, ResourceType, load_crds
-from tests.emulator.store import BOOKMARK, CLOSE, Store
+from meshtui.demo.apiserver import status as st
+from meshtui.demo.apiserver.admission import apply_defaults
+from meshtui.demo.apiserver.dataplane import DataPlane, ExecHandler, ScriptedDataPlane
+from meshtui.demo.apiserver.handler import Handler, Request
+from meshtui.demo.apiserver.istio_crds import istio_types
+from meshtui.demo.apiserver.resources import BUILTINS, ResourceType, load_crds
+from meshtui.demo.apiserver.store import BOOKMARK, CLOSE, Store
 
 
 class Emulator:
-    """An in-process kube-apiserver for tests. See tests/emulator/README.md for what it covers."""
+    """An in-process kube-apiserver. See README.md beside this file for what it covers.
+
+    ``crds``: a CRD file to serve Istio's types from (tests pass Istio's own); without one, the
+    embedded :mod:`istio_crds`. ``dataplane``: what pods answer on log/proxy/exec; without one,
+    answers the test knobs below set.
+    """
 
     def __init__(self, *, istio: bool = True, token: str = "emulator-token", user: str = "tester",
-                 crds: Path = ISTIO_CRDS):
-        types = [*BUILTINS, *(load_crds(crds) if istio else ())]
+                 crds: Path | None = None, dataplane: DataPlane | None = None):
+        istio_kinds = (load_crds(crds) if crds is not None else istio_types()) if istio else ()
+        types = [*BUILTINS, *istio_kinds]
         self.store = Store(types)
-        self.logs = PodLogs()
+        self._scripted = ScriptedDataPlane()
+        self.dataplane: DataPlane = dataplane or self._scripted
         self.token = token
         self.user = user
         self.requests: list[Request] = []
@@ -35,8 +43,6 @@ class Emulator:
         self._denied: set[tuple[str, str, str | None]] = set()
         self._failures: list[dict[str, Any]] = []
         self.gone_as_http = False
-        self._proxy_texts: dict[tuple[str, str, int, str], str] = {}
-        self.exec_handler: ExecHandler | None = None
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -44,9 +50,9 @@ class Emulator:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def start(self) -> str:
+    def start(self, port: int = 0) -> str:
         handler = type("EmulatorHandler", (Handler,), {"emulator": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="kube-emulator",
                                         daemon=True)
@@ -56,7 +62,7 @@ class Emulator:
 
     def stop(self) -> None:
         self.store.broadcast(CLOSE)
-        self.logs.close_all()
+        self.dataplane.close()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -136,23 +142,20 @@ class Emulator:
 
     def append_log(self, namespace: str, pod: str, container: str, line: str,
                    at: datetime | None = None) -> None:
-        self.logs.append((namespace, pod, container), line, at)
+        self._scripted.append_log((namespace, pod, container), line, at)
 
     def end_log(self, namespace: str, pod: str, container: str) -> None:
-        self.logs.end((namespace, pod, container))
+        self._scripted.end_log((namespace, pod, container))
 
     def set_proxy_response(self, namespace: str, pod: str, port: int, path: str, text: str) -> None:
-        self._proxy_texts[(namespace, pod, port, path.lstrip("/"))] = text
+        self._scripted.set_proxy_response(namespace, pod, port, path, text)
 
     def on_exec(self, handler: ExecHandler) -> None:
         """Answer exec requests with ``handler(namespace, pod, container, command)`` →
         (stdout, stderr, exit code); without one, exec fails like a missing binary (exit 126)."""
-        self.exec_handler = handler
+        self._scripted.on_exec(handler)
 
     # -- used by the handler ---------------------------------------------------------------------
-
-    def proxy_text(self, namespace: str, pod: str, port: int, path: str) -> str | None:
-        return self._proxy_texts.get((namespace, pod, port, path))
 
     def take_failure(self) -> dict[str, Any] | None:
         with self._lock:

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.emulator import status as st
-from tests.emulator.resources import ResourceType
-from tests.emulator.selectors import Matcher
+from meshtui.demo.apiserver import status as st
+from meshtui.demo.apiserver.resources import ResourceType
+from meshtui.demo.apiserver.selectors import Matcher
 
 Key = tuple[str, str]  # (namespace, name); namespace "" for cluster-scoped objects
 Admit = Callable[[dict[str, Any], dict[str, Any] | None], dict[str, Any]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.emulator.resources import ResourceType
+from meshtui.demo.apiserver.resources import ResourceType
 
 
 class ApiError(Exception):

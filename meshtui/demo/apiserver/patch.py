@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tests.emulator.status import ApiError, failure
+from meshtui.demo.apiserver.status import ApiError, failure
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
