@@ -28,6 +28,7 @@ sub-commands:
   logs      open a saved istio-proxy log, or print it parsed as JSON (meshtui logs --help)
   history   list changes meshtui applied (journal)
   undo      revert the last change meshtui applied
+  demo-server  run the demo cluster's API server on 127.0.0.1 and print a kubeconfig for kubectl
 
 config file: $XDG_CONFIG_HOME/meshtui/config.yaml (default ~/.config/meshtui/config.yaml), or --config.
 """
@@ -58,11 +59,12 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--seed", type=int, help="seed of the simulated mesh (with --demo; default 7)")
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    from meshtui.cli import check, history, logs
+    from meshtui.cli import check, demo_server, history, logs
 
     check.add_parser(sub)
     logs.add_parser(sub)
     history.add_parsers(sub)
+    demo_server.add_parser(sub)
     return parser
 
 
@@ -111,6 +113,10 @@ def run(argv: Sequence[str] | None) -> int:
         args.read_only = settings.read_only  # the config file's read_only counts for undo too
         runner = history.run_history if args.command == "history" else history.run_undo
         return runner(args, backend_factory=backend_from_args)
+    if args.command == "demo-server":
+        from meshtui.cli import demo_server
+
+        return demo_server.run(args, settings.seed)
     if settings.log_buffer_lines < 100:
         sys.stderr.write("meshtui: --log-buffer must be at least 100\n")
         return EXIT_USAGE
@@ -125,6 +131,8 @@ def run(argv: Sequence[str] | None) -> int:
         result = app.run()
     finally:
         app.shutdown()
+        if app.backend is not None:
+            app.backend.close()  # the demo's cluster stops and its directory goes
     return result or 0
 
 

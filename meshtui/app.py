@@ -6,7 +6,6 @@ lists, then watches, and posts each new snapshot with its engine report as a mes
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -34,13 +33,6 @@ from meshtui.theming import (
 )
 
 
-def journal_path(settings: Settings) -> Path:
-    """The demo's simulated cluster is new each run, so its changes never mix with real history."""
-    if settings.demo:
-        return Path(tempfile.mkdtemp(prefix="meshtui-demo-")) / "journal.jsonl"
-    return default_journal_path()
-
-
 class MeshApp(App[int]):
     CSS_PATH = "meshtui.tcss"
     TITLE = "meshtui"
@@ -62,6 +54,7 @@ class MeshApp(App[int]):
         initial_screen: Screen | None = None,
         notices: Iterable[str] = (),
         clock: Callable[[], datetime] | None = None,
+        journal_path: Path | None = None,
     ) -> None:
         super().__init__()
         # None only when viewing a saved log file: no cluster is involved then.
@@ -78,7 +71,7 @@ class MeshApp(App[int]):
         self.access: dict[str, Access] = {}
         self.connection_state = "connecting"
         self._stop_sync = threading.Event()
-        self.journal = Journal(journal_path(settings))
+        self.journal = Journal(journal_path or default_journal_path())
         for theme in bundled_themes():
             self.register_theme(theme)
         theme, problem = resolve_theme(settings.theme, dict(self.available_themes))

@@ -16,10 +16,9 @@ if TYPE_CHECKING:
 
 def make_backend(settings: Settings) -> Backend:
     if settings.demo:
-        from meshtui.backend.simulated import SimulatedBackend
+        from meshtui.demo.session import start_demo
 
-        return SimulatedBackend(seed=settings.seed, namespace=settings.namespace)
-    # The kubernetes client is a heavy import; the demo never pays for it.
+        return start_demo(settings.seed, namespace=settings.namespace)
     from meshtui.backend.kube import KubeBackend
 
     return KubeBackend(kubeconfig=settings.kubeconfig, context=settings.context, namespace=settings.namespace)
@@ -36,5 +35,12 @@ def build_app(settings: Settings, *, backend: Backend | None = None, offline: bo
     keymap = load_keymap(settings.keymap, known_ids())
     if backend is None and not offline:
         backend = make_backend(settings)
-    return MeshApp(backend, settings, keymap=keymap,
-                   initial_screen=initial_screen, notices=notices or [], clock=clock)
+    journal = None
+    if settings.demo:
+        from meshtui.demo.session import DemoBackend
+
+        # The demo cluster is new each run: its journal lives, and goes, with the cluster's directory.
+        if isinstance(backend, DemoBackend):
+            journal = backend.directory / "journal.jsonl"
+    return MeshApp(backend, settings, keymap=keymap, initial_screen=initial_screen, notices=notices or [],
+                   clock=clock, journal_path=journal)

@@ -130,11 +130,14 @@ def _plan(snapshot: Snapshot, title: str, scope: str, changes: Sequence[ObjectCh
 # --- injection ------------------------------------------------------------------------------
 
 def revisions_in_use(snapshot: Snapshot) -> tuple[str, ...]:
-    """Revisions known from the injector webhooks or set on any namespace, sorted; () if none."""
+    """Revisions known from the injector webhooks or set on any namespace, sorted; () if none.
+
+    An istiod of revision "default" alone (what an install without revisions reports) is no
+    choice to make: its webhook serves ``istio-injection=enabled``."""
     revs = set(snapshot.mesh.revisions)
     revs.update(ns.labels[REVISION_LABEL] for ns in snapshot.namespaces.values()
                 if ns.labels.get(REVISION_LABEL))
-    return tuple(sorted(revs))
+    return () if revs <= {"default"} else tuple(sorted(revs))
 
 
 def injection_plan(snapshot: Snapshot, namespace: str, *, enabled: bool, revision: str | None = None,

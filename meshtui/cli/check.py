@@ -32,6 +32,8 @@ class SnapshotSource(Protocol):
 
     def snapshot(self) -> Snapshot: ...
 
+    def close(self) -> None: ...
+
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -74,8 +76,11 @@ def _load(args: argparse.Namespace, backend_factory: Callable[[argparse.Namespac
         snapshot = load_paths(args.filename, stdin)
     else:
         backend = backend_factory(args)
-        backend.connect()
-        snapshot = backend.snapshot()
+        try:
+            backend.connect()
+            snapshot = backend.snapshot()
+        finally:
+            backend.close()
     if args.root_namespace:
         snapshot = snapshot.with_mesh(replace(snapshot.mesh, root_namespace=args.root_namespace))
     return snapshot

@@ -77,10 +77,18 @@ def _print_entry(entry: JournalEntry, status: str, show_diff: bool, out: TextIO)
                 out.write(f"      {line}\n")
 
 
+def _context(args: argparse.Namespace, backend_factory: BackendFactory) -> str:
+    backend = backend_factory(args)
+    try:
+        return backend.context
+    finally:
+        backend.close()
+
+
 def run_history(args: argparse.Namespace, *, backend_factory: BackendFactory,
                 out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     try:
-        context = None if args.all_contexts else backend_factory(args).context
+        context = None if args.all_contexts else _context(args, backend_factory)
     except (BackendError, ConfigError) as exc:
         err.write(f"meshtui history: {exc}\n")
         return EXIT_ERROR

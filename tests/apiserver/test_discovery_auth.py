@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.apiserver.conftest import Http
 
 from meshtui.demo.apiserver import Emulator
+from tests.apiserver.conftest import Http
 
 
 def test_version_reports_a_1_30_server(api: Http) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-from tests.apiserver.conftest import Http, peer_authentication, pod
 
 from meshtui.demo.apiserver import Emulator
+from tests.apiserver.conftest import Http, peer_authentication, pod
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
-from tests.apiserver.conftest import peer_authentication, pod
 
 from meshtui.demo.apiserver import Emulator
+from tests.apiserver.conftest import peer_authentication, pod
 
 GROUP, VERSION, PLURAL = "security.istio.io", "v1", "peerauthentications"
 

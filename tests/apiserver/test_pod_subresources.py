@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 from kubernetes.stream import stream
-from tests.apiserver.conftest import Http, pod
 
 from meshtui.demo.apiserver import Emulator
+from tests.apiserver.conftest import Http, pod
 
 LOG = "/api/v1/namespaces/shop/pods/web/log"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.apiserver.conftest import Http, peer_authentication
 
 from meshtui.demo.apiserver import Emulator, cel
 from meshtui.demo.apiserver.resources import load_crds
+from tests.apiserver.conftest import Http, peer_authentication
 from tests.shared_fixtures import ISTIO_CRDS
 
 PA = "/apis/security.istio.io/v1/namespaces/shop/peerauthentications"

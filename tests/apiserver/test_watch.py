@@ -8,9 +8,9 @@ import time
 from typing import Any
 
 import pytest
-from tests.apiserver.conftest import Http, peer_authentication, pod
 
 from meshtui.demo.apiserver import Emulator
+from tests.apiserver.conftest import Http, peer_authentication, pod
 
 PA = "/apis/security.istio.io/v1/namespaces/shop/peerauthentications"
 

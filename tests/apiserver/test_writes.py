@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.apiserver.conftest import Http, peer_authentication
 
 from meshtui.demo.apiserver import Emulator
+from tests.apiserver.conftest import Http, peer_authentication
 
 PA = "/apis/security.istio.io/v1/namespaces/shop/peerauthentications"
 

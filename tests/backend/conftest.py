@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from meshtui.backend.simulated import SimulatedBackend
 
 from meshtui.backend.base import Backend
 from meshtui.backend.kube import KubeBackend
-from meshtui.backend.simulated import SimulatedBackend
 from meshtui.demo.apiserver import Emulator
 from meshtui.demo.clock import ManualClock
 from meshtui.demo.mesh import demo_objects

@@ -9,9 +9,8 @@ import json
 import time
 from typing import Any
 
-from tests.apiserver.conftest import Http, namespace
-
 from meshtui.demo.apiserver import Emulator
+from tests.apiserver.conftest import Http, namespace
 from tests.shared_fixtures import ISTIO_CRDS
 
 NAMESPACES, PODS_PER_NAMESPACE = 100, 50

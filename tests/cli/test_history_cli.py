@@ -1,5 +1,6 @@
 import argparse
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ from meshtui.change.apply import apply_plan
 from meshtui.change.journal import Journal
 from meshtui.change.plan import MtlsScope, mtls_plan
 from meshtui.cli.history import add_parsers, run_history, run_undo
-from tests.unit.change.fake_backend import FakeBackend, namespace, peer_auth
+from tests.kube_cluster import Cluster
+from tests.objects import namespace, peer_auth
 
 CTX = "kind-prod"
 
@@ -22,27 +24,27 @@ def parse(*argv: str) -> argparse.Namespace:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> tuple[FakeBackend, Journal]:
-    b = FakeBackend([namespace("shop"), peer_auth("shop", "default", mode="PERMISSIVE")], context=CTX)
+def changed(cluster: Callable[..., Cluster], tmp_path: Path) -> tuple[Cluster, Journal]:
+    b = cluster([namespace("shop"), peer_auth("shop", "default", mode="PERMISSIVE")], context=CTX)
     journal = Journal(tmp_path / "journal.jsonl")
     plan = mtls_plan(b.snapshot(), MtlsScope.of_namespace("shop"), "STRICT")
     journal.record(CTX, plan.title, apply_plan(b, plan, dry_run=False))
     return b, journal
 
 
-def run(runner, argv: list[str], backend: FakeBackend) -> tuple[int, str, str]:
+def run(runner, argv: list[str], backend: Cluster) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = runner(parse(*argv), backend_factory=lambda args: backend, out=out, err=err)
     return code, out.getvalue(), err.getvalue()
 
 
-def test_history_lists_changes_of_the_current_context(cluster) -> None:
-    b, journal = cluster
+def test_history_lists_changes_of_the_current_context(changed, cluster: Callable[..., Cluster]) -> None:
+    b, journal = changed
     code, out, _ = run(run_history, ["history", "--journal", str(journal.path)], b)
     assert code == 0
     assert out.splitlines()[1:] == ["    patch    PeerAuthentication shop/default"]
     assert f"  {CTX}  Set mTLS STRICT on namespace shop" in out.splitlines()[0]
-    other = FakeBackend(context="other")
+    other = cluster([], context="other")
     assert run(run_history, ["history", "--journal", str(journal.path)], other)[1] == (
         "no changes recorded in context other\n"
     )
@@ -51,14 +53,14 @@ def test_history_lists_changes_of_the_current_context(cluster) -> None:
     )
 
 
-def test_history_diff_shows_the_objects_change(cluster) -> None:
-    b, journal = cluster
+def test_history_diff_shows_the_objects_change(changed) -> None:
+    b, journal = changed
     _, out, _ = run(run_history, ["history", "--diff", "--journal", str(journal.path)], b)
     assert "      -    mode: PERMISSIVE\n      +    mode: STRICT\n" in out
 
 
-def test_undo_reverts_and_history_marks_it(cluster) -> None:
-    b, journal = cluster
+def test_undo_reverts_and_history_marks_it(changed) -> None:
+    b, journal = changed
     code, out, _ = run(run_undo, ["undo", "--journal", str(journal.path)], b)
     assert (code, out) == (
         0,
@@ -76,15 +78,15 @@ def test_undo_reverts_and_history_marks_it(cluster) -> None:
     )
 
 
-def test_undo_dry_run_changes_nothing(cluster) -> None:
-    b, journal = cluster
+def test_undo_dry_run_changes_nothing(changed) -> None:
+    b, journal = changed
     assert run(run_undo, ["undo", "--dry-run", "--journal", str(journal.path)], b)[0] == 0
     assert b.get("PeerAuthentication", "shop", "default")["spec"] == {"mtls": {"mode": "STRICT"}}
     assert len(journal.entries()) == 1
 
 
-def test_undo_refuses_with_the_difference_when_changed_since(cluster) -> None:
-    b, journal = cluster
+def test_undo_refuses_with_the_difference_when_changed_since(changed) -> None:
+    b, journal = changed
     b.patch("PeerAuthentication", "shop", "default", {"spec": {"mtls": {"mode": "DISABLE"}}})
     code, out, err = run(run_undo, ["undo", "--journal", str(journal.path)], b)
     assert code == 1 and "changed since" in err
@@ -92,10 +94,10 @@ def test_undo_refuses_with_the_difference_when_changed_since(cluster) -> None:
 
 
 @pytest.mark.parametrize("argv", [["--read-only", "undo"], ["undo"]])
-def test_undo_errors_are_one_line_and_exit_2(cluster, argv: list[str]) -> None:
-    b, journal = cluster
+def test_undo_errors_are_one_line_and_exit_2(changed, argv: list[str]) -> None:
+    b, journal = changed
 
-    def failing(args: argparse.Namespace) -> FakeBackend:
+    def failing(args: argparse.Namespace) -> Cluster:
         if not args.read_only:
             raise ConnectionFailed("cannot reach https://127.0.0.1:6443: connection refused")
         return b

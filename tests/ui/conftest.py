@@ -1,25 +1,31 @@
-"""Pilot fixtures: the real app on the simulated mesh, with a pinned clock and a temp journal."""
+"""Pilot fixtures: the real app on KubeBackend talking over HTTP to the demo cluster, with a
+hand-driven clock and a temp journal."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from meshtui.app import MeshApp
-from meshtui.backend.simulated import SimulatedBackend
 from meshtui.config import Settings
 from meshtui.demo.clock import ManualClock
+from meshtui.demo.session import DemoBackend
 from meshtui.factory import build_app
 
 
 @dataclass
 class Demo:
     app: MeshApp
-    backend: SimulatedBackend
+    backend: DemoBackend
     clock: ManualClock
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of simulated time pass: rollouts step, traffic flows."""
+        self.backend.cluster.advance(seconds)
 
 
 @pytest.fixture(autouse=True)
@@ -30,10 +36,13 @@ def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def make_demo() -> Callable[..., Demo]:
-    def make(settings: Settings | None = None, **backend_kw: Any) -> Demo:
+def make_demo(demo_backend: Callable[..., DemoBackend]) -> Callable[..., Demo]:
+    def make(settings: Settings | None = None, *, denied: tuple[tuple[str, str], ...] = (),
+             **backend_kw: Any) -> Demo:
         clock = ManualClock()
-        backend = SimulatedBackend(seed=7, clock=clock, **backend_kw)
+        backend = demo_backend(clock, **backend_kw)
+        for verb, resource in denied:
+            backend.cluster.server.deny(verb, resource)
         app = build_app(settings or Settings(demo=True), backend=backend, clock=clock.now)
         return Demo(app, backend, clock)
 

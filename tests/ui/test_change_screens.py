@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -6,18 +7,18 @@ import pytest
 from textual.app import App
 from textual.screen import Screen
 
-from meshtui.backend.simulated import SimulatedBackend
 from meshtui.change.journal import Journal
 from meshtui.change.plan import MtlsScope, mtls_plan
 from meshtui.change.ports import PortChoice
 from meshtui.demo.clock import ManualClock
+from meshtui.demo.session import DemoBackend
 from meshtui.model.convert import from_k8s
 from meshtui.model.snapshot import Snapshot
 from meshtui.screens.change import InjectionChoice, InjectionScreen, ModeChoice, ModePickerScreen
 from meshtui.screens.change_preview import PreviewScreen
 from meshtui.screens.change_restart import RestartScreen
-from tests.unit.change.fake_backend import (
-    FakeBackend,
+from tests.kube_cluster import Cluster
+from tests.objects import (
     deployment,
     namespace,
     peer_auth,
@@ -40,8 +41,9 @@ class Host(App[None]):
         self.push_screen(self.screen_under_test, self.results.append)
 
 
-def backend() -> FakeBackend:
-    return FakeBackend(
+@pytest.fixture
+def b(cluster: Callable[..., Cluster]) -> Cluster:
+    return cluster(
         [
             namespace("istio-system"),
             namespace("shop"),
@@ -51,7 +53,7 @@ def backend() -> FakeBackend:
     )
 
 
-def store_of(b: FakeBackend) -> dict:
+def store_of(b: Cluster) -> dict:
     return {k: dict(v) for k, v in b.store.items()}
 
 
@@ -62,13 +64,13 @@ async def settle(app: Host, pilot) -> None:
     await pilot.pause()
 
 
-def preview(b: FakeBackend, plan, **kw) -> tuple[Host, PreviewScreen]:
+def preview(b: Cluster, plan, **kw) -> tuple[Host, PreviewScreen]:
     screen = PreviewScreen(plan, b, **kw)
     return Host(screen), screen
 
 
-async def test_preview_runs_the_dry_run_then_one_key_applies_and_journals(tmp_path: Path) -> None:
-    b, journal = backend(), Journal(tmp_path / "journal.jsonl")
+async def test_preview_runs_the_dry_run_then_one_key_applies_and_journals(b: Cluster, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
     app, screen = preview(
         b, mtls_plan(b.snapshot(), MtlsScope.of_namespace("shop"), "STRICT"), journal=journal
     )
@@ -86,8 +88,8 @@ async def test_preview_runs_the_dry_run_then_one_key_applies_and_journals(tmp_pa
 
 
 @pytest.mark.parametrize("keys", [["escape"], ["y", "escape"]])
-async def test_preview_cancel_changes_nothing(keys: list[str], tmp_path: Path) -> None:
-    b, journal = backend(), Journal(tmp_path / "journal.jsonl")
+async def test_preview_cancel_changes_nothing(b: Cluster, keys: list[str], tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
     before = store_of(b)
     plan = mtls_plan(b.snapshot(), MtlsScope.mesh(), "STRICT")
     app, _ = preview(b, plan, journal=journal)
@@ -102,8 +104,7 @@ async def test_preview_cancel_changes_nothing(keys: list[str], tmp_path: Path) -
     assert journal.entries() == []
 
 
-async def test_mesh_wide_strict_needs_the_word_typed() -> None:
-    b = backend()
+async def test_mesh_wide_strict_needs_the_word_typed(b: Cluster) -> None:
     plan = mtls_plan(b.snapshot(), MtlsScope.mesh(), "STRICT")
     app, screen = preview(b, plan)
     async with app.run_test() as pilot:
@@ -122,8 +123,7 @@ async def test_mesh_wide_strict_needs_the_word_typed() -> None:
     assert b.get("PeerAuthentication", "istio-system", "default")["spec"] == {"mtls": {"mode": "STRICT"}}
 
 
-async def test_server_rejection_in_the_dry_run_disables_confirm() -> None:
-    b = backend()
+async def test_server_rejection_in_the_dry_run_disables_confirm(b: Cluster) -> None:
     base = mtls_plan(b.snapshot(), MtlsScope.of_namespace("shop"), "STRICT")
     invalid = portlevel_without_selector("shop")
     plan = type(base)(base.title, base.scope, (*base.changes, invalid), base.before, base.predicted)
@@ -137,8 +137,7 @@ async def test_server_rejection_in_the_dry_run_disables_confirm() -> None:
     assert app.results == [] and all(dry for *_, dry in b.calls)
 
 
-async def test_read_only_preview_sends_nothing_and_cannot_confirm() -> None:
-    b = backend()
+async def test_read_only_preview_sends_nothing_and_cannot_confirm(b: Cluster) -> None:
     app, screen = preview(
         b, mtls_plan(b.snapshot(), MtlsScope.of_namespace("shop"), "STRICT"), read_only=True
     )
@@ -150,8 +149,7 @@ async def test_read_only_preview_sends_nothing_and_cannot_confirm() -> None:
     assert b.calls == [] and app.results == []
 
 
-async def test_conflict_on_apply_is_reported_for_a_re_read() -> None:
-    b = backend()
+async def test_conflict_on_apply_is_reported_for_a_re_read(b: Cluster) -> None:
     app, _ = preview(b, mtls_plan(b.snapshot(), MtlsScope.of_namespace("shop"), "STRICT"))
     async with app.run_test() as pilot:
         await settle(app, pilot)
@@ -238,8 +236,8 @@ def ready_pod(name: str) -> dict:
     return p
 
 
-async def test_restart_progress_until_ready(tmp_path: Path) -> None:
-    b, journal = backend(), Journal(tmp_path / "journal.jsonl")
+async def test_restart_progress_until_ready(b: Cluster, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
     snap = shop_snapshot(pod("shop", "web-old", WEB, sidecar=False))
     screen = RestartScreen(b, snap, list(snap.workloads.values()), want_sidecar=True, journal=journal)
     app = Host(screen)
@@ -259,11 +257,11 @@ async def test_restart_progress_until_ready(tmp_path: Path) -> None:
     assert [e.title for e in journal.entries()] == ["Restart 1 workload(s)"]
 
 
-async def test_restart_timeout_names_the_reason() -> None:
+async def test_restart_timeout_names_the_reason(b: Cluster) -> None:
     now = [0.0]
     snap = shop_snapshot(pod("shop", "web-old", WEB, sidecar=False))
     screen = RestartScreen(
-        backend(), snap, list(snap.workloads.values()), want_sidecar=True, timeout=60, clock=lambda: now[0]
+        b, snap, list(snap.workloads.values()), want_sidecar=True, timeout=60, clock=lambda: now[0]
     )
     app = Host(screen)
     async with app.run_test() as pilot:
@@ -279,8 +277,7 @@ async def test_restart_timeout_names_the_reason() -> None:
     assert app.results == [False]
 
 
-async def test_read_only_restart_is_not_offered() -> None:
-    b = backend()
+async def test_read_only_restart_is_not_offered(b: Cluster) -> None:
     snap = shop_snapshot(pod("shop", "web-old", WEB, sidecar=False))
     app = Host(RestartScreen(b, snap, list(snap.workloads.values()), want_sidecar=True, read_only=True))
     async with app.run_test() as pilot:
@@ -289,13 +286,14 @@ async def test_read_only_restart_is_not_offered() -> None:
     assert b.calls == [] and app.results == [None]
 
 
-async def test_preview_on_the_demo_predicts_the_observed_plaintext_caller_failing() -> None:
-    demo = SimulatedBackend(seed=7, clock=ManualClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)))
-    demo.advance(120)
+async def test_preview_on_the_demo_predicts_the_observed_plaintext_caller_failing(
+        demo_backend: Callable[..., DemoBackend]) -> None:
+    demo = demo_backend(ManualClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)))
+    demo.cluster.advance(120)
     snap = demo.snapshot()
     target = snap.workloads[("kubestock-staging", "Deployment/ms-inventory")]
     plan = mtls_plan(snap, MtlsScope.of_workload(target), "STRICT")
-    screen = PreviewScreen(plan, demo, observed=demo.observed_plaintext())
+    screen = PreviewScreen(plan, demo, observed=demo.cluster.observed_plaintext())
     app = Host(screen)
     async with app.run_test() as pilot:
         await settle(app, pilot)

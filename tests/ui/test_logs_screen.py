@@ -1,18 +1,18 @@
-"""LogsScreen on the demo mesh (SimulatedBackend with a hand-driven clock) and in file mode."""
+"""LogsScreen on the demo cluster (KubeBackend over HTTP, a hand-driven clock) and in file mode."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from textual.app import App
 from textual.widgets import Static
 
-from meshtui.backend.simulated import SimulatedBackend
 from meshtui.config import Settings
 from meshtui.demo.clock import ManualClock
+from meshtui.demo.session import DemoBackend
 from meshtui.logs.levels import parse_levels
 from meshtui.logs.parser import time_key
 from meshtui.logs.tail import Batch
@@ -41,26 +41,26 @@ class Host(App[None]):
         self.push_screen(self.screen_under_test)
 
 
-def pods_of(backend: SimulatedBackend, prefix: str) -> list[tuple[str, str]]:
+def pods_of(backend: DemoBackend, prefix: str) -> list[tuple[str, str]]:
     return sorted(key for key in backend.snapshot().pods if key[0] == NS and key[1].startswith(prefix))
 
 
 @pytest.fixture
-def demo() -> SimulatedBackend:
-    return SimulatedBackend(seed=7, clock=ManualClock())
+def demo(demo_backend: Callable[..., DemoBackend]) -> DemoBackend:
+    return demo_backend()
 
 
 def header(screen: LogsScreen) -> str:
     return str(screen.query_one("#logs-header", Static).render())
 
 
-def logs_screen(backend: SimulatedBackend, targets: list[tuple[str, str]], **settings: Any) -> LogsScreen:
+def logs_screen(backend: DemoBackend, targets: list[tuple[str, str]], **settings: Any) -> LogsScreen:
     return LogsScreen(
         backend, lambda: list(targets), "order-service (all pods)", Settings(demo=True, **settings)
     )
 
 
-async def test_workload_pods_merge_in_time_order_with_a_colour_each(demo: SimulatedBackend) -> None:
+async def test_workload_pods_merge_in_time_order_with_a_colour_each(demo: DemoBackend) -> None:
     targets = pods_of(demo, "order-service")
     assert len(targets) == 2
     screen = logs_screen(demo, targets)
@@ -69,7 +69,7 @@ async def test_workload_pods_merge_in_time_order_with_a_colour_each(demo: Simula
         await until(pilot, lambda: screen.tail is not None)
         ingest = screen._ingest
         screen._ingest = lambda batch: (batches.append(batch), ingest(batch))[1]  # type: ignore[method-assign]
-        demo.advance(20)
+        demo.cluster.advance(20)
         await until(pilot, lambda: len({pod for batch in batches for pod, _ in batch}) == 2)
         view = screen.query_one(LogView)
         assert {e.pod for e in view.view} == {f"{ns}/{pod}" for ns, pod in targets}
@@ -82,7 +82,7 @@ async def test_workload_pods_merge_in_time_order_with_a_colour_each(demo: Simula
         assert "2 pods" in header(screen) and "following" in header(screen)
 
 
-async def test_problem_and_code_filters(demo: SimulatedBackend) -> None:
+async def test_problem_and_code_filters(demo: DemoBackend) -> None:
     screen = logs_screen(demo, pods_of(demo, "order-service"), log_tail_lines=1000)
     async with Host(screen).run_test(size=(180, 40)) as pilot:
         view = screen.query_one(LogView)
@@ -103,7 +103,7 @@ async def test_problem_and_code_filters(demo: SimulatedBackend) -> None:
         assert len(view.view) == total and "filter:" not in header(screen)
 
 
-async def test_regex_search_highlights_and_moves_between_matches(demo: SimulatedBackend) -> None:
+async def test_regex_search_highlights_and_moves_between_matches(demo: DemoBackend) -> None:
     screen = logs_screen(demo, pods_of(demo, "order-service"), log_tail_lines=1000)
     async with Host(screen).run_test(size=(180, 40)) as pilot:
         view = screen.query_one(LogView)
@@ -132,7 +132,7 @@ async def test_regex_search_highlights_and_moves_between_matches(demo: Simulated
         )
 
 
-async def test_pause_holds_lines_and_resume_shows_them(demo: SimulatedBackend) -> None:
+async def test_pause_holds_lines_and_resume_shows_them(demo: DemoBackend) -> None:
     screen = logs_screen(demo, pods_of(demo, "order-service"))
     async with Host(screen).run_test(size=(180, 40)) as pilot:
         view = screen.query_one(LogView)
@@ -140,7 +140,7 @@ async def test_pause_holds_lines_and_resume_shows_them(demo: SimulatedBackend) -
         await pilot.press("space")
         assert "PAUSED" in header(screen)
         before = len(view.view)
-        demo.advance(30)
+        demo.cluster.advance(30)
         await until(pilot, lambda: len(screen._held) > 0)
         await pilot.pause(0.3)
         assert len(view.view) == before
@@ -149,7 +149,7 @@ async def test_pause_holds_lines_and_resume_shows_them(demo: SimulatedBackend) -
         assert "following" in header(screen)
 
 
-async def test_pods_that_appear_join_and_pods_that_go_leave(demo: SimulatedBackend) -> None:
+async def test_pods_that_appear_join_and_pods_that_go_leave(demo: DemoBackend) -> None:
     first, second = pods_of(demo, "order-service")
     targets = [first]
     screen = LogsScreen(demo, lambda: list(targets), "order-service", Settings(demo=True))
@@ -158,15 +158,15 @@ async def test_pods_that_appear_join_and_pods_that_go_leave(demo: SimulatedBacke
         targets[:] = [second]
         screen.refresh_targets()
         assert screen.tail.targets == [second]
-        demo.advance(10)
+        demo.cluster.advance(10)
         view = screen.query_one(LogView)
         await until(pilot, lambda: any(e.pod == f"{NS}/{second[1]}" for e in view.view))
         assert "1 pod" in header(screen)
 
 
-async def test_preset_restarts_the_tail_with_new_options() -> None:
+async def test_preset_restarts_the_tail_with_new_options(demo_backend: Callable[..., DemoBackend]) -> None:
     clock = ManualClock()
-    demo = SimulatedBackend(seed=7, clock=clock)
+    demo = demo_backend(clock)
     screen = logs_screen(demo, pods_of(demo, "order-service")[:1])
     async with Host(screen).run_test(size=(180, 40)) as pilot:
         view = screen.query_one(LogView)
@@ -176,7 +176,7 @@ async def test_preset_restarts_the_tail_with_new_options() -> None:
         assert screen.options.tail_lines == 1000 and "last 1000 lines" in header(screen)
         await until(pilot, lambda: len(view.view) > 0)
         first = len(view.view)
-        demo.advance(120)  # two more minutes of traffic: the log now reaches well past one minute
+        demo.cluster.advance(120)  # two more minutes of traffic: the log now reaches well past one minute
         await until(pilot, lambda: len(view.view) > first)
         await pilot.pause(0.5)
         everything = len(view.view)
@@ -189,7 +189,7 @@ async def test_preset_restarts_the_tail_with_new_options() -> None:
         assert len(view.view) < everything
 
 
-async def test_raise_log_level_shows_and_restores_on_leaving(demo: SimulatedBackend) -> None:
+async def test_raise_log_level_shows_and_restores_on_leaving(demo: DemoBackend) -> None:
     targets = pods_of(demo, "order-service")
     screen = logs_screen(demo, targets)
 
@@ -209,7 +209,7 @@ async def test_raise_log_level_shows_and_restores_on_leaving(demo: SimulatedBack
         await until(pilot, lambda: levels() == before)
 
 
-async def test_restore_log_levels_for_the_app_on_quit(demo: SimulatedBackend) -> None:
+async def test_restore_log_levels_for_the_app_on_quit(demo: DemoBackend) -> None:
     targets = pods_of(demo, "payment-service")
     screen = logs_screen(demo, targets)
     before = parse_levels(demo.proxy_request(NS, targets[1][1], "/logging", "POST"))
@@ -263,7 +263,7 @@ async def test_wrap_and_timestamps_change_the_layout() -> None:
         assert view.virtual_size.height == 5
 
 
-async def test_scrolling_up_pauses_follow_and_end_resumes(demo: SimulatedBackend) -> None:
+async def test_scrolling_up_pauses_follow_and_end_resumes(demo: DemoBackend) -> None:
     screen = logs_screen(demo, pods_of(demo, "order-service"), log_tail_lines=1000)
     async with Host(screen).run_test(size=(180, 30)) as pilot:
         view = screen.query_one(LogView)
@@ -274,7 +274,7 @@ async def test_scrolling_up_pauses_follow_and_end_resumes(demo: SimulatedBackend
         await pilot.press("pageup")
         assert not view.follow and "scrolled" in header(screen)
         top = view.scroll_y
-        demo.advance(20)
+        demo.cluster.advance(20)
         size = len(view.view)
         await until(pilot, lambda: len(view.view) > size)
         assert view.scroll_y == top  # new lines do not move what the user reads

@@ -21,7 +21,7 @@ from meshtui.demo.apiserver.admission import Admission
 from meshtui.demo.apiserver.patch import json_patch, merge_patch
 from meshtui.demo.apiserver.resources import ResourceType
 from meshtui.demo.apiserver.selectors import field_matcher, label_matcher
-from meshtui.demo.apiserver.store import BOOKMARK, CLOSE, Event, Watcher, now
+from meshtui.demo.apiserver.store import BOOKMARK, CLOSE, Event, Watcher
 
 if TYPE_CHECKING:
     from meshtui.demo.apiserver.server import Emulator
@@ -166,7 +166,7 @@ class Handler(BaseHTTPRequestHandler):
             body = raw.decode(errors="replace")
         headers = {k: v for k, v in self.headers.items() if k.lower() != "authorization"}
         flat = {k: v[0] if len(v) == 1 else v for k, v in query.items()}
-        emulator.requests.append(Request(method, path, flat, body, headers))
+        emulator.record(Request(method, path, flat, body, headers))
         try:
             if self.headers.get("Authorization") != f"Bearer {emulator.token}":
                 raise st.unauthorized()
@@ -179,8 +179,9 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception as error:
-            # An emulator bug: answer as the apiserver does for a panic and keep the traceback visible.
-            traceback.print_exc()
+            # A server bug: answer as the apiserver does for a panic; the traceback is kept for tests to
+            # see (never printed: under the demo's TUI it would land on the screen).
+            emulator.internal_errors.append(traceback.format_exc())
             self._send_json(500, st.failure(500, "InternalError", f"Internal error occurred: {error}"))
 
     # -- routing -------------------------------------------------------------------------------
@@ -446,7 +447,7 @@ class Handler(BaseHTTPRequestHandler):
         if rt.plural in ("pods", "namespaces"):
             # Pods (graceful deletion) and namespaces (finalization) come back as the object itself.
             shown = copy.deepcopy(deleted)
-            shown["metadata"]["deletionTimestamp"] = now()
+            shown["metadata"]["deletionTimestamp"] = self.emulator.store.now()
             if rt.plural == "namespaces":
                 shown.setdefault("status", {})["phase"] = "Terminating"
             else:

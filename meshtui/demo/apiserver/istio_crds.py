@@ -18,14 +18,13 @@ from meshtui.demo.apiserver.resources import ResourceType
 Schema = dict[str, Any]
 
 MTLS_MODES = ["UNSET", "DISABLE", "PERMISSIVE", "STRICT"]
-TLS_MODES = ["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL"]
+TLS_MODES = ["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"]
 AUTHZ_ACTIONS = ["ALLOW", "DENY", "AUDIT", "CUSTOM"]
 
 # Rule texts exactly as crd-all.gen.yaml writes them; cel.py evaluates each.
 PORT_LEVEL_NEEDS_SELECTOR = ("has(self.portLevelMtls) ? (((has(self.selector) && has(self.selector.matchLabels)) ? "
                              "self.selector.matchLabels : {}).size() > 0) : true")
 PORT_KEYS_IN_RANGE = "self.all(key, 0 < int(key) && int(key) <= 65535)"
-PORT_IN_RANGE = "0 < self && self <= 65535"
 
 
 def _rule(rule: str, message: str) -> dict[str, str]:
@@ -46,8 +45,7 @@ def _enum(values: list[str]) -> Schema:
 
 
 def _port() -> Schema:
-    return {"type": "integer", "maximum": 4294967295, "minimum": 0,
-            "x-kubernetes-validations": [_rule(PORT_IN_RANGE, "port must be between 1-65535")]}
+    return {"type": "integer", "maximum": 4294967295, "minimum": 0}
 
 
 def _selector() -> Schema:
@@ -72,16 +70,17 @@ def _peer_authentication() -> Schema:
 
 
 def _tls_settings() -> Schema:
-    return _obj({"mode": _enum(TLS_MODES), "caCertificates": {"type": "string"},
+    return _obj({"mode": _enum(TLS_MODES), "caCertificates": {"type": "string"}, "caCrl": {"type": "string"},
+                 "clientCertificate": {"type": "string"}, "privateKey": {"type": "string"},
                  "credentialName": {"type": "string"}, "sni": {"type": "string"},
                  "subjectAltNames": {"type": "array", "items": {"type": "string"}},
-                 "insecureSkipVerify": {"type": "boolean", "nullable": True}},
-                **{"x-kubernetes-preserve-unknown-fields": True})
+                 "insecureSkipVerify": {"type": "boolean", "nullable": True}})
 
 
 def _traffic_policy(with_ports: bool) -> Schema:
     properties: Schema = {"tls": _tls_settings(), "connectionPool": _open(), "loadBalancer": _open(),
-                          "outlierDetection": _open(), "tunnel": _open(), "proxyProtocol": _open()}
+                          "outlierDetection": _open(), "tunnel": _open(), "proxyProtocol": _open(),
+                          "retryBudget": _open()}
     if with_ports:
         setting = _obj({"port": _obj({"number": _port()}), "tls": _tls_settings(), "connectionPool": _open(),
                         "loadBalancer": _open(), "outlierDetection": _open()})

@@ -7,7 +7,7 @@ import threading
 from datetime import datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -17,7 +17,21 @@ from meshtui.demo.apiserver.dataplane import DataPlane, ExecHandler, ScriptedDat
 from meshtui.demo.apiserver.handler import Handler, Request
 from meshtui.demo.apiserver.istio_crds import istio_types
 from meshtui.demo.apiserver.resources import BUILTINS, ResourceType, load_crds
-from meshtui.demo.apiserver.store import BOOKMARK, CLOSE, Store
+from meshtui.demo.apiserver.store import BOOKMARK, CLOSE, Store, format_now
+from meshtui.demo.apiserver.store import now as store_now
+
+
+REQUEST_HISTORY = 20_000
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The default prints a traceback to stderr, under the demo's TUI; a client that hangs up
+        # mid-request (a stopped log follow) is normal, and the handler already answers with a
+        # Status for its own failures.
+        return
 
 
 class Emulator:
@@ -29,15 +43,17 @@ class Emulator:
     """
 
     def __init__(self, *, istio: bool = True, token: str = "emulator-token", user: str = "tester",
-                 crds: Path | None = None, dataplane: DataPlane | None = None):
+                 crds: Path | None = None, dataplane: DataPlane | None = None,
+                 now: Callable[[], datetime] | None = None):
         istio_kinds = (load_crds(crds) if crds is not None else istio_types()) if istio else ()
         types = [*BUILTINS, *istio_kinds]
-        self.store = Store(types)
+        self.store = Store(types, (lambda: format_now(now())) if now else store_now)
         self._scripted = ScriptedDataPlane()
         self.dataplane: DataPlane = dataplane or self._scripted
         self.token = token
         self.user = user
         self.requests: list[Request] = []
+        self.internal_errors: list[str] = []
         self._by_path = {(rt.group, v, rt.plural): rt for rt in types for v in rt.versions}
         self._by_kind = {rt.kind: rt for rt in types}
         self._denied: set[tuple[str, str, str | None]] = set()
@@ -52,8 +68,7 @@ class Emulator:
 
     def start(self, port: int = 0) -> str:
         handler = type("EmulatorHandler", (Handler,), {"emulator": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="kube-emulator",
                                         daemon=True)
         self._thread.start()
@@ -156,6 +171,13 @@ class Emulator:
         self._scripted.on_exec(handler)
 
     # -- used by the handler ---------------------------------------------------------------------
+
+    def record(self, request: Request) -> None:
+        """Keep the latest requests for inspection; a long demo session must not grow without bound."""
+        with self._lock:
+            self.requests.append(request)
+            if len(self.requests) > REQUEST_HISTORY:
+                del self.requests[: REQUEST_HISTORY // 2]
 
     def take_failure(self) -> dict[str, Any] | None:
         with self._lock:

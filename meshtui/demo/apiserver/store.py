@@ -31,7 +31,11 @@ _NAMESPACES_KEY = ("", "namespaces")
 
 
 def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_now(datetime.now(UTC))
+
+
+def format_now(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -86,10 +90,18 @@ def _fields_v1(value: Any) -> dict[str, Any]:
     return {f"f:{key}": _fields_v1(child) for key, child in value.items()}
 
 
+Observer = Callable[[Event], None]
+
+
 class Store:
-    def __init__(self, types: list[ResourceType]):
+    """``now`` stamps server-set times; ``observers`` see every committed event, under the store's
+    lock and in resourceVersion order (the demo's controllers and data plane follow the store so)."""
+
+    def __init__(self, types: list[ResourceType], now: Callable[[], str] = now):
         self.types = types
-        self._lock = threading.RLock()
+        self.now = now
+        self.observers: list[Observer] = []
+        self.lock = self._lock = threading.RLock()
         self._rv = 1
         self._objects: dict[ResourceType, dict[Key, dict[str, Any]]] = {rt: {} for rt in types}
         self._history: list[Event] = []
@@ -155,6 +167,8 @@ class Store:
         for watcher in self._watchers:
             if watcher.rt is rt:
                 watcher.queue.put(event)
+        for observe in self.observers:
+            observe(event)
 
     def _next_rv(self) -> str:
         self._rv += 1
@@ -166,7 +180,7 @@ class Store:
         meta = obj.setdefault("metadata", {})
         with self._lock:
             meta.setdefault("uid", str(uuid.uuid4()))
-            meta.setdefault("creationTimestamp", now())
+            meta.setdefault("creationTimestamp", self.now())
             if rt.is_crd or rt.group == "apps":
                 meta.setdefault("generation", 1)
             meta["resourceVersion"] = self._next_rv()
@@ -181,8 +195,7 @@ class Store:
         if rt.namespaced and namespaces is not None and ("", namespace) not in namespaces:
             raise st.not_found(self.namespaces_rt, namespace)
 
-    @staticmethod
-    def _manage(obj: dict[str, Any], manager: str, api_version: str, subresource: str = "") -> None:
+    def _manage(self, obj: dict[str, Any], manager: str, api_version: str, subresource: str = "") -> None:
         entries = [e for e in obj["metadata"].get("managedFields", ())
                    if (e.get("manager"), e.get("operation"), e.get("subresource", "")) !=
                    (manager, "Update", subresource)]
@@ -192,7 +205,7 @@ class Store:
             body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "status")}
             meta = obj.get("metadata", {})
             body["metadata"] = {k: v for k, v in meta.items() if k in ("labels", "annotations")}
-        entry = {"manager": manager, "operation": "Update", "apiVersion": api_version, "time": now(),
+        entry = {"manager": manager, "operation": "Update", "apiVersion": api_version, "time": self.now(),
                  "fieldsType": "FieldsV1", "fieldsV1": _fields_v1(body)}
         entries.append(entry | ({"subresource": subresource} if subresource else {}))
         obj["metadata"]["managedFields"] = entries
@@ -214,7 +227,7 @@ class Store:
             if (namespace, name) in self._objects[rt]:
                 raise st.already_exists(rt, name)
             meta["uid"] = str(uuid.uuid4())
-            meta["creationTimestamp"] = now()
+            meta["creationTimestamp"] = self.now()
             if rt.is_crd or rt.group == "apps":
                 meta["generation"] = 1
             self._manage(obj, manager, api_version)

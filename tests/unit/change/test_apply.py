@@ -1,14 +1,18 @@
+from collections.abc import Callable
+
 import pytest
 
 from meshtui.change.apply import ReadOnlyError, apply_changes, apply_plan
 from meshtui.change.plan import MtlsScope, ObjectChange, injection_plan, mtls_plan, restart_plan
-from tests.unit.change.fake_backend import FakeBackend, deployment, namespace, peer_auth, portlevel_without_selector
+from tests.kube_cluster import Cluster
+from tests.objects import deployment, namespace, peer_auth, portlevel_without_selector
 
 WEB = {"app": "web"}
 
 
-def backend() -> FakeBackend:
-    return FakeBackend(
+@pytest.fixture
+def b(cluster: Callable[..., Cluster]) -> Cluster:
+    return cluster(
         [
             namespace("istio-system"),
             namespace("shop", **{"istio-injection": "enabled"}),
@@ -18,11 +22,11 @@ def backend() -> FakeBackend:
     )
 
 
-def specs(b: FakeBackend) -> dict[tuple[str, str], dict]:
+def specs(b: Cluster) -> dict[tuple[str, str], dict]:
     return {(k[1], k[2]): v.get("spec") for k, v in b.store.items() if k[0] == "PeerAuthentication"}
 
 
-def web_port_plan(b: FakeBackend, mode: str = "STRICT"):
+def web_port_plan(b: Cluster, mode: str = "STRICT"):
     s = b.snapshot()
     return mtls_plan(s, MtlsScope.of_port(s.workloads[("shop", "Deployment/web")], 8080), mode)
 
@@ -37,8 +41,7 @@ def web_port_plan(b: FakeBackend, mode: str = "STRICT"):
         lambda s: restart_plan(s, list(s.workloads.values())),
     ],
 )
-def test_dry_run_sends_every_object_and_changes_nothing(plan_of) -> None:
-    b = backend()
+def test_dry_run_sends_every_object_and_changes_nothing(b: Cluster, plan_of) -> None:
     before = {k: dict(v) for k, v in b.store.items()}
     plan = plan_of(b.snapshot())
     result = apply_plan(b, plan, dry_run=True)
@@ -47,8 +50,7 @@ def test_dry_run_sends_every_object_and_changes_nothing(plan_of) -> None:
     assert b.store == before
 
 
-def test_apply_for_real_changes_the_objects_and_reports_their_new_versions() -> None:
-    b = backend()
+def test_apply_for_real_changes_the_objects_and_reports_their_new_versions(b: Cluster) -> None:
     result = apply_plan(b, mtls_plan(b.snapshot(), MtlsScope.of_namespace("shop"), "STRICT"), dry_run=False)
     assert result.ok and specs(b)[("shop", "default")] == {"mtls": {"mode": "STRICT"}}
     (outcome,) = result.applied
@@ -58,16 +60,14 @@ def test_apply_for_real_changes_the_objects_and_reports_their_new_versions() -> 
     )
 
 
-def test_dry_run_surfaces_every_server_rejection() -> None:
-    b = backend()
+def test_dry_run_surfaces_every_server_rejection(b: Cluster) -> None:
     bad = portlevel_without_selector("shop")
     result = apply_changes(b, [bad, bad], dry_run=True)
     assert not result.ok and [o.ok for o in result.outcomes] == [False, False]
     assert "portLevelMtls requires selector" in result.error
 
 
-def test_failure_midway_rolls_back_what_was_applied() -> None:
-    b = backend()
+def test_failure_midway_rolls_back_what_was_applied(b: Cluster) -> None:
     before = {k: dict(v) for k, v in b.store.items()}
     s = b.snapshot()
     first = mtls_plan(s, MtlsScope.of_namespace("shop"), "STRICT").changes
@@ -87,11 +87,10 @@ def test_failure_midway_rolls_back_what_was_applied() -> None:
     assert specs(b) == {
         k: v.get("spec") for k, v in ((k[1:], v) for k, v in before.items() if k[0] == "PeerAuthentication")
     }
-    assert b.store[("Namespace", "", "shop")]["metadata"]["labels"] == {"istio-injection": "enabled"}
+    assert b.store[("Namespace", "", "shop")]["metadata"]["labels"]["istio-injection"] == "enabled"
 
 
-def test_rollback_recreates_a_deleted_policy() -> None:
-    b = backend()
+def test_rollback_recreates_a_deleted_policy(b: Cluster) -> None:
     delete = mtls_plan(b.snapshot(), MtlsScope.of_namespace("shop"), "UNSET").changes
     invalid = ObjectChange(
         "PeerAuthentication", "shop", "x", None, peer_auth("shop", "x", ports={"1": "STRICT"}), "create"
@@ -101,8 +100,7 @@ def test_rollback_recreates_a_deleted_policy() -> None:
     assert specs(b) == {("shop", "default"): {"mtls": {"mode": "PERMISSIVE"}}}
 
 
-def test_conflict_when_the_object_changed_after_it_was_read() -> None:
-    b = backend()
+def test_conflict_when_the_object_changed_after_it_was_read(b: Cluster) -> None:
     plan = mtls_plan(b.snapshot(), MtlsScope.of_namespace("shop"), "STRICT")
     b.patch("PeerAuthentication", "shop", "default", {"spec": {"mtls": {"mode": "DISABLE"}}})
     result = apply_plan(b, plan, dry_run=False)
@@ -110,8 +108,7 @@ def test_conflict_when_the_object_changed_after_it_was_read() -> None:
     assert specs(b)[("shop", "default")] == {"mtls": {"mode": "DISABLE"}}
 
 
-def test_read_only_refuses_even_a_dry_run() -> None:
-    b = backend()
+def test_read_only_refuses_even_a_dry_run(b: Cluster) -> None:
     plan = mtls_plan(b.snapshot(), MtlsScope.of_namespace("shop"), "STRICT")
     for dry_run in (True, False):
         with pytest.raises(ReadOnlyError):
@@ -119,8 +116,7 @@ def test_read_only_refuses_even_a_dry_run() -> None:
     assert b.calls == []
 
 
-def test_replace_puts_the_whole_object_and_is_rolled_back_as_a_whole() -> None:
-    b = backend()
+def test_replace_puts_the_whole_object_and_is_rolled_back_as_a_whole(b: Cluster) -> None:
     before = b.get("PeerAuthentication", "shop", "default")
     after = peer_auth("shop", "default", mode="STRICT", selector=WEB)
     replace = ObjectChange("PeerAuthentication", "shop", "default", before, after, "replace")

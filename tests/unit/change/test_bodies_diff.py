@@ -9,7 +9,7 @@ from meshtui.change.bodies import clean, label_delta, merge_diff, peer_authentic
 from meshtui.change.diff import change_diff, yaml_diff
 from meshtui.change.plan import ObjectChange
 from meshtui.model.convert import peer_authentication
-from tests.unit.change.fake_backend import namespace, peer_auth
+from tests.objects import namespace, peer_auth
 
 # JSON-like values without nulls: merge patch cannot express a null value, only a removal.
 json_values = st.recursive(

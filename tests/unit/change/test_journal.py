@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,13 +10,15 @@ from meshtui.change.journal import Journal, JournalEntry, JournalObject, default
 from meshtui.change.plan import MtlsScope, injection_plan, mtls_plan, restart_plan
 from meshtui.model.objects import EPOCH, Workload
 from meshtui.model.snapshot import Snapshot
-from tests.unit.change.fake_backend import FakeBackend, deployment, namespace, peer_auth
+from tests.kube_cluster import Cluster
+from tests.objects import deployment, namespace, peer_auth
 
 CTX = "kind-test"
 
 
-def backend() -> FakeBackend:
-    return FakeBackend(
+@pytest.fixture
+def b(cluster: Callable[..., Cluster]) -> Cluster:
+    return cluster(
         [
             namespace("istio-system"),
             namespace("shop", **{"istio-injection": "enabled", "team": "a"}),
@@ -26,7 +29,7 @@ def backend() -> FakeBackend:
     )
 
 
-def apply_and_record(b: FakeBackend, journal: Journal, plan) -> JournalEntry:
+def apply_and_record(b: Cluster, journal: Journal, plan) -> JournalEntry:
     result = apply_plan(b, plan, dry_run=False)
     assert result.ok
     entry = journal.record(b.context, plan.title, result)
@@ -62,8 +65,8 @@ def test_round_trip_and_damaged_lines_are_skipped(tmp_path: Path) -> None:
     assert journal.entries() == [entry, JournalEntry("2", "2026-11-24T12:01:00Z", CTX, "t", (), undoes="1")]
 
 
-def test_record_writes_objects_with_their_resource_versions_after_apply(tmp_path: Path) -> None:
-    b, journal = backend(), Journal(tmp_path / "j.jsonl")
+def test_record_writes_objects_with_their_resource_versions_after_apply(b: Cluster, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
     now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
     plan = mtls_plan(b.snapshot(), MtlsScope.of_namespace("shop"), "STRICT")
     entry = journal.record(CTX, plan.title, apply_plan(b, plan, dry_run=False), now=now)
@@ -81,8 +84,8 @@ def test_record_writes_objects_with_their_resource_versions_after_apply(tmp_path
     assert journal.entries() == [entry]
 
 
-def test_nothing_recorded_for_a_dry_run(tmp_path: Path) -> None:
-    b, journal = backend(), Journal(tmp_path / "j.jsonl")
+def test_nothing_recorded_for_a_dry_run(b: Cluster, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
     plan = mtls_plan(b.snapshot(), MtlsScope.of_namespace("shop"), "STRICT")
     assert journal.record(CTX, plan.title, apply_plan(b, plan, dry_run=True)) is None
     assert journal.entries() == []
@@ -109,8 +112,8 @@ PLANS = {
 
 
 @pytest.mark.parametrize("kind", sorted(PLANS))
-def test_undo_restores_the_before_state_exactly(kind: str, tmp_path: Path) -> None:
-    b, journal = backend(), Journal(tmp_path / "j.jsonl")
+def test_undo_restores_the_before_state_exactly(b: Cluster, kind: str, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
     original = b.snapshot()
     entry = apply_and_record(b, journal, PLANS[kind](original))
     assert b.snapshot() != original
@@ -122,8 +125,8 @@ def test_undo_restores_the_before_state_exactly(kind: str, tmp_path: Path) -> No
     assert [e.id for e in journal.entries()] == [entry.id, result.undo_entry.id]
 
 
-def test_undo_takes_the_newest_change_not_yet_undone_in_this_context(tmp_path: Path) -> None:
-    b, journal = backend(), Journal(tmp_path / "j.jsonl")
+def test_undo_takes_the_newest_change_not_yet_undone_in_this_context(b: Cluster, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
     first = apply_and_record(b, journal, PLANS["patch"](b.snapshot()))
     second = apply_and_record(b, journal, PLANS["label"](b.snapshot()))
     journal.append(JournalEntry("other", "t", "other-context", "elsewhere", ()))
@@ -132,8 +135,8 @@ def test_undo_takes_the_newest_change_not_yet_undone_in_this_context(tmp_path: P
     assert undo_last(b, journal, CTX).status == "nothing"
 
 
-def test_undo_twice_on_the_same_object_walks_back_through_both_changes(tmp_path: Path) -> None:
-    b, journal = backend(), Journal(tmp_path / "j.jsonl")
+def test_undo_twice_on_the_same_object_walks_back_through_both_changes(b: Cluster, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
 
     def web() -> Workload:
         return b.snapshot().workloads[("shop", "Deployment/web")]
@@ -147,8 +150,8 @@ def test_undo_twice_on_the_same_object_walks_back_through_both_changes(tmp_path:
     assert b.get("PeerAuthentication", "shop", "web-mtls") is None
 
 
-def test_undo_refuses_and_shows_the_difference_when_an_object_changed_since(tmp_path: Path) -> None:
-    b, journal = backend(), Journal(tmp_path / "j.jsonl")
+def test_undo_refuses_and_shows_the_difference_when_an_object_changed_since(b: Cluster, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
     apply_and_record(b, journal, PLANS["patch"](b.snapshot()))
     b.patch("PeerAuthentication", "shop", "default", {"spec": {"mtls": {"mode": "DISABLE"}}})
     result = undo_last(b, journal, CTX)
@@ -158,15 +161,15 @@ def test_undo_refuses_and_shows_the_difference_when_an_object_changed_since(tmp_
     assert len(journal.entries()) == 1
 
 
-def test_undo_refuses_when_a_deleted_object_was_recreated(tmp_path: Path) -> None:
-    b, journal = backend(), Journal(tmp_path / "j.jsonl")
+def test_undo_refuses_when_a_deleted_object_was_recreated(b: Cluster, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
     apply_and_record(b, journal, PLANS["delete"](b.snapshot()))
     b.create("PeerAuthentication", peer_auth("shop", "default", mode="DISABLE"))
     assert undo_last(b, journal, CTX).status == "refused"
 
 
-def test_undo_dry_run_and_read_only_change_nothing(tmp_path: Path) -> None:
-    b, journal = backend(), Journal(tmp_path / "j.jsonl")
+def test_undo_dry_run_and_read_only_change_nothing(b: Cluster, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
     apply_and_record(b, journal, PLANS["patch"](b.snapshot()))
     with pytest.raises(ReadOnlyError):
         undo_last(b, journal, CTX, read_only=True)
@@ -175,8 +178,8 @@ def test_undo_dry_run_and_read_only_change_nothing(tmp_path: Path) -> None:
     assert len(journal.entries()) == 1
 
 
-def test_a_restart_is_journaled_but_has_nothing_to_revert(tmp_path: Path) -> None:
-    b, journal = backend(), Journal(tmp_path / "j.jsonl")
+def test_a_restart_is_journaled_but_has_nothing_to_revert(b: Cluster, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
     s = b.snapshot()
     apply_and_record(b, journal, restart_plan(s, list(s.workloads.values())))
     assert undo_last(b, journal, CTX).status == "nothing"

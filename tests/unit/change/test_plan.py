@@ -15,7 +15,7 @@ from meshtui.change.plan import (
 from meshtui.model.convert import from_k8s
 from meshtui.model.objects import MeshSettings, Workload
 from meshtui.model.snapshot import Snapshot
-from tests.unit.change.fake_backend import deployment, namespace, peer_auth, pod
+from tests.objects import deployment, namespace, peer_auth, pod
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 WEB_LABELS = {"app": "web", "version": "v1"}

@@ -1,18 +1,19 @@
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from meshtui.backend.simulated import SimulatedBackend
 from meshtui.change.apply import apply_plan
 from meshtui.change.impact_view import impact_lines, plan_impact
 from meshtui.change.plan import MtlsScope, mtls_plan, restart_plan, workloads_to_restart
 from meshtui.change.ports import port_choices
 from meshtui.change.rollout import rollout_state
 from meshtui.demo.clock import ManualClock
+from meshtui.demo.session import DemoBackend
 from meshtui.model.convert import from_k8s
 from meshtui.model.snapshot import Snapshot
-from tests.unit.change.fake_backend import deployment, namespace, peer_auth, pod
+from tests.objects import deployment, namespace, peer_auth, pod
 
 WEB = {"app": "web"}
 
@@ -91,13 +92,13 @@ def test_rollout_state(pods, want: bool, expected) -> None:
     assert state.stuck == expected[3].startswith(("ImagePullBackOff", "CrashLoopBackOff"))
 
 
-def test_restart_on_the_demo_completes_with_sidecars() -> None:
-    demo = SimulatedBackend(seed=7, clock=ManualClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)))
+def test_restart_on_the_demo_completes_with_sidecars(demo_backend: Callable[..., DemoBackend]) -> None:
+    demo = demo_backend(ManualClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)))
     s = demo.snapshot()
     (worker,) = workloads_to_restart(s, "researchflow", want_sidecar=True)
     assert not rollout_state(s, worker, want_sidecar=True).done
     assert apply_plan(demo, restart_plan(s, [worker]), dry_run=False).ok
-    demo.advance(120)
+    demo.cluster.advance(120)
     assert rollout_state(demo.snapshot(), worker, want_sidecar=True).done
 
 
@@ -128,11 +129,11 @@ def test_port_choices_name_the_services_and_current_mode() -> None:
     assert choices[0].source == "namespace: PeerAuthentication shop/default"
 
 
-def test_impact_lines_put_breakage_first_and_cap_long_sections() -> None:
-    demo = SimulatedBackend(seed=7, clock=ManualClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)))
-    demo.advance(120)
+def test_impact_lines_put_breakage_first_and_cap_long_sections(demo_backend: Callable[..., DemoBackend]) -> None:
+    demo = demo_backend(ManualClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)))
+    demo.cluster.advance(120)
     plan = mtls_plan(demo.snapshot(), MtlsScope.mesh(), "STRICT")
-    lines = impact_lines(plan_impact(plan, demo.observed_plaintext()))
+    lines = impact_lines(plan_impact(plan, demo.cluster.observed_plaintext()))
     # Calls seen in the traffic come first, one a line; possible callers are one line per client.
     assert lines[0].startswith("FAILS Pod legacy/batch-reporter → Service kubestock-staging/ms-inventory:3001")
     could = [line for line in lines if line.startswith("FAILS if it calls: ")]

@@ -1,28 +1,29 @@
 """The change layer against the demo mesh: the same calls a real cluster gets, and traffic reacts."""
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from meshtui.backend.base import LogOptions
-from meshtui.backend.simulated import SimulatedBackend
 from meshtui.change.apply import apply_changes, apply_plan
 from meshtui.change.journal import Journal, undo_last
 from meshtui.change.plan import MtlsScope, ObjectChange, injection_plan, mtls_plan
 from meshtui.demo.clock import ManualClock
-from tests.unit.change.fake_backend import peer_auth
+from meshtui.demo.session import DemoBackend
+from tests.objects import peer_auth
 
 NS, TARGET, PORT = "kubestock-staging", "ms-inventory", 3001
 
 
 @pytest.fixture
-def demo() -> SimulatedBackend:
-    return SimulatedBackend(seed=7, clock=ManualClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)))
+def demo(demo_backend: Callable[..., DemoBackend]) -> DemoBackend:
+    return demo_backend(ManualClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)))
 
 
-def refused(b: SimulatedBackend) -> int:
+def refused(b: DemoBackend) -> int:
     """Plaintext connections the target's sidecars refused so far (Envoy: NR filter_chain_not_found)."""
     snap = b.snapshot()
     pods = [p for p in snap.pods_in(NS) if p.labels.get("app") == TARGET and p.has_sidecar]
@@ -34,12 +35,12 @@ def refused(b: SimulatedBackend) -> int:
     )
 
 
-def target_scope(b: SimulatedBackend, port: int | None = None) -> MtlsScope:
+def target_scope(b: DemoBackend, port: int | None = None) -> MtlsScope:
     wl = b.snapshot().workloads[(NS, f"Deployment/{TARGET}")]
     return MtlsScope.of_workload(wl) if port is None else MtlsScope.of_port(wl, port)
 
 
-def test_dry_run_changes_nothing_on_the_demo(demo: SimulatedBackend) -> None:
+def test_dry_run_changes_nothing_on_the_demo(demo: DemoBackend) -> None:
     before = demo.snapshot()
     for plan in (
         mtls_plan(before, MtlsScope.mesh(), "STRICT"),
@@ -51,7 +52,7 @@ def test_dry_run_changes_nothing_on_the_demo(demo: SimulatedBackend) -> None:
 
 
 def test_strict_breaks_the_plaintext_caller_and_a_port_exception_or_undo_heals_it(
-    demo: SimulatedBackend, tmp_path: Path
+    demo: DemoBackend, tmp_path: Path
 ) -> None:
     journal = Journal(tmp_path / "journal.jsonl")
 
@@ -62,7 +63,7 @@ def test_strict_breaks_the_plaintext_caller_and_a_port_exception_or_undo_heals_i
 
     def refused_during(seconds: float) -> int:
         start = refused(demo)
-        demo.advance(seconds)
+        demo.cluster.advance(seconds)
         return refused(demo) - start
 
     assert refused_during(120) == 0
@@ -77,7 +78,7 @@ def test_strict_breaks_the_plaintext_caller_and_a_port_exception_or_undo_heals_i
     assert (NS, f"{TARGET}-mtls") not in demo.snapshot().peer_authentications
 
 
-def test_invalid_second_object_rolls_back_the_first_on_the_demo(demo: SimulatedBackend) -> None:
+def test_invalid_second_object_rolls_back_the_first_on_the_demo(demo: DemoBackend) -> None:
     before = demo.snapshot()
     first = mtls_plan(before, MtlsScope.of_namespace(NS), "STRICT").changes
     invalid = ObjectChange(
@@ -94,7 +95,7 @@ def test_invalid_second_object_rolls_back_the_first_on_the_demo(demo: SimulatedB
     assert (NS, "default") not in demo.snapshot().peer_authentications
 
 
-def test_conflict_on_the_demo(demo: SimulatedBackend) -> None:
+def test_conflict_on_the_demo(demo: DemoBackend) -> None:
     plan = mtls_plan(demo.snapshot(), MtlsScope.of_namespace("tenant-a-orders"), "PERMISSIVE")
     demo.patch("PeerAuthentication", "tenant-a-orders", "default", {"spec": {"mtls": {"mode": "DISABLE"}}})
     result = apply_plan(demo, plan, dry_run=False)

@@ -1,0 +1,33 @@
+"""``meshtui --demo``: a demo cluster on a loopback port and the real KubeBackend connected to it."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from meshtui.backend.kube import KubeBackend
+from meshtui.demo.clock import Clock
+from meshtui.demo.cluster import CONTEXT, DemoCluster
+
+
+class DemoBackend(KubeBackend):
+    """A KubeBackend — every read and write is real HTTP to the API server — that owns the demo
+    cluster it talks to: closing it stops the cluster and removes the kubeconfig's directory."""
+
+    def __init__(self, cluster: DemoCluster, directory: Path, namespace: str | None = None) -> None:
+        super().__init__(kubeconfig=str(cluster.kubeconfig(directory / "kubeconfig")), context=CONTEXT,
+                         namespace=namespace)
+        self.cluster = cluster
+        self.directory = directory
+
+    def close(self) -> None:
+        super().close()
+        self.cluster.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def start_demo(seed: int = 7, *, namespace: str | None = None, clock: Clock | None = None) -> DemoBackend:
+    cluster = DemoCluster(seed, clock)
+    cluster.start()
+    return DemoBackend(cluster, Path(tempfile.mkdtemp(prefix="meshtui-demo-")), namespace)
