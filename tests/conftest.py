@@ -39,8 +39,8 @@ def demo_backend() -> Iterator[Callable[..., DemoBackend]]:
     """Demo clusters on a ManualClock, stopped at the end of the test."""
     made: list[DemoBackend] = []
 
-    def make(clock: ManualClock | None = None, **kw: Any) -> DemoBackend:
-        backend = start_demo(7, clock=clock or ManualClock(), **kw)
+    def make(clock: ManualClock | None = None, *, seed: int = 7, **kw: Any) -> DemoBackend:
+        backend = start_demo(seed, clock=clock or ManualClock(), **kw)
         made.append(backend)
         return backend
 

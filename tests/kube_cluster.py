@@ -26,6 +26,7 @@ class Cluster(KubeBackend):
         self.server.start()
         directory.mkdir(parents=True, exist_ok=True)
         path = self.server.kubeconfig(directory / f"kubeconfig-{context}", context=context)
+        self.kubeconfig_path = str(path)
         super().__init__(kubeconfig=str(path), context=context, request_timeout=5.0)
         self.closed = False
 
@@ -47,7 +48,8 @@ class Cluster(KubeBackend):
 
     @property
     def calls(self) -> list[tuple[str, str, str, bool]]:
-        """The writes the server received: (verb, resource plural, name, dry run)."""
+        """The writes the server received: (verb, kind, name, dry run)."""
+        kinds = {rt.plural: rt.kind for rt in self.server.types}
         calls = []
         for r in self.server.requests:
             verb = WRITES.get(r.method)
@@ -56,5 +58,5 @@ class Cluster(KubeBackend):
                 continue
             name = (r.body or {}).get("metadata", {}).get("name", "") if verb == "create" else parts[-1]
             plural = parts[-1] if verb == "create" else parts[-2]
-            calls.append((verb, plural, name, r.query.get("dryRun") == "All"))
+            calls.append((verb, kinds.get(plural, plural), name, r.query.get("dryRun") == "All"))
         return calls

@@ -1,5 +1,5 @@
-"""Backends for the contract tests: the simulated demo mesh, KubeBackend over HTTP against the API
-emulator seeded with the same demo objects, and (with MESHTUI_E2E_KUBECONFIG) a real cluster."""
+"""Backends for the contract tests: the demo cluster, KubeBackend over HTTP against the API server
+seeded with the same demo objects, and (with MESHTUI_E2E_KUBECONFIG) a real cluster."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from meshtui.backend.simulated import SimulatedBackend
 
 from meshtui.backend.base import Backend
 from meshtui.backend.kube import KubeBackend
 from meshtui.demo.apiserver import Emulator
 from meshtui.demo.clock import ManualClock
 from meshtui.demo.mesh import demo_objects
+from meshtui.demo.session import DemoBackend, start_demo
 from tests.shared_fixtures import ISTIO_CRDS
 
 SEED = 7
@@ -57,11 +57,13 @@ def kube(kubeconfig: str) -> Iterator[KubeBackend]:
     backend.close()
 
 
-def _simulated_factory() -> Iterator[BackendFactory]:
-    made: list[SimulatedBackend] = []
+def _demo_factory() -> Iterator[BackendFactory]:
+    made: list[DemoBackend] = []
 
     def make(denied: Denied | None = None) -> Backend:
-        backend = SimulatedBackend(seed=SEED, clock=ManualClock(START), denied=denied)
+        backend = start_demo(SEED, clock=ManualClock(START))
+        for verb, resource in denied or ():
+            backend.cluster.server.deny(verb, resource)
         made.append(backend)
         return backend
 
@@ -107,20 +109,20 @@ def _e2e_factory() -> Iterator[BackendFactory]:
         backend.close()
 
 
-@pytest.fixture(params=["simulated", "kube"])
+@pytest.fixture(params=["demo", "kube"])
 def make_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BackendFactory]:
     """Backends seeded with the demo mesh: full contract, mutations included."""
-    if request.param == "simulated":
-        yield from _simulated_factory()
+    if request.param == "demo":
+        yield from _demo_factory()
     else:
         yield from _kube_factory(tmp_path)
 
 
-@pytest.fixture(params=["simulated", "kube", pytest.param("e2e", marks=pytest.mark.e2e)])
+@pytest.fixture(params=["demo", "kube", pytest.param("e2e", marks=pytest.mark.e2e)])
 def make_any_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BackendFactory]:
     """Also a real cluster: read-only checks and server-side dry runs only."""
-    if request.param == "simulated":
-        yield from _simulated_factory()
+    if request.param == "demo":
+        yield from _demo_factory()
     elif request.param == "kube":
         yield from _kube_factory(tmp_path)
     else:

@@ -1,4 +1,4 @@
-"""One contract for every Backend: the simulated demo mesh and KubeBackend over HTTP against the API
+"""One contract for every Backend: the demo cluster and KubeBackend over HTTP against the API
 emulator (both seeded with the same demo objects), plus a real cluster for the read-only and dry-run
 part when MESHTUI_E2E_KUBECONFIG is set."""
 

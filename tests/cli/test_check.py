@@ -5,23 +5,17 @@ from __future__ import annotations
 import argparse
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
 from meshtui.__main__ import build_parser
-from meshtui.backend.base import ConnectionFailed
+from meshtui.backend.kube import KubeBackend
 from meshtui.cli import check
-from meshtui.model.objects import (
-    Container,
-    ContainerPort,
-    MeshSettings,
-    Namespace,
-    PeerAuthentication,
-    Pod,
-)
-from meshtui.model.snapshot import Snapshot
+from tests.kube_cluster import Cluster
+from tests.objects import namespace, peer_auth
 
 MANIFEST = """\
 apiVersion: v1
@@ -60,56 +54,41 @@ spec:
 """
 
 
-class FakeBackend:
-    """The two Backend methods `check` uses, over a fixed snapshot."""
-
-    def __init__(self, snapshot: Snapshot):
-        self._snapshot = snapshot
-        self.connected = False
-
-    def connect(self) -> None:
-        self.connected = True
-
-    def snapshot(self) -> Snapshot:
-        assert self.connected, "snapshot() before connect()"
-        return self._snapshot
-
-
-class Unreachable:
-    def connect(self) -> None:
-        raise ConnectionFailed("cannot reach https://10.0.0.1:6443: connection refused")
-
-    def snapshot(self) -> Snapshot:
-        raise AssertionError("not connected")
+def _cluster_objects() -> list[dict]:
+    app = {"name": "app", "image": "app:1", "ports": [{"containerPort": 8080}]}
+    proxy = {"name": "istio-proxy", "image": "istio/proxyv2:1.24.0"}
+    return [
+        namespace("shop", **{"istio-injection": "enabled"}),
+        namespace("other", **{"istio-injection": "enabled"}),
+        namespace("mesh-root"),
+        {"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [app, proxy]},
+         "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"}}},
+        {"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [app]},
+         "metadata": {"name": "old-1", "namespace": "other", "labels": {"app": "old"}}},
+        peer_auth("mesh-root", "default", mode="STRICT"),
+    ]
 
 
-def _cluster() -> Snapshot:
-    proxy = Container("istio-proxy", "istio/proxyv2:1.24.0")
-    app = Container("app", "app:1", (ContainerPort(8080),))
-    return Snapshot.build(
-        [
-            Namespace("shop", labels={"istio-injection": "enabled"}),
-            Namespace("other", labels={"istio-injection": "enabled"}),
-            Pod("shop", "web-1", labels={"app": "web"}, containers=(app, proxy)),
-            Pod("other", "old-1", labels={"app": "old"}, containers=(app,)),
-            PeerAuthentication("mesh-root", "default", mode="STRICT"),
-        ],
-        MeshSettings(),
-    )
+@pytest.fixture
+def api(cluster: Callable[..., Cluster]) -> Cluster:
+    """The cluster `check` reads when no -f is given; each run connects with the flags it was given."""
+    return cluster(_cluster_objects())
 
 
 def _run(
-    argv: list[str], backend: object = None, stdin: str = ""
+    argv: list[str], api: Cluster | None = None, stdin: str = ""
 ) -> tuple[int, str, str, list[argparse.Namespace]]:
     args = build_parser().parse_args(["check", *argv])
     seen: list[argparse.Namespace] = []
 
-    def factory(ns: argparse.Namespace) -> object:
+    def factory(ns: argparse.Namespace) -> KubeBackend:
         seen.append(ns)
-        return backend if backend is not None else FakeBackend(_cluster())
+        if api is None:
+            raise AssertionError("this run must not touch a cluster")
+        return KubeBackend(kubeconfig=api.kubeconfig_path, namespace=getattr(ns, "namespace", None))
 
     out, err = io.StringIO(), io.StringIO()
-    code = check.run(args, backend_factory=factory, stdin=io.StringIO(stdin), stdout=out, stderr=err)  # type: ignore[arg-type]
+    code = check.run(args, backend_factory=factory, stdin=io.StringIO(stdin), stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue(), seen
 
 
@@ -210,8 +189,8 @@ def test_root_namespace_option(manifests: Path) -> None:
     assert json.loads(custom_root)["workloads"][0]["ports"][0]["source"]["level"] == "mesh"
 
 
-def test_cluster_path_passes_connection_options() -> None:
-    code, out, _, seen = _run(["--context", "prod", "--kubeconfig", "/k/config", "-A", "-o", "json"])
+def test_cluster_path_passes_connection_options(api: Cluster) -> None:
+    code, out, _, seen = _run(["--context", "prod", "--kubeconfig", "/k/config", "-A", "-o", "json"], api)
     (args,) = seen
     assert (args.context, args.kubeconfig, args.all_namespaces, args.demo) == ("prod", "/k/config", True, None)
     data = json.loads(out)
@@ -219,13 +198,13 @@ def test_cluster_path_passes_connection_options() -> None:
     assert code == 0
 
 
-def test_demo_flag_reaches_the_factory() -> None:
-    _, _, _, seen = _run(["--demo"])
+def test_demo_flag_reaches_the_factory(api: Cluster) -> None:
+    _, _, _, seen = _run(["--demo"], api)
     assert seen[0].demo is True
 
 
-def test_namespace_limits_the_report() -> None:
-    _, out, _, seen = _run(["-n", "other", "-o", "json", "--root-namespace", "mesh-root"])
+def test_namespace_limits_the_report(api: Cluster) -> None:
+    _, out, _, seen = _run(["-n", "other", "-o", "json", "--root-namespace", "mesh-root"], api)
     data = json.loads(out)
     assert seen[0].namespace == "other"
     assert [n["name"] for n in data["namespaces"]] == ["other"]
@@ -239,10 +218,11 @@ def test_namespace_and_all_namespaces_conflict() -> None:
     assert exc.value.code == 2
 
 
-def test_backend_error_exits_2_with_one_line() -> None:
-    code, out, err, _ = _run([], backend=Unreachable())
+def test_backend_error_exits_2_with_one_line(api: Cluster) -> None:
+    api.server.stop()
+    code, out, err, _ = _run([], api)
     assert (code, out) == (2, "")
-    assert err == "meshtui check: cannot reach https://10.0.0.1:6443: connection refused\n"
+    assert err.startswith("meshtui check: cannot connect to http://127.0.0.1:") and err.count("\n") == 1
 
 
 def test_cluster_options_before_the_sub_command_are_kept() -> None:

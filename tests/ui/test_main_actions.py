@@ -74,7 +74,7 @@ async def test_namespace_strict_preview_apply_then_undo(make_demo) -> None:
         assert demo.backend.get("PeerAuthentication", "kubestock-staging", "default") is not None
         await wait_for(pilot, lambda: "STRICT" in str(screen.namespaces.get_row("kubestock-staging")[1]))
         before = ms_inventory_refusals(demo)
-        demo.backend.advance(30)
+        demo.advance(30)
         assert ms_inventory_refusals(demo) > before  # the legacy plaintext caller now fails
         await pilot.press("u")
         await wait_for(pilot, lambda: demo.backend.get("PeerAuthentication", "kubestock-staging", "default") is None)
@@ -202,7 +202,8 @@ async def test_conflict_rereads_and_asks_again(make_demo) -> None:
         await wait_for(pilot, lambda: isinstance(demo.app.screen, PreviewScreen) and demo.app.screen is not first)
         again = demo.app.screen
         await wait_for(pilot, lambda: again.dry_run is not None)
-        assert "-    mode: PERMISSIVE" in screen_text(demo.app) and "+    mode: STRICT" in screen_text(demo.app)
+        await wait_for(pilot, lambda: "-    mode: PERMISSIVE" in screen_text(demo.app)
+                       and "+    mode: STRICT" in screen_text(demo.app))
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
         pa = demo.backend.get("PeerAuthentication", "kubestock-staging", "default")

@@ -164,7 +164,7 @@ async def test_live_update_keeps_cursor_on_same_pod(make_demo) -> None:
         # A rollout elsewhere in the namespace adds and removes pods above and below the cursor.
         demo.backend.restart_workload("Deployment", "kubestock-staging", "frontend")
         for _ in range(20):
-            demo.backend.advance(5)
+            demo.advance(5)
             await pilot.pause(0.02)
         await wait_for(pilot, lambda: not any(k.startswith("kubestock-staging/frontend-") and "Terminating" in str(c)
                                               for k, c in screen.pods._rows_shown))
@@ -190,7 +190,7 @@ async def test_rbac_denied_action_is_disabled_with_reason(make_demo) -> None:
         await pilot.press("i")
         assert isinstance(demo.app.screen, MainScreen)
         await pilot.press("question_mark")
-        await wait_for(pilot, lambda: 'disabled: User "demo" cannot patch' in screen_text(demo.app))
+        await wait_for(pilot, lambda: 'disabled: may not patch namespaces' in screen_text(demo.app))
 
 
 async def test_list_navigation_keys(make_demo) -> None:

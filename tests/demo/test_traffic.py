@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from meshtui.backend.base import BackendError, LogOptions
-from meshtui.backend.simulated import SimulatedBackend
 from meshtui.demo.clock import ManualClock
+from meshtui.demo.session import DemoBackend
 from meshtui.demo.traffic import PodLog, authorization
 from meshtui.model.convert import authorization_policy, pod
 from meshtui.model.snapshot import Snapshot
@@ -66,20 +66,18 @@ def test_regex_accepts_the_documented_istio_lines() -> None:
 
 
 @pytest.fixture
-def backend() -> Iterator[SimulatedBackend]:
-    b = SimulatedBackend(seed=7, clock=ManualClock(START))
-    yield b
-    b.close()
+def backend(demo_backend: Callable[..., DemoBackend]) -> DemoBackend:
+    return demo_backend(ManualClock(START))
 
 
-def log_lines(b: SimulatedBackend, namespace: str, pod_name: str) -> list[str]:
+def log_lines(b: DemoBackend, namespace: str, pod_name: str) -> list[str]:
     """The pod's whole retained istio-proxy log, read as the app reads it."""
     return list(
         b.proxy_logs(namespace, pod_name, LogOptions(tail_lines=None, follow=False), threading.Event())
     )
 
 
-def lines_of(b: SimulatedBackend, namespace: str, app: str) -> dict[str, list[str]]:
+def lines_of(b: DemoBackend, namespace: str, app: str) -> dict[str, list[str]]:
     """Every log line so far of the pods of one app, by pod."""
     snap = b.snapshot()
     return {
@@ -87,7 +85,7 @@ def lines_of(b: SimulatedBackend, namespace: str, app: str) -> dict[str, list[st
     }
 
 
-def all_records(b: SimulatedBackend, namespace: str, app: str) -> list[dict[str, str]]:
+def all_records(b: DemoBackend, namespace: str, app: str) -> list[dict[str, str]]:
     out = []
     for lines in lines_of(b, namespace, app).values():
         for line in lines:
@@ -97,12 +95,12 @@ def all_records(b: SimulatedBackend, namespace: str, app: str) -> list[dict[str,
     return out
 
 
-def pod_ip(b: SimulatedBackend, namespace: str, app: str) -> str:
+def pod_ip(b: DemoBackend, namespace: str, app: str) -> str:
     return next(p.ip for p in b.snapshot().pods_in(namespace) if p.labels.get("app") == app)
 
 
-def test_every_line_is_in_istio_default_format(backend: SimulatedBackend) -> None:
-    backend.advance(120)
+def test_every_line_is_in_istio_default_format(backend: DemoBackend) -> None:
+    backend.cluster.advance(120)
     snap = backend.snapshot()
     total = 0
     for p in snap.pods.values():
@@ -113,19 +111,19 @@ def test_every_line_is_in_istio_default_format(backend: SimulatedBackend) -> Non
     assert total > 500
 
 
-def test_only_pods_with_a_proxy_log(backend: SimulatedBackend) -> None:
-    backend.advance(120)
+def test_only_pods_with_a_proxy_log(backend: DemoBackend) -> None:
+    backend.cluster.advance(120)
     snap = backend.snapshot()
     for p in snap.pods.values():
         if p.has_sidecar:
             assert log_lines(backend, p.namespace, p.name), p.name
         else:
-            with pytest.raises(BackendError, match="container istio-proxy is not valid"):
+            with pytest.raises(BackendError, match="has no istio-proxy container"):
                 log_lines(backend, p.namespace, p.name)
 
 
-def test_both_sides_of_an_mtls_call(backend: SimulatedBackend) -> None:
-    backend.advance(60)
+def test_both_sides_of_an_mtls_call(backend: DemoBackend) -> None:
+    backend.cluster.advance(60)
     client = [r for r in all_records(backend, STAGING, "ms-order-management") if ":3001" in r["authority"]]
     server = [r for r in all_records(backend, STAGING, "ms-inventory") if r["user_agent"] == "axios/1.7.7"]
     out = next(r for r in client if r["details"] == "via_upstream")
@@ -139,8 +137,8 @@ def test_both_sides_of_an_mtls_call(backend: SimulatedBackend) -> None:
     assert (inbound["code"], inbound["request"]) == (out["code"], out["request"])
 
 
-def test_response_mix(backend: SimulatedBackend) -> None:
-    backend.advance(300)
+def test_response_mix(backend: DemoBackend) -> None:
+    backend.cluster.advance(300)
     snap = backend.snapshot()
     seen = set()
     for p in (p for p in snap.pods.values() if p.has_sidecar):
@@ -155,11 +153,11 @@ def test_response_mix(backend: SimulatedBackend) -> None:
     assert two_xx >= 2
 
 
-def test_same_seed_same_steps_same_lines() -> None:
+def test_same_seed_same_steps_same_lines(demo_backend: Callable[..., DemoBackend]) -> None:
     def run(seed: int) -> list[str]:
-        b = SimulatedBackend(seed=seed, clock=ManualClock(START))
+        b = demo_backend(ManualClock(START), seed=seed)
         for step in (0.5, 3, 10, 0.1, 20):
-            b.advance(step)
+            b.cluster.advance(step)
         snap = b.snapshot()
         return [line for p in sorted(snap.pods) if snap.pods[p].has_sidecar for line in log_lines(b, *p)]
 
@@ -199,7 +197,7 @@ def inventory_port_exception() -> dict[str, Any]:
     }
 
 
-def batch_reporter_view(b: SimulatedBackend, since: datetime) -> list[dict[str, str]]:
+def batch_reporter_view(b: DemoBackend, since: datetime) -> list[dict[str, str]]:
     """ms-inventory's inbound lines for connections from the legacy batch-reporter, after ``since``."""
     reporter = pod_ip(b, "legacy", "batch-reporter")
     stamp = since.strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -211,16 +209,16 @@ def batch_reporter_view(b: SimulatedBackend, since: datetime) -> list[dict[str, 
 
 
 def test_plaintext_caller_fails_once_strict_and_recovers_with_a_port_exception(
-    backend: SimulatedBackend,
+    backend: DemoBackend,
 ) -> None:
-    backend.advance(30)
+    backend.cluster.advance(30)
     before = batch_reporter_view(backend, START)
     assert before and all(r["sni"] == "-" and r["details"] == "via_upstream" for r in before)
-    assert ("Deployment legacy/batch-reporter", STAGING, "ms-inventory", 3001) in backend.observed_plaintext()
+    assert ("Deployment legacy/batch-reporter", STAGING, "ms-inventory", 3001) in backend.cluster.observed_plaintext()
 
     backend.create("PeerAuthentication", staging_strict())
     strict_at = START + timedelta(seconds=30)
-    backend.advance(30)
+    backend.cluster.advance(30)
     refused = batch_reporter_view(backend, strict_at)
     assert len(refused) >= 4
     for r in refused:
@@ -236,19 +234,16 @@ def test_plaintext_caller_fails_once_strict_and_recovers_with_a_port_exception(
     assert any(r["start"] >= "2026-11-24T12:00:30" and r["code"] == "200" for r in meshed)
 
     backend.create("PeerAuthentication", inventory_port_exception())
-    backend.advance(30)
+    backend.cluster.advance(30)
     recovered = batch_reporter_view(backend, strict_at + timedelta(seconds=30))
     assert recovered and all(r["details"] != "filter_chain_not_found" for r in recovered)
     assert any(r["code"] == "200" for r in recovered)
 
 
-def test_sidecar_client_sending_plaintext_to_strict_gets_503_uc(backend: SimulatedBackend) -> None:
-    dr = backend.get("DestinationRule", STAGING, "ms-inventory")
-    assert dr is not None
-    dr["spec"]["trafficPolicy"]["tls"] = {"mode": "DISABLE"}
-    backend.replace("DestinationRule", dr)
+def test_sidecar_client_sending_plaintext_to_strict_gets_503_uc(backend: DemoBackend) -> None:
+    backend.patch("DestinationRule", STAGING, "ms-inventory", {"spec": {"trafficPolicy": {"tls": {"mode": "DISABLE"}}}})
     backend.create("PeerAuthentication", staging_strict())
-    backend.advance(30)
+    backend.cluster.advance(30)
     client = [
         r
         for r in all_records(backend, STAGING, "ms-order-management")
@@ -265,11 +260,11 @@ def test_sidecar_client_sending_plaintext_to_strict_gets_503_uc(backend: Simulat
     assert {r["downstream_remote"].split(":")[0] for r in server_nr} >= order_ips
 
 
-def test_authorization_denies_without_an_allow_rule(backend: SimulatedBackend) -> None:
-    backend.advance(20)
+def test_authorization_denies_without_an_allow_rule(backend: DemoBackend) -> None:
+    backend.cluster.advance(20)
     assert all(r["code"] != "403" for r in all_records(backend, "tenant-a-orders", "payment-service"))
     backend.delete("AuthorizationPolicy", "tenant-a-orders", "allow-order-service-to-payment-service")
-    backend.advance(30)
+    backend.cluster.advance(30)
     denied = [r for r in all_records(backend, "tenant-a-orders", "payment-service") if r["code"] == "403"]
     assert denied and all(r["details"] == "rbac_access_denied_matched_policy[none]" for r in denied)
     client = [
@@ -345,10 +340,10 @@ def test_authorization(
     assert authorization(snap, SERVER, principal, 8080, "GET", path) == expected
 
 
-def test_debug_logging_adds_envoy_lines_for_that_pod_only(backend: SimulatedBackend) -> None:
+def test_debug_logging_adds_envoy_lines_for_that_pod_only(backend: DemoBackend) -> None:
     pods = sorted(lines_of(backend, STAGING, "ms-inventory"))
     backend.proxy_request(STAGING, pods[0], "/logging?level=debug", method="POST")
-    backend.advance(30)
+    backend.cluster.advance(30)
     debug = re.compile(
         r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\tdebug\tenvoy (http|router|connection|conn_handler) "
     )
@@ -358,12 +353,12 @@ def test_debug_logging_adds_envoy_lines_for_that_pod_only(backend: SimulatedBack
     assert all(parse(line) or debug.match(line) for line in logs[pods[0]])
 
 
-def test_observed_plaintext_forgets_old_callers(backend: SimulatedBackend) -> None:
-    backend.advance(20)
-    assert backend.observed_plaintext() == [
+def test_observed_plaintext_forgets_old_callers(backend: DemoBackend) -> None:
+    backend.cluster.advance(20)
+    assert backend.cluster.observed_plaintext() == [
         ("Deployment legacy/batch-reporter", STAGING, "ms-inventory", 3001)
     ]
     backend.delete("Deployment", "legacy", "batch-reporter")
     for _ in range(7):
-        backend.advance(60)
-    assert backend.observed_plaintext() == []
+        backend.cluster.advance(60)
+    assert backend.cluster.observed_plaintext() == []
