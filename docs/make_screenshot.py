@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from meshtui.demo.clock import ManualClock
-from meshtui.backend.simulated import SimulatedBackend
 from meshtui.config import Settings
+from meshtui.demo.clock import ManualClock
+from meshtui.demo.session import start_demo
 from meshtui.factory import build_app
 
 OUT = Path(__file__).with_name("screenshot.svg")
@@ -18,7 +18,7 @@ OUT = Path(__file__).with_name("screenshot.svg")
 
 async def main() -> None:
     clock = ManualClock()
-    backend = SimulatedBackend(seed=7, clock=clock)
+    backend = start_demo(7, clock=clock)
     app = build_app(Settings(demo=True), backend=backend, clock=clock.now)
     async with app.run_test(size=(120, 40)) as pilot:
         while not (getattr(app.screen, "pods", None) and app.screen.pods.row_count):
@@ -32,6 +32,7 @@ async def main() -> None:
             await pilot.pause(0.05)
         await pilot.pause(0.5)
         OUT.write_text(app.export_screenshot(title="meshtui --demo"))
+    backend.close()
     print(f"wrote {OUT}")
 
 

@@ -1,7 +1,7 @@
 """The Backend protocol: everything the UI and the CLI need from a cluster.
 
-Two implementations: :class:`meshtui.backend.kube.KubeBackend` (a real cluster through the official
-``kubernetes`` client) and :class:`meshtui.backend.simulated.SimulatedBackend` (the demo mesh).
+One implementation: :class:`meshtui.backend.kube.KubeBackend`, through the official ``kubernetes``
+client, on a real cluster or on the demo's in-process API server (:mod:`meshtui.demo`).
 Every method may block; the app calls them from worker threads only and turns results into
 messages. Failures are raised as :class:`BackendError` subclasses whose ``str()`` is one line a
 user can act on (never a traceback, never a credential).
@@ -187,7 +187,7 @@ class Backend(Protocol):
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch, returning a new value (shared by the simulated backend and tests)."""
+    """RFC 7386 JSON merge patch, returning a new value (undo computes the state it restores with it)."""
     if not isinstance(patch, Mapping):
         return patch
     result = dict(target) if isinstance(target, Mapping) else {}

@@ -204,6 +204,12 @@ class WatchRunner:
             if self.stop.is_set():
                 return
             raise _Dropped(str(exc)) from None
+        except (AttributeError, OSError, ValueError):
+            # Stopping closes open responses from another thread; urllib3 then fails inside the
+            # read with whatever the half-closed connection gives it.
+            if self.stop.is_set():
+                return
+            raise _Dropped("connection lost while reading") from None
         finally:
             with self._lock:
                 self._open.discard(resp)

@@ -3,7 +3,7 @@
 Modelled on real deployments: a staging shop in one namespace, two tenants with default-deny
 authorization, a namespace whose workers predate its injection label, and a legacy batch job
 outside the mesh. Everything here is pure: the same ``now`` and ``seed`` give the same objects,
-so the simulated backend, the fake API server of the emulator tests and snapshots all agree.
+so the demo cluster, the tests that seed an API server with it and the snapshots all agree.
 """
 
 from __future__ import annotations
