@@ -148,10 +148,6 @@ class Backend(Protocol):
     def create(self, kind: str, body: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
         ...
 
-    def replace(self, kind: str, body: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-        """PUT; ``metadata.resourceVersion`` in ``body`` makes a stale write a Conflict."""
-        ...
-
     def patch(self, kind: str, namespace: str, name: str, patch: Mapping[str, Any], *,
               dry_run: bool = False) -> dict[str, Any]:
         """JSON merge patch (RFC 7386)."""

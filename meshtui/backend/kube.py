@@ -286,14 +286,6 @@ class KubeBackend:
         path = rk.collection(self._namespace_of(rk, body) or None)
         return self._client().json("POST", path, self._write_query(dry_run), self._with_api_version(rk, body))
 
-    def replace(self, kind: str, body: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-        rk = self._kind(kind)
-        name = str((body.get("metadata") or {}).get("name") or "")
-        if not name:
-            raise Invalid(f"{kind} to replace has no metadata.name")
-        path = rk.item(self._namespace_of(rk, body), name)
-        return self._client().json("PUT", path, self._write_query(dry_run), self._with_api_version(rk, body))
-
     def patch(
         self, kind: str, namespace: str, name: str, patch: Mapping[str, Any], *, dry_run: bool = False
     ) -> dict[str, Any]:

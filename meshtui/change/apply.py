@@ -65,10 +65,6 @@ def _forward(backend: Backend, c: ObjectChange, dry_run: bool) -> dict[str, Any]
     if c.op == "patch":
         patch = _patch_body(merge_diff(clean(c.before), clean(c.after)), resource_version(c.before))
         return backend.patch(c.kind, c.namespace, c.name, patch, dry_run=dry_run)
-    if c.op == "replace":
-        body = clean(c.after) or {}
-        body.setdefault("metadata", {})["resourceVersion"] = resource_version(c.before)
-        return backend.replace(c.kind, body, dry_run=dry_run)
     if c.op == "delete":
         backend.delete(c.kind, c.namespace, c.name, dry_run=dry_run,
                        resource_version=resource_version(c.before) or None)
@@ -82,7 +78,7 @@ def _revert(backend: Backend, c: ObjectChange, result: dict[str, Any] | None) ->
     """Put one applied object back to its before state. Raises BackendError when that fails."""
     if c.op == "create":
         backend.delete(c.kind, c.namespace, c.name, resource_version=resource_version(result) or None)
-    elif c.op in ("patch", "replace"):
+    elif c.op == "patch":
         patch = _patch_body(merge_diff(clean(c.after), clean(c.before)), resource_version(result))
         backend.patch(c.kind, c.namespace, c.name, patch)
     elif c.op == "delete":

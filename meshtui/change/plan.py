@@ -19,7 +19,7 @@ from meshtui.model.snapshot import ChangeEvent, Snapshot
 from meshtui.policy.engine import pa_order
 from meshtui.policy.labels import matches
 
-Op = Literal["create", "patch", "replace", "delete", "label", "restart"]
+Op = Literal["create", "patch", "delete", "label", "restart"]
 Mode = Literal["STRICT", "PERMISSIVE", "DISABLE", "UNSET"]
 Level = Literal["mesh", "namespace", "workload", "port"]
 

@@ -135,13 +135,16 @@ def test_create_then_get_and_create_again_conflicts(make_backend: BackendFactory
         backend.create("PeerAuthentication", peer_auth("strict"))
 
 
-def test_replace_with_stale_resource_version_conflicts(make_backend: BackendFactory) -> None:
+def test_patch_with_stale_resource_version_conflicts(make_backend: BackendFactory) -> None:
     backend = make_backend()
     created = backend.create("PeerAuthentication", peer_auth("p"))
-    replaced = backend.replace("PeerAuthentication", {**created, "spec": {"mtls": {"mode": "PERMISSIVE"}}})
-    assert mode_of(replaced) == "PERMISSIVE"
+    rv = created["metadata"]["resourceVersion"]
+    patched = backend.patch("PeerAuthentication", NS, "p", {"metadata": {"resourceVersion": rv},
+                                                            "spec": {"mtls": {"mode": "PERMISSIVE"}}})
+    assert mode_of(patched) == "PERMISSIVE"
     with pytest.raises(Conflict):
-        backend.replace("PeerAuthentication", {**created, "spec": {"mtls": {"mode": "DISABLE"}}})
+        backend.patch("PeerAuthentication", NS, "p", {"metadata": {"resourceVersion": rv},
+                                                      "spec": {"mtls": {"mode": "DISABLE"}}})
     assert mode_of(backend.get("PeerAuthentication", NS, "p")) == "PERMISSIVE"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from meshtui.demo.apiserver import schema
+from meshtui.demo.apiserver import metadata, schema
 from meshtui.demo.apiserver import status as st
 from meshtui.demo.apiserver.resources import ResourceType
 
@@ -69,8 +69,11 @@ class Admission:
         obj["apiVersion"] = rt.api_version(self.version)
         obj["kind"] = rt.kind
         apply_defaults(rt, obj)
-        name = obj.get("metadata", {}).get("name", "")
+        meta = obj.setdefault("metadata", {})
+        metadata.check_types(rt, self.version, meta)
+        name = meta.get("name", "")
         causes = _name_causes(rt, name) if old is None else []
+        causes.extend(metadata.causes(meta))
         if rt.schemas is not None:
             result = schema.validate(obj, rt.schemas[self.version])
             if result.unknown and self.field_validation == "Strict":

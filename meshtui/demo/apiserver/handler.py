@@ -387,10 +387,34 @@ class Handler(BaseHTTPRequestHandler):
                                  "the request")
         return body
 
+    @staticmethod
+    def _check_type_meta(target: Target, obj: dict[str, Any]) -> None:
+        """A body must be of the URL's resource: another API version is a bad request, as the
+        create and update handlers decide; another kind fails validation (the apiextensions
+        validator's wording, which the built-in types share here)."""
+        rt = target.rt
+        sent = obj.get("apiVersion")
+        if sent:
+            group, _, version = str(sent).rpartition("/")
+            if group != rt.group or version not in rt.versions:
+                raise st.bad_request(f"the API version in the data ({sent}) does not match the expected API "
+                                     f"version ({rt.api_version(target.version)})")
+        kind = obj.get("kind")
+        if kind and kind != rt.kind:
+            name = str(obj.get("metadata", {}).get("name", ""))
+            raise st.invalid(rt, name, [{"reason": "FieldValueInvalid", "field": "kind",
+                                         "message": f'Invalid value: "{kind}": must be {rt.kind}'}])
+
     def _create(self, target: Target, query: dict[str, list[str]], body: Any) -> None:
         if target.name:
             raise st.method_not_allowed()
         obj = self._require_object(body, target)
+        self._check_type_meta(target, obj)
+        rv = str(obj.get("metadata", {}).get("resourceVersion") or "")
+        if rv.isdigit() and int(rv) != 0:
+            # The storage layer refuses this (storage.ErrResourceVersionSetOnCreate); the handler
+            # turns a plain error into a 500 Status without a reason.
+            raise st.ApiError(st.failure(500, "", "resourceVersion should not be set on objects to be created"))
         dry_run, manager, admission = self._write_options(target, query)
         created = self.emulator.store.create(
             target.rt, target.namespace, obj, admission, dry_run=dry_run, manager=manager,
@@ -399,16 +423,21 @@ class Handler(BaseHTTPRequestHandler):
 
     def _replace(self, target: Target, query: dict[str, list[str]], body: Any) -> None:
         obj = self._require_object(body, target)
-        sent_name = obj.get("metadata", {}).get("name", "")
-        if sent_name != target.name:
-            raise st.bad_request(f"the name of the object ({sent_name}) does not match the name on the URL "
-                                 f"({target.name})")
+        self._check_name(target, obj)
+        self._check_type_meta(target, obj)
         dry_run, manager, admission = self._write_options(target, query)
         updated = self.emulator.store.update(
             target.rt, target.namespace, target.name, lambda old: copy.deepcopy(obj), admission,
             dry_run=dry_run, manager=manager, api_version=target.rt.api_version(target.version),
-            status_only=target.subresource == "status")
+            status_only=target.subresource == "status", conditional=target.rt.is_crd)
         self._written(200, target, updated, admission)
+
+    @staticmethod
+    def _check_name(target: Target, obj: dict[str, Any]) -> None:
+        sent_name = obj.get("metadata", {}).get("name", "")
+        if sent_name != target.name:
+            raise st.bad_request(f"the name of the object ({sent_name}) does not match the name on the URL "
+                                 f"({target.name})")
 
     def _patch(self, target: Target, query: dict[str, list[str]], body: Any) -> None:
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
@@ -416,14 +445,21 @@ class Handler(BaseHTTPRequestHandler):
         if content_type not in accepted:
             raise st.unsupported_media_type(content_type, [*accepted, _APPLY])
         if content_type == _JSON_PATCH:
-            def change(old: dict[str, Any]) -> dict[str, Any]:
+            def patched(old: dict[str, Any]) -> dict[str, Any]:
                 return json_patch(old, body)
         else:
             # Strategic merge on built-ins is served as a plain merge: maps merge, lists are replaced.
             patch = self._require_object(body)
 
-            def change(old: dict[str, Any]) -> dict[str, Any]:
+            def patched(old: dict[str, Any]) -> dict[str, Any]:
                 return merge_patch(copy.deepcopy(old), patch)
+
+        def change(old: dict[str, Any]) -> dict[str, Any]:
+            new = patched(old)
+            if not isinstance(new.get("metadata"), dict):
+                raise st.bad_request("metadata: the patched object has no metadata")
+            self._check_name(target, new)
+            return new
         dry_run, manager, admission = self._write_options(target, query)
         updated = self.emulator.store.update(
             target.rt, target.namespace, target.name, change, admission, dry_run=dry_run, manager=manager,

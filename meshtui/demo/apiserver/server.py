@@ -20,7 +20,6 @@ from meshtui.demo.apiserver.resources import BUILTINS, ResourceType, load_crds
 from meshtui.demo.apiserver.store import BOOKMARK, CLOSE, Store, format_now
 from meshtui.demo.apiserver.store import now as store_now
 
-
 REQUEST_HISTORY = 20_000
 
 

@@ -80,6 +80,15 @@ def bad_request(message: str) -> ApiError:
     return ApiError(failure(400, "BadRequest", message))
 
 
+def rv_required(rt: ResourceType, name: str) -> ApiError:
+    """The registry's check for an unconditional update; it names the resource, not the kind."""
+    cause = {"reason": "FieldValueInvalid", "field": "metadata.resourceVersion",
+             "message": "Invalid value: 0x0: must be specified for an update"}
+    message = f'{rt.qualified} "{name}" is invalid: metadata.resourceVersion: {cause["message"]}'
+    details = {"name": name, **({"group": rt.group} if rt.group else {}), "kind": rt.plural, "causes": [cause]}
+    return ApiError(failure(422, "Invalid", message, details))
+
+
 def invalid(rt: ResourceType, name: str, causes: list[dict[str, str]]) -> ApiError:
     """422 with the aggregate message: one cause inline, several in brackets, as field.ErrorList does."""
     rendered = [f"{c['field']}: {c['message']}" if c.get("field") else c["message"] for c in causes]

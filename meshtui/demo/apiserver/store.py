@@ -14,6 +14,7 @@ import json
 import queue
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,6 +93,13 @@ def _fields_v1(value: Any) -> dict[str, Any]:
 
 Observer = Callable[[Event], None]
 
+# Watch history and list snapshots are kept the way etcd compaction and the watch cache bound them:
+# the newest HISTORY_EVENTS events, none older than HISTORY_SECONDS (etcd compacts every 5 minutes).
+# A watch or continue token from before that answers 410 Gone without a test having to ask for it.
+HISTORY_EVENTS = 10_000
+HISTORY_SECONDS = 300.0
+LIST_SNAPSHOTS = 32
+
 
 class Store:
     """``now`` stamps server-set times; ``observers`` see every committed event, under the store's
@@ -105,6 +113,7 @@ class Store:
         self._rv = 1
         self._objects: dict[ResourceType, dict[Key, dict[str, Any]]] = {rt: {} for rt in types}
         self._history: list[Event] = []
+        self._history_times: list[float] = []
         self._floor = 0  # watches from a resourceVersion below this get 410
         self._snapshots: dict[tuple[ResourceType, str, int], list[tuple[str, dict[str, Any]]]] = {}
         self._watchers: list[Watcher] = []
@@ -146,6 +155,8 @@ class Store:
                                if not namespace or k[0] == namespace), key=lambda row: row[0])
                 if limit:
                     self._snapshots[(rt, namespace, rv)] = rows
+                    while len(self._snapshots) > LIST_SNAPSHOTS:
+                        del self._snapshots[next(iter(self._snapshots))]
         position = bisect.bisect_left(rows, start, key=lambda row: row[0]) if start else 0
         items: list[dict[str, Any]] = []
         while position < len(rows) and (not limit or len(items) < limit):
@@ -164,6 +175,8 @@ class Store:
     def _commit(self, rt: ResourceType, kind: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         event = Event(self._rv, kind, rt, obj, old)
         self._history.append(event)
+        self._history_times.append(time.monotonic())
+        self._compact()
         for watcher in self._watchers:
             if watcher.rt is rt:
                 watcher.queue.put(event)
@@ -241,13 +254,18 @@ class Store:
 
     def update(self, rt: ResourceType, namespace: str, name: str,
                change: Callable[[dict[str, Any]], dict[str, Any]], admit: Admit, *,
-               dry_run: bool, manager: str, api_version: str, status_only: bool = False) -> dict[str, Any]:
+               dry_run: bool, manager: str, api_version: str, status_only: bool = False,
+               conditional: bool = False) -> dict[str, Any]:
         """PUT and PATCH: ``change`` builds the new object from the stored one (under the lock).
-        ``status_only`` (the /status subresource) keeps everything but the status as stored."""
+        ``status_only`` (the /status subresource) keeps everything but the status as stored.
+        ``conditional``: a PUT that must name the resourceVersion it replaces (custom resources
+        do not allow unconditional updates)."""
         with self._lock:
             old = self.get(rt, namespace, name)
             new = change(old)
             sent_rv = new.get("metadata", {}).get("resourceVersion")
+            if conditional and not sent_rv:
+                raise st.rv_required(rt, name)
             if sent_rv and sent_rv != old["metadata"]["resourceVersion"]:
                 raise st.conflict(rt, name)
             if status_only:
@@ -344,9 +362,21 @@ class Store:
             for watcher in self._watchers:
                 watcher.queue.put(message)
 
+    def _compact(self) -> None:
+        cutoff = time.monotonic() - HISTORY_SECONDS
+        drop = max(len(self._history) - HISTORY_EVENTS, bisect.bisect_left(self._history_times, cutoff))
+        if drop <= 0:
+            return
+        self._floor = self._history[drop - 1].rv
+        del self._history[:drop]
+        del self._history_times[:drop]
+        for key in [k for k in self._snapshots if k[2] < self._floor]:
+            del self._snapshots[key]
+
     def expire_history(self) -> None:
         """Compaction: every resourceVersion before now becomes too old to watch or continue from."""
         with self._lock:
             self._floor = self._rv
             self._history.clear()
+            self._history_times.clear()
             self._snapshots.clear()
