@@ -6,7 +6,6 @@ Textual colours. A broken file yields a notice and the caller falls back to the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +53,6 @@ _COLOR_FIELDS = (
 
 class ThemeError(Exception):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedTheme:
-    theme: Theme
-    source: str
 
 
 def _check_color(label: str, key: str, value: Any) -> str:

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping
 
-from meshtui.model.objects import AuthorizationPolicy, Pod, Ref, Service
+from meshtui.model.objects import Pod, Ref, Service
 from meshtui.model.snapshot import Snapshot
+from meshtui.policy.authorization import authorization, principal_of
 from meshtui.policy.clients import FAIL, ISTIO_MUTUAL, MTLS, outcome, predict
 from meshtui.policy.engine import port_mode
 from meshtui.policy.labels import matches
@@ -350,74 +351,6 @@ class _Call:
     cluster_ip: str
 
 
-def _principal(pod: Pod) -> str:
-    return f"cluster.local/ns/{pod.namespace}/sa/{pod.service_account}"
-
-
-def _string_match(pattern: str, value: str) -> bool:
-    """Istio's AuthorizationPolicy string match: exact, "*", prefix "abc*" or suffix "*abc"."""
-    if pattern == "*":
-        return bool(value)
-    if pattern.endswith("*"):
-        return value.startswith(pattern[:-1])
-    if pattern.startswith("*"):
-        return value.endswith(pattern[1:])
-    return value == pattern
-
-
-def _field_matches(spec: Mapping, key: str, value: str) -> bool:
-    """A positive field and its not-field; absent fields match everything."""
-    yes, no = spec.get(key), spec.get("not" + key[0].upper() + key[1:])
-    if yes is not None and not any(_string_match(str(p), value) for p in yes):
-        return False
-    return not (no is not None and any(_string_match(str(p), value) for p in no))
-
-
-def _rule_matches(rule: Mapping, principal: str, port: int, method: str, path: str) -> bool:
-    source_ns = principal.split("/ns/", 1)[1].split("/", 1)[0] if "/ns/" in principal else ""
-    sources = [f.get("source") or {} for f in rule.get("from") or ()]
-    if sources and not any(
-        _field_matches(s, "principals", principal) and _field_matches(s, "namespaces", source_ns)
-        for s in sources
-    ):
-        return False
-    operations = [t.get("operation") or {} for t in rule.get("to") or ()]
-    return not operations or any(
-        _field_matches(o, "ports", str(port))
-        and _field_matches(o, "methods", method)
-        and _field_matches(o, "paths", path.split("?", 1)[0])
-        for o in operations
-    )
-
-
-def authorization(
-    snapshot: Snapshot, server: Pod, principal: str, port: int, method: str, path: str
-) -> str | None:
-    """None when the server's sidecar lets the request through, else Envoy's RBAC response details.
-
-    DENY policies are checked first; then, if any ALLOW policy applies, one of its rules must match.
-    A policy without rules (``spec: {}``) is the usual allow-nothing default-deny.
-    """
-    root = snapshot.mesh.root_namespace
-    applicable: list[AuthorizationPolicy] = [
-        ap
-        for ap in snapshot.authorization_policies.values()
-        if ap.namespace in (server.namespace, root)
-        and (ap.selector is None or matches(ap.selector, server.labels))
-    ]
-    for ap in sorted(applicable, key=lambda a: (a.namespace, a.name)):
-        if ap.action == "DENY":
-            for i, rule in enumerate(ap.rules):
-                if _rule_matches(rule, principal, port, method, path):
-                    return (
-                        f"rbac_access_denied_matched_policy[ns[{ap.namespace}]-policy[{ap.name}]-rule[{i}]]"
-                    )
-    allows = [ap for ap in applicable if ap.action == "ALLOW"]
-    if allows and not any(_rule_matches(r, principal, port, method, path) for ap in allows for r in ap.rules):
-        return "rbac_access_denied_matched_policy[none]"
-    return None
-
-
 def _running(pods: Iterable[Pod]) -> list[Pod]:
     return sorted((p for p in pods if p.phase == "Running" and not p.deleting and p.ip), key=lambda p: p.name)
 
@@ -550,7 +483,7 @@ class TrafficModel:
         mtls = result == MTLS
         if not mtls and server.has_sidecar:
             self._plaintext[(str(self._caller_ref(client)), service.namespace, service.name, route.port)] = at
-        principal = _principal(client) if mtls else ""
+        principal = principal_of(client) if mtls else ""
         denied = (
             authorization(snapshot, server, principal, call.target_port, method, path)
             if server.has_sidecar
@@ -850,9 +783,9 @@ class TrafficModel:
         src_app = src.labels.get("app", "unknown")
         dst_app = dst.labels.get("app", "unknown") if dst else "unknown"
         src_principal = (
-            f"spiffe://{_principal(src)}" if mtls or (mtls is None and src.has_sidecar) else "unknown"
+            f"spiffe://{principal_of(src)}" if mtls or (mtls is None and src.has_sidecar) else "unknown"
         )
-        dst_principal = f"spiffe://{_principal(dst)}" if dst and dst.has_sidecar else "unknown"
+        dst_principal = f"spiffe://{principal_of(dst)}" if dst and dst.has_sidecar else "unknown"
         values = (
             reporter,
             src.workload_name,
