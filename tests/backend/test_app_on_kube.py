@@ -14,7 +14,7 @@ from meshtui.factory import build_app
 from meshtui.screens.change import ModePickerScreen
 from meshtui.screens.change_preview import PreviewScreen
 from meshtui.screens.main import MainScreen
-from tests.ui.pilot import populated, screen_text, wait_for
+from tests.ui.pilot import populated, press_until, screen_text, wait_for
 
 
 @pytest.fixture
@@ -37,14 +37,12 @@ async def test_strict_through_the_ui_sends_dry_run_then_the_real_create(kube_app
     async with kube_app.run_test(size=(120, 40)) as pilot:
         await populated(pilot)
         screen = kube_app.screen
-        while screen.selected_namespace != "kubestock-staging":
-            await pilot.press("j")
-            await pilot.pause(0.1)
+        await press_until(pilot, "j", lambda: screen.selected_namespace == "kubestock-staging", pause=0.1)
         await pilot.press("m")
         await wait_for(pilot, lambda: isinstance(kube_app.screen, ModePickerScreen))
         modes = kube_app.screen.query_one("#modes")
-        while modes.get_option_at_index(modes.highlighted or 0).id != "STRICT":
-            await pilot.press("up")
+        await press_until(pilot, "up", lambda: modes.get_option_at_index(modes.highlighted or 0).id == "STRICT",
+                          pause=0)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(kube_app.screen, PreviewScreen))
         await wait_for(pilot, lambda: kube_app.screen.dry_run is not None, timeout=10)

@@ -20,6 +20,19 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float =
             raise AssertionError("condition not met in time")
 
 
+async def press_until(pilot: Pilot, key: str, condition: Callable[[], bool], *, limit: int = 60,
+                      pause: float = 0.05) -> None:
+    """Press ``key`` until ``condition`` holds, at most ``limit`` times (a list that never gets
+    there fails the test instead of looping forever)."""
+    for _ in range(limit):
+        if condition():
+            return
+        await pilot.press(key)
+        await pilot.pause(pause)
+    if not condition():
+        raise AssertionError(f"condition not met after pressing {key!r} {limit} times")
+
+
 async def populated(pilot: Pilot) -> None:
     """Namespaces and pods listed and the engine's modes filled in."""
     app = pilot.app

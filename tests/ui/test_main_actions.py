@@ -11,7 +11,7 @@ from meshtui.screens.context import ContextScreen
 from meshtui.screens.logs import LogsScreen
 from meshtui.screens.main import MainScreen
 from meshtui.screens.yaml_view import YamlScreen
-from tests.ui.pilot import notices, populated, screen_text, wait_for
+from tests.ui.pilot import notices, populated, press_until, screen_text, wait_for
 
 
 async def choose_mode(pilot, mode: str) -> None:
@@ -19,8 +19,8 @@ async def choose_mode(pilot, mode: str) -> None:
     assert isinstance(picker, ModePickerScreen)
     modes = picker.query_one("#modes")
     target = next(i for i in range(modes.option_count) if modes.get_option_at_index(i).id == mode)
-    while modes.highlighted != target:
-        await pilot.press("down" if (modes.highlighted or 0) < target else "up")
+    key = "down" if (modes.highlighted or 0) < target else "up"
+    await press_until(pilot, key, lambda: modes.highlighted == target, pause=0)
     await pilot.press("enter")
 
 
@@ -40,9 +40,7 @@ async def preview_namespace_mode(pilot, namespace: str, mode: str) -> PreviewScr
 
 async def select_namespace(pilot, name: str) -> MainScreen:
     screen = pilot.app.screen
-    while screen.selected_namespace != name:
-        await pilot.press("j")
-        await pilot.pause(0.1)
+    await press_until(pilot, "j", lambda: screen.selected_namespace == name, pause=0.1)
     await wait_for(pilot, lambda: screen.selected_pod is not None and screen.selected_pod[0] == name)
     return screen
 
@@ -99,9 +97,7 @@ async def test_port_level_permissive_exception_from_pod(make_demo) -> None:
         await populated(pilot)
         screen = await select_namespace(pilot, "kubestock-staging")
         await pilot.press("2")
-        while not screen.selected_pod[1].startswith("ms-inventory"):
-            await pilot.press("j")
-            await pilot.pause(0.05)
+        await press_until(pilot, "j", lambda: screen.selected_pod[1].startswith("ms-inventory"))
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, ModePickerScreen))
         assert "3001" in screen_text(demo.app)
