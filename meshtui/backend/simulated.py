@@ -43,11 +43,13 @@ from meshtui.backend.demo_mesh import (
     ISTIO_VERSION,
     NODES,
     ROOT_NAMESPACE,
+    certificate_window,
     demo_objects,
     pod_from_template,
     pod_status,
     safe_string,
     spiffe_id,
+    syncz_entries,
     template_hash,
 )
 from meshtui.backend.traffic import (
@@ -81,7 +83,6 @@ POD_GONE_AFTER = 3.0
 WATCH_POLL = 0.05  # real seconds between checks of a watcher's stop event
 LOG_POLL = 0.25  # clock seconds between checks for new log lines
 JOURNAL_LIMIT = 5000
-CERT_LIFETIME = timedelta(hours=24)
 LOG_HISTORY_AT_START = timedelta(seconds=60)
 
 MTLS_MODES = ("UNSET", "DISABLE", "PERMISSIVE", "STRICT")
@@ -516,9 +517,7 @@ class SimulatedBackend:
     def _certs(self, pod: Pod) -> str:
         """Envoy's /certs for the workload certificate istiod issued: 24 h, rotated at half-life."""
         now = self._clock.now()
-        half = CERT_LIFETIME / 2
-        issued = now - timedelta(seconds=(now - pod.created).total_seconds() % half.total_seconds())
-        expires = issued + CERT_LIFETIME
+        issued, expires = certificate_window(pod.namespace, pod.workload_name, pod.created, now)
         serial = f"{uuid.uuid5(uuid.NAMESPACE_URL, pod.name + issued.isoformat()).int:032x}"
         root_from = datetime(2025, 3, 2, 9, 14, 7, tzinfo=now.tzinfo)
         root_to = root_from + timedelta(days=3650)
@@ -550,6 +549,14 @@ class SimulatedBackend:
             ]
         }
         return json.dumps(body, indent=1)
+
+    def istiod_syncz(self) -> list[str]:
+        self._delay()
+        with self._lock:
+            self._tick()
+            proxies = [(p.namespace, p.name, p.workload_name, p.proxy_version)
+                       for p in self._model.pods.values() if p.has_sidecar and not p.deleting]
+        return [json.dumps(syncz_entries(proxies, ISTIO_VERSION), indent=1)]
 
     # --- RBAC ----------------------------------------------------------------------------------
     def can_i(self, verb: str, resource: str, group: str = "", namespace: str = "") -> Access:

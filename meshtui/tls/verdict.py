@@ -50,6 +50,7 @@ class PodEvidence:
     logs: tuple[str, ...] | None = None
     certs: str | None = None
     errors: tuple[tuple[str, str], ...] = ()  # (source, message): source is stats / certs / logs / pod
+    interval_s: float | None = None  # the time between this pod's two samples (None: the window)
 
     @property
     def has_metrics(self) -> bool:
@@ -86,12 +87,10 @@ class _PortEvidence:
     logs: list[LogCaller]
 
 
-def _clients(ev: _PortEvidence, window_s: float) -> list[ClientResult]:
-    """Metric callers, with plaintext ``unknown`` callers replaced by the ones the log names."""
-    named_plaintext = [c for c in ev.logs if c.security == "plaintext" and c.accepted]
+def _merge(clients: Iterable[ClientResult]) -> list[ClientResult]:
+    """One entry per caller, security and source: counts and rates summed (across pods too)."""
     merged: dict[tuple[str, str, str, str], ClientResult] = {}
-
-    def add(c: ClientResult) -> None:
+    for c in clients:
         key = (c.namespace, c.workload, c.security, c.evidence)
         old = merged.get(key)
         if old is not None:
@@ -100,24 +99,30 @@ def _clients(ev: _PortEvidence, window_s: float) -> list[ClientResult]:
                              old.rate_per_s + c.rate_per_s, c.evidence, old.rejected + c.rejected,
                              (*old.lines, *c.lines)[:8])
         merged[key] = c
+    return sorted(merged.values(), key=lambda c: (c.security != "plaintext", c.namespace, c.workload))
 
+
+def _clients(ev: _PortEvidence, window_s: float) -> list[ClientResult]:
+    """Metric callers, with plaintext ``unknown`` callers replaced by the ones the log names."""
+    named_plaintext = [c for c in ev.logs if c.security == "plaintext" and c.accepted]
     named_in_metrics = {(m.key.namespace, m.key.workload) for m in ev.metrics
                         if m.key.workload and m.key.security == "plaintext"}
+    out = []
     for m in ev.metrics:
         k = m.key
         if not k.workload and k.security == "plaintext" and named_plaintext:
             continue  # the log names these callers below
-        add(ClientResult(k.namespace, k.workload or "unknown", k.principal, k.security, m.requests,
-                         m.connections, m.rate_per_s, "metrics", 0, m.lines))
+        out.append(ClientResult(k.namespace, k.workload or "unknown", k.principal, k.security, m.requests,
+                                m.connections, m.rate_per_s, "metrics", 0, m.lines))
     for lc in ev.logs:
         if lc.security == "mutual_tls" and not lc.rejected:
             continue  # the metrics name mTLS callers, with their principal
         if not lc.rejected and (lc.caller.namespace, lc.caller.workload) in named_in_metrics:
             continue
         rate = lc.accepted / window_s if window_s > 0 else 0.0
-        add(ClientResult(lc.caller.namespace, lc.caller.workload, lc.caller.principal, lc.security,
-                         lc.accepted, 0, rate, "logs", lc.rejected, tuple(lc.lines)))
-    return sorted(merged.values(), key=lambda c: (c.security != "plaintext", c.namespace, c.workload))
+        out.append(ClientResult(lc.caller.namespace, lc.caller.workload, lc.caller.principal, lc.security,
+                                lc.accepted, 0, rate, "logs", lc.rejected, tuple(lc.lines)))
+    return _merge(out)
 
 
 def _judge(mode: str, clients: list[ClientResult]) -> tuple[str, str]:
@@ -170,13 +175,19 @@ def _fix(verdict: str, port: int, workload: str, clients: list[ClientResult]) ->
     return ""
 
 
-def _port_result(port: int, modes: set[str], ev: _PortEvidence, window_s: float, workload: str) -> PortResult:
-    clients = _clients(ev, window_s)
-    judged = [_judge(m, clients) for m in sorted(modes)]
-    verdict = worst([v for v, _ in judged]) or NO_DATA
-    why = next(w for v, w in judged if v == verdict)
-    return PortResult(port, "/".join(sorted(modes)), verdict, why, _fix(verdict, port, workload, clients),
-                      tuple(clients))
+def _port_result(port: int, judged: list[tuple[str, str, list[ClientResult]]], missing: list[str],
+                 workload: str) -> PortResult:
+    """``judged``: (pod name, mode, callers) per pod; the port shows the worst pod's verdict."""
+    results = [(*_judge(mode, clients), name) for name, mode, clients in judged]
+    verdict = worst([v for v, _, _ in results]) or NO_DATA
+    why = next(w for v, w, _ in results if v == verdict)
+    if len(judged) > 1 and len({v for v, _, _ in results}) > 1:
+        why += f" ({', '.join(n for v, _, n in results if v == verdict)})"
+    if missing:
+        why += f"; no data from {'; '.join(missing)}"
+    clients = _merge(c for _, _, pod_clients in judged for c in pod_clients)
+    modes = "/".join(sorted({mode for _, mode, _ in judged}))
+    return PortResult(port, modes, verdict, why, _fix(verdict, port, workload, clients), tuple(clients))
 
 
 def _sync_for(pod: Pod, sync: SyncEvidence) -> SyncInfo:
@@ -193,45 +204,49 @@ def _workload(pods: list[Pod], evidence: Mapping[tuple[str, str], PodEvidence], 
               sync: SyncEvidence, window_s: float, now: datetime, trust_domain: str) -> WorkloadResult:
     snapshot = analysis.snapshot
     book = AddressBook(snapshot)
-    per_port: dict[int, _PortEvidence] = defaultdict(lambda: _PortEvidence([], []))
-    modes: dict[int, set[str]] = defaultdict(set)
+    per_pod: dict[str, dict[int, _PortEvidence]] = {}
+    ports: set[int] = set()
     certs: list[CertInfo] = []
     syncs: list[SyncInfo] = []
-    no_data: list[str] = []
+    missing: list[str] = []
     for pod in pods:
         ev = evidence.get(pod.key) or PodEvidence(pod, errors=(("pod", "not checked (cancelled)"),))
         declared = pod_ports(pod, analysis.services)
-        for p in declared:
-            per_port[p]  # every declared port shows, with or without traffic
+        ports.update(declared)  # every declared port shows, with or without traffic
         if not ev.has_metrics:
-            no_data.append(f"{pod.name}: {ev.why_no_data()}")
+            missing.append(f"{pod.name}: {ev.why_no_data()}")
         else:
             assert ev.before is not None and ev.after is not None
-            for rate in rates(inbound(ev.before), inbound(ev.after), window_s):
-                per_port[_metric_port(rate, pod, snapshot, declared)].metrics.append(rate)
-        for lc in log_callers(ev.logs or (), book):
-            per_port[lc.port].logs.append(lc)
+            found: dict[int, _PortEvidence] = defaultdict(lambda: _PortEvidence([], []))
+            for rate in rates(inbound(ev.before), inbound(ev.after), ev.interval_s or window_s):
+                found[_metric_port(rate, pod, snapshot, declared)].metrics.append(rate)
+            for lc in log_callers(ev.logs or (), book):
+                found[lc.port].logs.append(lc)
+            per_pod[pod.name] = found
+            ports.update(found)
         if pod.has_sidecar:
             expected = expected_spiffe_id(trust_domain, pod.namespace, pod.service_account)
             if ev.certs is not None:
                 certs.append(parse_certs(ev.certs, pod.name, expected, now))
             syncs.append(_sync_for(pod, sync))
-    for p in per_port:
-        for pod in pods:
-            if not pod.has_sidecar:
-                modes[p].add(NONE)
-            else:
-                modes[p].add(analysis.port(pod, p).mode if p else analysis.policies.resolve(pod).mode)
-    metric_pods = sum(1 for pod in pods if (evidence.get(pod.key) or PodEvidence(pod)).has_metrics)
-    ports = []
-    for port in sorted(per_port):
-        if metric_pods == 0:
-            ports.append(PortResult(port, "/".join(sorted(modes[port])), NO_DATA, "; ".join(no_data),
-                                    _no_data_fix(no_data)))
-        else:
-            ports.append(_port_result(port, modes[port] - {NONE} or {NONE}, per_port[port], window_s,
-                                      pods[0].workload_name))
-    return WorkloadResult(pods[0].namespace, pods[0].workload_name, tuple(p.name for p in pods), tuple(ports),
+
+    def mode(pod: Pod, port: int) -> str:
+        if not pod.has_sidecar:
+            return NONE
+        return analysis.port(pod, port).mode if port else analysis.policies.resolve(pod).mode
+
+    results = []
+    name = pods[0].workload_name
+    for port in sorted(ports):
+        if not per_pod:
+            modes = "/".join(sorted({mode(p, port) for p in pods}))
+            results.append(PortResult(port, modes, NO_DATA, "; ".join(missing), _no_data_fix(missing)))
+            continue
+        judged = [(pod.name, mode(pod, port),
+                   _clients(per_pod[pod.name].get(port) or _PortEvidence([], []), window_s))
+                  for pod in pods if pod.name in per_pod]
+        results.append(_port_result(port, judged, missing, name))
+    return WorkloadResult(pods[0].namespace, name, tuple(p.name for p in pods), tuple(results),
                           tuple(certs), tuple(syncs))
 
 

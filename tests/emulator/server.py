@@ -35,7 +35,7 @@ class Emulator:
         self._denied: set[tuple[str, str, str | None]] = set()
         self._failures: list[dict[str, Any]] = []
         self.gone_as_http = False
-        self._proxy_texts: dict[tuple[str, str, int, str], str] = {}
+        self._proxy_texts: dict[tuple[str, str, int, str], tuple[str, int]] = {}
         self.exec_handler: ExecHandler | None = None
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -141,8 +141,10 @@ class Emulator:
     def end_log(self, namespace: str, pod: str, container: str) -> None:
         self.logs.end((namespace, pod, container))
 
-    def set_proxy_response(self, namespace: str, pod: str, port: int, path: str, text: str) -> None:
-        self._proxy_texts[(namespace, pod, port, path.lstrip("/"))] = text
+    def set_proxy_response(self, namespace: str, pod: str, port: int, path: str, text: str,
+                           status: int = 200) -> None:
+        """What the pod answers on PORT/PATH through pods/proxy; the API server relays its status."""
+        self._proxy_texts[(namespace, pod, port, path.lstrip("/"))] = (text, status)
 
     def on_exec(self, handler: ExecHandler) -> None:
         """Answer exec requests with ``handler(namespace, pod, container, command)`` →
@@ -151,7 +153,7 @@ class Emulator:
 
     # -- used by the handler ---------------------------------------------------------------------
 
-    def proxy_text(self, namespace: str, pod: str, port: int, path: str) -> str | None:
+    def proxy_text(self, namespace: str, pod: str, port: int, path: str) -> tuple[str, int] | None:
         return self._proxy_texts.get((namespace, pod, port, path))
 
     def take_failure(self) -> dict[str, Any] | None:
