@@ -133,21 +133,24 @@ class _Runner:
         for future in pending:
             future.cancel()
 
-    def first(self, pod: Pod) -> tuple[str, str | None, str]:
+    def first(self, pod: Pod) -> tuple[str, datetime, str | None, str]:
         stats = self.backend.proxy_stats(pod.namespace, pod.name)
+        at = self.now()  # the window runs from this read, however long /certs takes
         try:
-            return stats, self.backend.proxy_request(pod.namespace, pod.name, "/certs"), ""
+            return stats, at, self.backend.proxy_request(pod.namespace, pod.name, "/certs"), ""
         except BackendError as exc:
-            return stats, None, str(exc)
+            return stats, at, None, str(exc)
 
-    def second(self, pod: Pod, since: float) -> tuple[str, tuple[str, ...] | None, str]:
+    def second(self, pod: Pod, first_at: datetime) -> tuple[str, datetime, tuple[str, ...] | None, str]:
         stats = self.backend.proxy_stats(pod.namespace, pod.name)
-        options = LogOptions(tail_lines=LOG_TAIL_LINES, since_seconds=max(1, math.ceil(since)), follow=False)
+        at = self.now()
+        since = max(1, math.ceil((at - first_at).total_seconds()))
+        options = LogOptions(tail_lines=LOG_TAIL_LINES, since_seconds=since, follow=False)
         try:
             lines = tuple(self.backend.proxy_logs(pod.namespace, pod.name, options, self.cancel))
         except BackendError as exc:
-            return stats, None, str(exc)
-        return stats, lines, ""
+            return stats, at, None, str(exc)
+        return stats, at, lines, ""
 
     def wait_window(self) -> None:
         """Until the clock says the window passed: a test's hand-driven clock advances it too."""
@@ -160,7 +163,7 @@ class _Runner:
     def run(self) -> None:
         by_key = {p.key: p for p in self.pods}
         self.report_progress()
-        first_work: dict[tuple[str, str], Callable[[], tuple[str, str | None, str]]] = {}
+        first_work: dict[tuple[str, str], Callable[[], tuple[str, datetime, str | None, str]]] = {}
         for pod in self.pods:
             if not pod.has_sidecar:
                 self.finish(pod, PodEvidence(pod))
@@ -169,14 +172,15 @@ class _Runner:
             else:
                 first_work[pod.key] = lambda pod=pod: self.first(pod)
 
-        def first_done(key: tuple[str, str], value: tuple[str, str | None, str] | None, error: str) -> None:
+        def first_done(key: tuple[str, str], value: tuple[str, datetime, str | None, str] | None,
+                       error: str) -> None:
             pod = by_key[key]
             if value is None:
                 self.finish(pod, PodEvidence(pod, errors=(("stats", error),)))
                 return
-            stats, certs, cert_error = value
+            stats, at, certs, cert_error = value
             errors = (("certs", cert_error),) if cert_error else ()
-            self.sampled[key] = (PodEvidence(pod, tuple(parse_stats(stats)), certs=certs, errors=errors), self.now())
+            self.sampled[key] = (PodEvidence(pod, tuple(parse_stats(stats)), certs=certs, errors=errors), at)
 
         self.run_all(first_work, first_done)
         if self.cancel.is_set() or not self.sampled:
@@ -186,18 +190,17 @@ class _Runner:
             return
         self.phase = "second sample"
         self.report_progress()
-        second_at = self.now()
-        work = {key: (lambda pod=by_key[key], at=at: self.second(pod, (second_at - at).total_seconds()))
+        work = {key: (lambda pod=by_key[key], at=at: self.second(pod, at))
                 for key, (_, at) in self.sampled.items()}
 
-        def second_done(key: tuple[str, str], value: tuple[str, tuple[str, ...] | None, str] | None,
+        def second_done(key: tuple[str, str], value: tuple[str, datetime, tuple[str, ...] | None, str] | None,
                         error: str) -> None:
-            first, at = self.sampled[key]
+            first, first_at = self.sampled[key]
             if value is None:
                 self.finish(first.pod, replace(first, before=None, errors=(*first.errors, ("stats", error))))
                 return
-            stats, logs, log_error = value
-            interval = max((self.now() - at).total_seconds(), 1e-3)
+            stats, at, logs, log_error = value
+            interval = max((at - first_at).total_seconds(), 1e-3)
             errors = (*first.errors, ("logs", log_error)) if log_error else first.errors
             self.finish(first.pod, replace(first, after=tuple(parse_stats(stats)), logs=logs, errors=errors,
                                            interval_s=interval))

@@ -179,7 +179,8 @@ def _port_result(port: int, judged: list[tuple[str, str, list[ClientResult]]], m
                  workload: str) -> PortResult:
     """``judged``: (pod name, mode, callers) per pod; the port shows the worst pod's verdict."""
     results = [(*_judge(mode, clients), name) for name, mode, clients in judged]
-    verdict = worst([v for v, _, _ in results]) or NO_DATA
+    # A pod that saw no call says nothing against its replicas that did.
+    verdict = worst([v for v, _, _ in results if v != NO_TRAFFIC]) or NO_TRAFFIC
     why = next(w for v, w, _ in results if v == verdict)
     if len(judged) > 1 and len({v for v, _, _ in results}) > 1:
         why += f" ({', '.join(n for v, _, n in results if v == verdict)})"
