@@ -136,3 +136,35 @@ async def test_tls_check_from_the_pods_pane_and_palette_in_read_only(make_demo) 
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         assert str(main.namespaces.get_row("legacy")[-1]) == "?"
         assert set(main.tls_report.verdicts_by_pod().values()) == {"NO DATA"}
+
+
+async def test_strict_preview_names_callers_from_a_recent_check(make_demo) -> None:
+    from meshtui.screens.change_preview import PreviewScreen
+    from tests.ui.test_main_actions import choose_mode
+
+    demo = make_demo()
+    app = demo.app
+    async with app.run_test(size=(200, 50)) as pilot:
+        await populated(pilot)
+        await run_check(pilot, demo, STAGING)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await pilot.press("m")
+        await pilot.pause(0.2)
+        await choose_mode(pilot, "STRICT")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        preview = app.screen
+        await wait_for(pilot, lambda: preview.impact is not None)
+        text = screen_text(app)
+        assert "TLS check just now (metrics 10s apart" in text
+        assert any("legacy/batch-reporter → Service kubestock-staging/ms-inventory:3001 (observed plaintext)"
+                   in line for line in preview.impact)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        demo.advance(11 * 60)
+        await pilot.press("m")
+        await pilot.pause(0.2)
+        await choose_mode(pilot, "STRICT")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        await wait_for(pilot, lambda: app.screen.impact is not None)
+        assert "the last TLS check is too old to count" in screen_text(app)
