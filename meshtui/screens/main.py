@@ -85,7 +85,7 @@ class MainScreen(Screen):
         Binding("R", "restart", "Restart", show=False, id="main.restart"),
         Binding("u", "undo", "Undo", show=False, id="main.undo"),
         Binding("y", "yaml", "YAML", show=False, id="main.yaml"),
-        Binding("t", "tls_check", "TLS check", id="main.tls_check"),
+        Binding("t", "tls_check", "TLS check", show=False, id="main.tls_check"),
         Binding("1", "focus_pane('namespaces')", "Namespaces", show=False, id="main.pane_namespaces"),
         Binding("2", "focus_pane('pods')", "Pods", show=False, id="main.pane_pods"),
         Binding("3", "focus_pane('policies')", "Policies", show=False, id="main.pane_policies"),

@@ -16,7 +16,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Callable, Mapping, Protocol, TypeVar
+from typing import Callable, Iterator, Mapping, Protocol, TypeVar
 
 from meshtui.backend.base import BackendError, LogOptions
 from meshtui.model.objects import Pod
@@ -40,7 +40,8 @@ class TlsSource(Protocol):
 
     def proxy_request(self, namespace: str, pod: str, path: str, method: str = "GET") -> str: ...
 
-    def proxy_logs(self, namespace: str, pod: str, options: LogOptions, stop: threading.Event): ...
+    def proxy_logs(self, namespace: str, pod: str, options: LogOptions,
+                   stop: threading.Event) -> Iterator[str]: ...
 
     def istiod_syncz(self) -> list[str]: ...
 

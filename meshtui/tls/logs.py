@@ -3,8 +3,8 @@
 Istio clients put ``outbound_.PORT_._.HOST`` in the SNI of their mTLS connections, so an inbound
 line with no SNI was plaintext. Refused connections (plaintext into STRICT) are ``NR
 filter_chain_not_found`` lines or TLS errors. The downstream remote address names the caller: a pod
-IP is that pod; a node IP (a hostNetwork pod's address) means traffic from outside entered through
-that node, e.g. a NodePort.
+IP is that pod; a node IP (a pod's hostIP, or a hostNetwork pod's address) means traffic from
+outside entered through that node, e.g. a NodePort.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class AddressBook:
         self.pods: dict[str, Pod] = {}
         self.nodes: dict[str, str] = {}
         for pod in snapshot.pods.values():
+            if pod.host_ip and pod.node:
+                self.nodes[pod.host_ip] = pod.node
             if not pod.ip or pod.deleting:
                 continue
             if pod.host_network:

@@ -179,6 +179,13 @@ def test_log_callers_name_pods_and_nodes() -> None:
     assert callers[1].lines == [refused]
 
 
+def test_node_address_from_a_pods_host_ip() -> None:
+    refused = _fixture_line("172.17.0.8:8081 172.17.0.1:38748")
+    snapshot = Snapshot.build([Pod("shop", "web-1", ip="10.1.0.4", node="node-c", host_ip="172.17.0.1")])
+    [caller] = log_callers([refused], AddressBook(snapshot))
+    assert caller.caller.workload == "external via NodePort on node node-c"
+
+
 def test_log_callers_unknown_address() -> None:
     refused = _fixture_line("172.17.0.8:8081 172.17.0.1:38748")
     [caller] = log_callers([refused], AddressBook(Snapshot()))
