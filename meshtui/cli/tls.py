@@ -27,6 +27,7 @@ OUTPUTS = ("table", "json", "yaml")
 FAIL_ON = (*(v.lower().replace(" ", "-") for v in VERDICTS), "never")
 DEFAULT_FAIL_ON = "rejecting"
 MAX_WINDOW_S = 600.0
+EXIT_INTERRUPTED = 130
 WORKLOAD_PREFIXES = {"deploy": "Deployment", "deployment": "Deployment", "sts": "StatefulSet",
                      "statefulset": "StatefulSet", "ds": "DaemonSet", "daemonset": "DaemonSet"}
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
@@ -125,7 +126,35 @@ def run(args: argparse.Namespace, *, backend_factory: Callable[[argparse.Namespa
             err.write(f"\r{scope.describe()}: {p.done}/{p.total} pods, {p.phase}…\x1b[K")
             err.flush()
 
-    report = run_check(backend, snapshot, scope, window_s=args.window, progress=progress, cancel=cancel)
+    stop = cancel or threading.Event()
+    reports: list[TlsReport] = []
+    failures: list[Exception] = []
+
+    finished = threading.Event()
+
+    def check() -> None:
+        try:
+            reports.append(run_check(backend, snapshot, scope, window_s=args.window, progress=progress,
+                                     cancel=stop))
+        except Exception as exc:  # a bug must end in one line, not a thread's traceback
+            failures.append(exc)
+        finally:
+            finished.set()
+
+    threading.Thread(target=check, name="tls-check", daemon=True).start()
+    interrupted = False
+    try:
+        while not finished.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        # Ctrl-C stops the check; what was read so far is still printed.
+        interrupted = True
+        stop.set()
+        finished.wait()
+    if failures or not reports:
+        print(f"meshtui tls: the check failed: {failures[0] if failures else 'no result'}", file=err)
+        return 2
+    report = reports[0]
     if err.isatty():
         err.write("\r\x1b[K")
     data = to_data(report)
@@ -135,7 +164,7 @@ def run(args: argparse.Namespace, *, backend_factory: Callable[[argparse.Namespa
         out.write(yaml.safe_dump(data, sort_keys=False))
     else:
         out.write(render_table(report, scope))
-    return exit_code(report, args.fail_on)
+    return EXIT_INTERRUPTED if interrupted else exit_code(report, args.fail_on)
 
 
 def exit_code(report: TlsReport, fail_on: str) -> int:

@@ -162,7 +162,7 @@ def _fix(verdict: str, port: int, workload: str, clients: list[ClientResult]) ->
             if c.namespace:
                 steps.append(f"inject {c.name} (istio-injection=enabled on {c.namespace}, then restart it)")
             else:
-                steps.append(f"{c.workload}: cannot be injected")
+                steps.append(f"{c.workload}: not a pod in the mesh, cannot be injected")
         steps.append(f"or add a port-level PERMISSIVE exception for {port} on {workload} (p on its pod)")
         return "; ".join(dict.fromkeys(steps))
     if verdict == SAFE:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,3 +141,25 @@ def test_unreachable_cluster_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["--kubeconfig", str(path), "tls", "-n", SHOP]) == 2
     err = capsys.readouterr().err
     assert err.startswith("meshtui tls: ") and "Traceback" not in err
+
+
+def test_ctrl_c_stops_the_check_and_prints_what_was_read(emu: Emulator, kubeconfig: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import _thread
+
+    serve_stats(emu, "inventory-1", metric("mutual_tls", 1, "web", SHOP))
+
+    def interrupt_once_sampling() -> None:
+        for _ in range(3000):
+            if any("inventory-1:15020" in r.path for r in emu.requests):
+                break
+            threading.Event().wait(0.01)
+        threading.Event().wait(0.3)
+        _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_once_sampling, daemon=True).start()
+    began = time.monotonic()
+    code = run(kubeconfig, "-n", SHOP, "inventory-1", "--window", "1m")
+    assert code == 130 and time.monotonic() - began < 20
+    out = capsys.readouterr().out
+    assert "Cancelled: 0/1 pods checked." in out
