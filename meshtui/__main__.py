@@ -25,6 +25,7 @@ Without a sub-command it opens the app on the current kube context (or the simul
 EPILOG = """\
 sub-commands:
   check     check mTLS policies of a cluster or of manifest files (meshtui check --help)
+  tls       check what the sidecars really do: plaintext callers, certificates, sync (meshtui tls --help)
   logs      open a saved istio-proxy log, or print it parsed as JSON (meshtui logs --help)
   history   list changes meshtui applied (journal)
   undo      revert the last change meshtui applied
@@ -59,9 +60,10 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--seed", type=int, help="seed of the simulated mesh (with --demo; default 7)")
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    from meshtui.cli import check, demo_server, history, logs
+    from meshtui.cli import check, demo_server, history, logs, tls
 
     check.add_parser(sub)
+    tls.add_parser(sub)
     logs.add_parser(sub)
     history.add_parsers(sub)
     demo_server.add_parser(sub)
@@ -107,6 +109,10 @@ def run(argv: Sequence[str] | None) -> int:
         from meshtui.cli import check
 
         return check.run(args, backend_factory=backend_from_args)
+    if args.command == "tls":
+        from meshtui.cli import tls
+
+        return tls.run(args, backend_factory=backend_from_args)
     if args.command in ("history", "undo"):
         from meshtui.cli import history
 

@@ -175,6 +175,11 @@ class Backend(Protocol):
         """`pilot-agent request METHOD PATH` in the istio-proxy container (Envoy admin)."""
         ...
 
+    def istiod_syncz(self) -> list[str]:
+        """istiod's /debug/syncz JSON (what `istioctl proxy-status` shows), one text per istiod
+        replica; raises when no replica answered."""
+        ...
+
     def can_i(self, verb: str, resource: str, group: str = "", namespace: str = "") -> Access:
         ...
 

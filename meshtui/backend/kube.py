@@ -23,11 +23,12 @@ from meshtui.backend.base import (
     Invalid,
     LogOptions,
     NotFound,
+    Unauthorized,
     WatchStatus,
     label_patch,
     restart_patch,
 )
-from meshtui.backend.kube_exec import pilot_agent_request
+from meshtui.backend.kube_exec import pilot_agent_request, request_command
 from meshtui.backend.kube_http import MERGE_PATCH, KubeHttp, encode_path
 from meshtui.backend.kube_logs import ProxyLogStream
 from meshtui.backend.kube_resources import CORE_KINDS, ISTIO_KINDS, ResourceKind, discover_istio
@@ -40,6 +41,8 @@ PAGE_SIZE = 500
 ISTIO_NAMESPACE = "istio-system"
 RESTARTABLE = ("Deployment", "StatefulSet", "DaemonSet")
 PROXY_STATUS_PORT = 15020
+ISTIOD_MONITORING_PORT = 15014
+SYNCZ_PATH = "debug/syncz"
 
 
 class KubeBackend:
@@ -329,12 +332,43 @@ class KubeBackend:
 
     # -- proxy reads -----------------------------------------------------------------------------
     def proxy_stats(self, namespace: str, pod: str) -> str:
+        return self._client().text(self._pod_proxy_path(namespace, pod, PROXY_STATUS_PORT, "stats/prometheus"))
+
+    def _pod_proxy_path(self, namespace: str, pod: str, port: int, path: str) -> str:
         # pods/proxy takes "name:port" in one segment; the colon must stay literal.
-        path = (
+        return (
             encode_path("api", "v1", "namespaces", namespace, "pods")
-            + f"/{quote(pod, safe='')}:{PROXY_STATUS_PORT}/proxy/stats/prometheus"
+            + f"/{quote(pod, safe='')}:{port}/proxy/{path}"
         )
-        return self._client().text(path)
+
+    def istiod_syncz(self) -> list[str]:
+        """Each running istiod's /debug/syncz. Through pods/proxy first; istiod answers 401 to callers
+        that are neither localhost nor authenticated as it authenticates xDS clients, and the API
+        server forwards no credentials, so then through `pilot-discovery request` in the pod."""
+        http = self._client()
+        path = encode_path("api", "v1", "namespaces", ISTIO_NAMESPACE, "pods")
+        doc = http.json("GET", path, [("labelSelector", "app=istiod"), ("fieldSelector", "status.phase=Running")])
+        names = sorted(str((item.get("metadata") or {}).get("name") or "") for item in doc.get("items") or ())
+        if not names:
+            raise NotFound(f"no running istiod pod (app=istiod) in {ISTIO_NAMESPACE}")
+        texts: list[str] = []
+        failure: BackendError | None = None
+        for name in filter(None, names):
+            try:
+                try:
+                    texts.append(http.text(self._pod_proxy_path(ISTIO_NAMESPACE, name, ISTIOD_MONITORING_PORT,
+                                                                SYNCZ_PATH)))
+                except Unauthorized:
+                    loaded = self._loaded
+                    assert loaded is not None
+                    texts.append(request_command(
+                        loaded.configuration, ISTIO_NAMESPACE, name, "discovery", "pilot-discovery",
+                        "/" + SYNCZ_PATH, "GET", timeout=self._timeout, auth_method=http.auth_method))
+            except BackendError as exc:
+                failure = failure or exc
+        if not texts and failure is not None:
+            raise failure
+        return texts
 
     def proxy_request(self, namespace: str, pod: str, path: str, method: str = "GET") -> str:
         http = self._client()

@@ -1,4 +1,6 @@
-"""`pilot-agent request METHOD PATH` in a pod's istio-proxy container over the exec websocket."""
+"""Istio's own `request` commands over the exec websocket: `pilot-agent request METHOD PATH` in a
+sidecar (Envoy admin) and `pilot-discovery request METHOD PATH` in istiod (its debug endpoints,
+which answer localhost without authentication)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,23 @@ def pilot_agent_request(
     auth_method: str,
 ) -> str:
     """Envoy admin output through pilot-agent; a non-zero exit raises with the command's stderr."""
+    return request_command(configuration, namespace, pod, PROXY_CONTAINER, "pilot-agent", path, method,
+                           timeout=timeout, auth_method=auth_method)
+
+
+def request_command(
+    configuration: client.Configuration,
+    namespace: str,
+    pod: str,
+    container: str,
+    program: str,
+    path: str,
+    method: str,
+    *,
+    timeout: float,
+    auth_method: str,
+) -> str:
+    """The stdout of `PROGRAM request METHOD PATH` in a container."""
     # kubernetes.stream swaps call_api on the ApiClient while it runs, so exec gets a client of its own.
     api = client.ApiClient(configuration)
     server = configuration.host
@@ -35,8 +54,8 @@ def pilot_agent_request(
             client.CoreV1Api(api).connect_get_namespaced_pod_exec,
             pod,
             namespace,
-            command=["pilot-agent", "request", method, path],
-            container=PROXY_CONTAINER,
+            command=[program, "request", method, path],
+            container=container,
             stderr=True,
             stdin=False,
             stdout=True,
@@ -47,10 +66,11 @@ def pilot_agent_request(
         ws.run_forever(timeout=timeout)
         if ws.is_open():
             ws.close()
-            raise BackendError(f"pilot-agent request {path} in {namespace}/{pod} timed out ({timeout:g}s)")
+            raise BackendError(f"{program} request {path} in {namespace}/{pod} timed out ({timeout:g}s)")
         out = ws.read_channel(STDOUT_CHANNEL)
         err = ws.read_channel(STDERR_CHANNEL)
         status = yaml.safe_load(ws.read_channel(ERROR_CHANNEL) or "{}") or {}
+        ws.close()  # the server ended the stream; the client's socket still needs closing
     except client.ApiException as exc:
         found = _HANDSHAKE.search(str(exc.reason or ""))
         if found:
@@ -61,5 +81,5 @@ def pilot_agent_request(
         api.close()
     if isinstance(status, dict) and status.get("status") not in (None, "Success"):
         detail = one_line(err or str(status.get("message") or "command failed"))
-        raise BackendError(f"pilot-agent request {path} failed in {namespace}/{pod}: {detail}")
+        raise BackendError(f"{program} request {path} failed in {namespace}/{pod}: {detail}")
     return out

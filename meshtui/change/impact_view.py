@@ -15,8 +15,10 @@ MAX_LINES_PER_SECTION = 12
 def _observed_client(client: Pod | str) -> Pod | str:
     """The engine names callers outside the snapshot "namespace/name"; the simulated traffic model
     reports them as a Ref ("Deployment legacy/batch-reporter")."""
-    if isinstance(client, str) and " " in client:
-        return client.rsplit(" ", 1)[1]
+    if isinstance(client, str):
+        kind, _, ref = client.partition(" ")
+        if kind[:1].isupper() and "/" in ref and " " not in ref:
+            return ref  # "Deployment legacy/batch-reporter"; a TLS check's "external via …" stays whole
     return client
 
 

@@ -3,7 +3,10 @@
 - ``pods/log`` of ``istio-proxy``: the access log the traffic model writes for that pod;
 - ``pods/proxy`` on 15020 ``stats/prometheus``: pilot-agent's merged Prometheus endpoint;
 - ``pods/exec`` ``pilot-agent request METHOD PATH``: Envoy's admin API (``/certs``, ``/stats``,
-  ``/logging`` to read and change log levels, ``/ready``).
+  ``/logging`` to read and change log levels, ``/ready``);
+- istiod's ``/debug/syncz``: 401 through pods/proxy on 15014 (istiod authenticates callers that are
+  not on localhost, and the API server forwards no credentials), the sync state of every proxy
+  through ``pods/exec`` ``pilot-discovery request GET /debug/syncz`` in the ``discovery`` container.
 
 Everything is computed from the traffic model under the store's lock, after the traffic is brought
 up to the clock's time, so each answer agrees with the policies and pods of its moment.
@@ -19,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from meshtui.demo.apiserver.logs import LogKey, rfc3339_nano
-from meshtui.demo.mesh import spiffe_id
+from meshtui.demo.mesh import ISTIO_VERSION, certificate_window, spiffe_id, syncz_entries
 from meshtui.demo.traffic import ENVOY_LEVELS, ENVOY_LOGGERS, envoy_stats_text, prometheus_text
 from meshtui.model.objects import PROXY_CONTAINER, Pod
 
@@ -27,10 +30,12 @@ if TYPE_CHECKING:
     from meshtui.demo.cluster import DemoCluster
 
 LOG_POLL = 0.25  # clock seconds between checks for new log lines
-CERT_LIFETIME = timedelta(hours=24)
 ROOT_VALID_FROM = datetime(2025, 3, 2, 9, 14, 7)
 ROOT_LIFETIME = timedelta(days=3650)
 PROXY_STATUS_PORT = 15020
+ISTIOD_MONITORING_PORT = 15014
+SYNCZ = "debug/syncz"
+ISTIOD_CONTAINER = "discovery"
 
 
 class AdminError(Exception):
@@ -72,18 +77,23 @@ class SimulatedDataPlane:
             yield from _render(entries, timestamps)
 
     # -- pods/proxy --------------------------------------------------------------------------------
-    def proxy(self, namespace: str, pod: str, port: int, path: str) -> str | None:
+    def proxy(self, namespace: str, pod: str, port: int, path: str) -> tuple[str, int] | None:
         with self._cluster.lock:
             self._cluster.catch_up()
             model = self._cluster.model.pods.get((namespace, pod))
-            if model is None or not model.has_sidecar or port != PROXY_STATUS_PORT:
+            if model is None:
                 return None
-            if path.strip("/") == "stats/prometheus":
-                return prometheus_text(self._cluster.traffic.counters(namespace, pod), model.proxy_version)
+            if _is_istiod(model) and port == ISTIOD_MONITORING_PORT and path.strip("/") == SYNCZ:
+                return "Unauthorized\n", 401
+            if model.has_sidecar and port == PROXY_STATUS_PORT and path.strip("/") == "stats/prometheus":
+                counters = self._cluster.traffic.counters(namespace, pod)
+                return prometheus_text(counters, model.proxy_version), 200
         return None
 
     # -- pods/exec ---------------------------------------------------------------------------------
     def exec(self, namespace: str, pod: str, container: str, command: list[str]) -> tuple[str, str, int]:
+        if command == ["pilot-discovery", "request", "GET", "/" + SYNCZ]:
+            return self._syncz(namespace, pod, container)
         if command[:2] != ["pilot-agent", "request"] or len(command) not in (3, 4):
             return "", f"exec: {command[0]}: not found\n", 126
         method, path = (command[2], command[3]) if len(command) == 4 else ("GET", command[2])
@@ -96,6 +106,15 @@ class SimulatedDataPlane:
                 return self._admin(model, method.upper(), path), "", 0
             except AdminError as error:
                 return "", f"Error: {error}\n", 1
+
+    def _syncz(self, namespace: str, pod: str, container: str) -> tuple[str, str, int]:
+        with self._cluster.lock:
+            model = self._cluster.model.pods.get((namespace, pod))
+            if model is None or not _is_istiod(model) or container != ISTIOD_CONTAINER:
+                return "", "exec: pilot-discovery: not found\n", 126
+            proxies = [(p.namespace, p.name, p.workload_name, p.proxy_version)
+                       for p in self._cluster.model.pods.values() if p.has_sidecar and not p.deleting]
+        return json.dumps(syncz_entries(proxies, ISTIO_VERSION), indent=1), "", 0
 
     def _admin(self, pod: Pod, method: str, path: str) -> str:
         url = urlsplit(path if path.startswith("/") else "/" + path)
@@ -135,11 +154,9 @@ class SimulatedDataPlane:
         return "active loggers:\n" + "".join(f"  {name}: {levels[name]}\n" for name in sorted(levels))
 
     def _certs(self, pod: Pod) -> str:
-        """Envoy's /certs for the workload certificate istiod issued: 24 h, rotated at half-life."""
+        """Envoy's /certs for the workload certificate istiod issued (see certificate_window)."""
         now = self._cluster.clock.now()
-        half = CERT_LIFETIME / 2
-        issued = now - timedelta(seconds=(now - pod.created).total_seconds() % half.total_seconds())
-        expires = issued + CERT_LIFETIME
+        issued, expires = certificate_window(pod.namespace, pod.workload_name, pod.created, now)
         serial = f"{uuid.uuid5(uuid.NAMESPACE_URL, pod.name + issued.isoformat()).int:032x}"
         root_from = ROOT_VALID_FROM.replace(tzinfo=now.tzinfo)
 
@@ -167,6 +184,10 @@ class SimulatedDataPlane:
 
     def close(self) -> None:
         self._cluster.closing.set()
+
+
+def _is_istiod(pod: Pod) -> bool:
+    return pod.labels.get("app") == "istiod"
 
 
 def _render(entries: list[tuple[datetime, str]], timestamps: bool) -> Iterator[str]:

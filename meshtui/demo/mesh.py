@@ -841,3 +841,51 @@ def demo_objects(now: datetime, seed: int = 7) -> list[dict[str, Any]]:
     b.tenant_policies()
     b.ingress_routes()
     return b.objects
+
+
+# --- TLS check data (issue 9): what istiod's syncz and the proxies' /certs say ---------------------
+# One proxy that has not acknowledged istiod's last listener push, and one workload whose certificate
+# rotation stopped (its certificate is close to expiry), so a TLS check has something to find.
+STALE_PROXY_WORKLOAD = (KUBESTOCK, "ms-supplier")
+EXPIRING_CERT_WORKLOAD = ("tenant-b-orders", "payment-service")
+CERT_LIFETIME = timedelta(hours=24)
+# How long the stuck certificate has left whenever it is read.
+EXPIRING_CERT_LEFT = timedelta(hours=2, minutes=40)
+
+
+def certificate_window(
+    namespace: str, workload: str, pod_created: datetime, now: datetime
+) -> tuple[datetime, datetime]:
+    """(not before, not after) of a demo pod's workload certificate: istiod's 24 h certificates,
+    rotated at half-life; EXPIRING_CERT_WORKLOAD's last rotation never happened."""
+    if (namespace, workload) == EXPIRING_CERT_WORKLOAD:
+        expires = now + EXPIRING_CERT_LEFT
+        return expires - CERT_LIFETIME, expires
+    half = (CERT_LIFETIME / 2).total_seconds()
+    issued = now - timedelta(seconds=(now - pod_created).total_seconds() % half)
+    return issued, issued + CERT_LIFETIME
+
+
+def _nonce(*parts: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)))
+
+
+def syncz_entries(pods: list[tuple[str, str, str, str]], istiod_version: str) -> list[dict[str, Any]]:
+    """istiod's /debug/syncz answer (pilot/pkg/xds/debug.go SyncStatus) for the demo's proxies,
+    given as (namespace, pod, workload, proxy version). Every proxy acknowledged the last push but
+    the first pod of STALE_PROXY_WORKLOAD, which still holds the previous listeners."""
+    out = []
+    stale_pod = min((p for ns, p, w, _ in pods if (ns, w) == STALE_PROXY_WORKLOAD), default=None)
+    for namespace, pod, _, version in sorted(pods):
+        entry: dict[str, Any] = {
+            "cluster_id": "Kubernetes",
+            "proxy": f"{pod}.{namespace}",
+            "proxy_type": "sidecar",
+            "istio_version": version or istiod_version,
+        }
+        for xds in ("cluster", "listener", "route", "endpoint"):
+            sent = _nonce(xds, namespace, pod, "push-41")
+            acked = _nonce(xds, namespace, pod, "push-40") if pod == stale_pod and xds == "listener" else sent
+            entry[f"{xds}_sent"], entry[f"{xds}_acked"] = sent, acked
+        out.append(entry)
+    return out

@@ -811,6 +811,8 @@ class TrafficModel:
             flags or "-",
             "unknown" if mtls is None else ("mutual_tls" if mtls else "none"),
         )
+        if reporter == "destination" and not src.has_sidecar:
+            values = anonymous_source(values)
         owner = src if reporter == "source" else dst
         assert owner is not None
         counters = self.counters(owner.namespace, owner.name)
@@ -866,6 +868,13 @@ class TrafficModel:
                 f'[Tags: "ConnectionId":"{cid}"] closing data_to_write=0 type=1\tthread={thread}'
             )
         return out
+
+
+def anonymous_source(values: tuple[str, ...]) -> tuple[str, ...]:
+    """A destination sidecar learns who called from the caller's proxy (peer metadata); a caller
+    without one is "unknown" in every source_* label, as in Istio's own metrics."""
+    return tuple("unknown" if name.startswith("source_") else value
+                 for name, value in zip(REQUEST_LABELS, values, strict=True))
 
 
 def prometheus_text(counters: ProxyCounters, version: str) -> str:

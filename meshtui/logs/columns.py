@@ -28,6 +28,11 @@ _LEVEL_STYLES = {
 _CONTROLS = {**{c: "\ufffd" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}, 0x09: " "}
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters made visible: safe to print from any untrusted source."""
+    return text if text.isprintable() else text.translate(_CONTROLS)
+
+
 def _printable(segments: list[Segment]) -> list[Segment]:
     return [(text if text.isprintable() else text.translate(_CONTROLS), style) for text, style in segments]
 

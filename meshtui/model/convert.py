@@ -134,6 +134,7 @@ def pod(obj: Mapping[str, Any], *, template: bool = False) -> Pod:
         deleting=bool(m.get("deletionTimestamp")),
         template=template,
         host_network=bool(spec.get("hostNetwork")),
+        host_ip=status.get("hostIP") or "",
     )
 
 

@@ -107,6 +107,8 @@ class Pod:
     template: bool = False
     # hostNetwork pods are never injected and never checked for a missing proxy.
     host_network: bool = False
+    # The node's address (status.hostIP): traffic from it came from outside through that node.
+    host_ip: str = ""
 
     @property
     def ref(self) -> Ref:

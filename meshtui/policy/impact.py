@@ -156,9 +156,10 @@ def impact(before: Snapshot, after: Snapshot, observed: Iterable[Observed] = ())
                 pods.append(change.pod)
     services = {**{k: after.services[k] for k in endpoints}, **rule_services}
     failing = _newly_failing(m_before, m_after, [services[k] for k in sorted(services)], endpoints)
-    seen = {(p.client, p.service, p.port) for p in failing}
-    failing += [p for p in _observed_failures(m_before, m_after, observed)
-                if (p.client, p.service, p.port) not in seen]
+    # A caller seen sending plaintext *will* fail: that replaces the engine's "could fail if it calls".
+    seen_calls = _observed_failures(m_before, m_after, observed)
+    seen = {(p.client, p.service, p.port) for p in seen_calls}
+    failing = [p for p in failing if (p.client, p.service, p.port) not in seen] + seen_calls
 
     def new_findings(check: Callable[[Analysis], Iterable[Finding]]) -> tuple[Finding, ...]:
         # Same problem on the same resource counts as old even when its example text differs.

@@ -33,16 +33,31 @@ from meshtui.screens.change import (
 from meshtui.screens.change_preview import PreviewScreen
 from meshtui.screens.change_restart import RestartScreen
 from meshtui.screens.yaml_view import TextScreen
+from meshtui.tls.observed import evidence_note, is_recent, observed_callers
 
 if TYPE_CHECKING:
     from meshtui.screens.main import MainScreen
 
 
 def observed_plaintext(screen: MainScreen) -> Sequence[Observed]:
-    """Plaintext callers seen in the traffic. The simulated mesh records them; on a real cluster
-    nothing is observed yet (istio_requests_total per pod would be the source)."""
+    """Plaintext callers seen in the traffic: those of the last TLS check if it is recent (meshtui.tls),
+    and those the simulated mesh records."""
     observe = getattr(screen.app.backend, "observed_plaintext", None)
-    return list(observe()) if observe is not None else []
+    calls = list(observe()) if observe is not None else []
+    snap = screen.app.snapshot
+    if screen.tls_report is not None and snap is not None and is_recent(screen.tls_checked_at, screen.app.now()):
+        calls += observed_callers(screen.tls_report, snap)
+    return calls
+
+
+def observed_note(screen: MainScreen) -> str:
+    """Where the observed callers come from, with the window and age of the evidence."""
+    if screen.tls_report is None or screen.tls_checked_at is None:
+        return ""
+    now = screen.app.now()
+    if not is_recent(screen.tls_checked_at, now):
+        return "the last TLS check is too old to count (run t again before switching to STRICT)"
+    return evidence_note(screen.tls_report, screen.tls_checked_at, now)
 
 
 def workload_of(screen: MainScreen, pod: Pod) -> Workload | None:
@@ -94,7 +109,7 @@ def preview(screen: MainScreen, replan: Replan, then: Callable[[], None] | None 
 
     screen.app.push_screen(
         PreviewScreen(plan, screen.app.backend, observed=observed_plaintext(screen), journal=screen.app.journal,
-                      read_only=screen.app.settings.read_only),
+                      read_only=screen.app.settings.read_only, evidence=observed_note(screen)),
         done,
     )
 

@@ -59,9 +59,11 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
             self.lines = lines
 
     def __init__(self, plan: ChangePlan, backend: Backend, *, observed: Sequence[Observed] = (),
-                 journal: Journal | None = None, read_only: bool = False) -> None:
-        """``observed``: plaintext calls seen in the traffic, for the impact prediction."""
+                 journal: Journal | None = None, read_only: bool = False, evidence: str = "") -> None:
+        """``observed``: plaintext calls seen in the traffic, for the impact prediction; ``evidence``
+        says where they come from (source, window, age)."""
         super().__init__()
+        self._evidence = evidence
         self.plan = plan
         self._backend = backend
         self._observed = tuple(observed)
@@ -97,7 +99,8 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
         if self.impact is None:
             return "Predicted impact: computing…"
         lines = "\n".join(f"• {line}" for line in self.impact) or "• no change in effective mTLS"
-        return f"Predicted impact\n{lines}"
+        source = f"\n  ({self._evidence})" if self._evidence else ""
+        return f"Predicted impact{source}\n{lines}"
 
     def _dry_run_text(self) -> str:
         if self.plan.empty:

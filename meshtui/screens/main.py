@@ -6,8 +6,10 @@ renders the snapshot and report the app hands it, and the log pane's tail runs o
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Callable
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,6 +32,7 @@ from meshtui.render import (
     pod_row,
     virtual_service_row,
 )
+from meshtui.tls.report import TlsReport
 from meshtui.widgets.header import StatusHeader, header_text
 from meshtui.widgets.pod_logs import PodLogPane
 from meshtui.widgets.resource_table import ResourceTable, Row
@@ -43,6 +46,10 @@ ACTION_NEEDS: dict[str, tuple[str, ...]] = {
     "undo": ("patch namespaces", "patch peerauthentications"),
 }
 
+
+NAMESPACE_COLUMNS = ["NAME", "mTLS", "INJECT", "PODS", "✗"]
+POD_COLUMNS = ["NAME", "READY", "mTLS", "PROXY", "STATUS", "RST", "AGE"]
+TLS_COLUMN = "TLS"
 
 NARROW_WIDTH = 100
 NARROW_POD_NAME = 24
@@ -78,6 +85,7 @@ class MainScreen(Screen):
         Binding("R", "restart", "Restart", show=False, id="main.restart"),
         Binding("u", "undo", "Undo", show=False, id="main.undo"),
         Binding("y", "yaml", "YAML", show=False, id="main.yaml"),
+        Binding("t", "tls_check", "TLS check", show=False, id="main.tls_check"),
         Binding("1", "focus_pane('namespaces')", "Namespaces", show=False, id="main.pane_namespaces"),
         Binding("2", "focus_pane('pods')", "Pods", show=False, id="main.pane_pods"),
         Binding("3", "focus_pane('policies')", "Policies", show=False, id="main.pane_policies"),
@@ -87,8 +95,8 @@ class MainScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.namespaces = ResourceTable(["NAME", "mTLS", "INJECT", "PODS", "✗"], id="namespaces-table")
-        self.pods = ResourceTable(["NAME", "READY", "mTLS", "PROXY", "STATUS", "RST", "AGE"], id="pods-table")
+        self.namespaces = ResourceTable(NAMESPACE_COLUMNS, id="namespaces-table")
+        self.pods = ResourceTable(POD_COLUMNS, id="pods-table")
         self.policies = ResourceTable(["KIND", "NAME", "MODE", "SCOPE"], id="policies-table")
         self.header = StatusHeader(id="header")
         self.findings = Static(id="findings")
@@ -99,6 +107,9 @@ class MainScreen(Screen):
         self.selected_namespace: str | None = None
         self.selected_pod: tuple[str, str] | None = None
         self._pods_timer: Timer | None = None
+        # The last TLS check: its verdicts show in both panes until the next check.
+        self.tls_report: TlsReport | None = None
+        self.tls_checked_at: datetime | None = None
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -156,8 +167,13 @@ class MainScreen(Screen):
         assert self.snapshot is not None
         summaries = self.report.namespaces if self.report else {}
         rows: list[Row] = []
+        verdicts = self.tls_report.verdicts_by_namespace() if self.tls_report else None
         for ns in sorted(self.snapshot.namespaces.values(), key=lambda n: n.name):
-            rows.append((ns.name, namespace_row(ns, summaries.get(ns.name), self.palette)))
+            cells = namespace_row(ns, summaries.get(ns.name), self.palette)
+            if verdicts is not None:
+                cells.append(self._tls_mark(verdicts.get(ns.name)))
+            rows.append((ns.name, cells))
+        self.namespaces.set_columns(NAMESPACE_COLUMNS + ([TLS_COLUMN] if verdicts is not None else []))
         self.namespaces.sync(rows)
         self.query_one("#namespaces-pane").border_title = f"Namespaces  {len(rows)}"
         if self.selected_namespace is None or self.selected_namespace not in self.snapshot.namespaces:
@@ -171,10 +187,14 @@ class MainScreen(Screen):
         pods = self.snapshot.pods_in(self.selected_namespace)
         # On a narrow terminal long pod names would push the mTLS column out of the pane.
         name_width = NARROW_POD_NAME if self.app.size.width < NARROW_WIDTH else None
-        rows: list[Row] = [
-            (f"{p.namespace}/{p.name}", pod_row(p, results.get(p.key), self.palette, now, name_width))
-            for p in pods
-        ]
+        verdicts = self.tls_report.verdicts_by_pod() if self.tls_report else None
+        rows: list[Row] = []
+        for p in pods:
+            cells = pod_row(p, results.get(p.key), self.palette, now, name_width)
+            if verdicts is not None:
+                cells.append(self._tls_mark(verdicts.get(p.key)))
+            rows.append((f"{p.namespace}/{p.name}", cells))
+        self.pods.set_columns(POD_COLUMNS + ([TLS_COLUMN] if verdicts is not None else []))
         self.pods.sync(rows)
         self.query_one("#pods-pane").border_title = f"Pods  {self.selected_namespace}  {len(rows)}"
         key = self.pods.selected_key
@@ -204,6 +224,11 @@ class MainScreen(Screen):
                     if (f.namespace == ns or (f.kind == "Namespace" and f.name == ns))
                     and (pod is None or f.kind != "Pod" or f.name == pod.name)]
         self.findings.update(finding_line(findings))
+
+    def _tls_mark(self, verdict: str | None) -> Text:
+        from meshtui.screens.tls_check import verdict_text
+
+        return verdict_text(verdict, self.palette, mark=True) if verdict else Text("")
 
     # -- selection ----------------------------------------------------------------------------------
     def current_pod(self) -> Pod | None:
@@ -362,6 +387,31 @@ class MainScreen(Screen):
         obj = collection.get((namespace, name))
         if obj is not None:
             self.app.push_screen(YamlScreen(f"{obj.ref}", dict(obj.raw)))
+
+    def action_tls_check(self) -> None:
+        """Check the focused namespace (the root namespace: the whole mesh) or the focused pod's workload."""
+        from meshtui.screens.tls_check import TlsCheckScreen
+        from meshtui.tls.check import Scope
+
+        snap = self.snapshot
+        if snap is None or self.selected_namespace is None:
+            return
+        pod = self.current_pod()
+        if self.focused is self.pods and pod is not None:
+            scope = Scope("workload", pod.namespace, pod.workload_name) if pod.owner_kind \
+                else Scope("pod", pod.namespace, pod.name)
+        elif self.selected_namespace == snap.mesh.root_namespace:
+            scope = Scope("mesh")
+        else:
+            scope = Scope("namespace", self.selected_namespace)
+        self.app.push_screen(TlsCheckScreen(snap, scope, on_done=self._tls_done))
+
+    def _tls_done(self, report: TlsReport) -> None:
+        self.tls_report = report
+        self.tls_checked_at = self.app.now()
+        if self.snapshot is not None:
+            self._render_namespaces()
+            self._render_pods()
 
     def action_injection(self) -> None:
         from meshtui.screens.actions import open_injection

@@ -37,6 +37,16 @@ class ResourceTable(DataTable):
     def on_mount(self) -> None:
         self.add_columns(*self._column_labels)
 
+    def set_columns(self, columns: Sequence[str]) -> None:
+        """Change the columns; the next ``sync`` (whose rows must match them) redraws every row."""
+        if list(columns) == self._column_labels:
+            return
+        self._column_labels = list(columns)
+        if self.is_mounted:
+            self.clear(columns=True)
+            self.add_columns(*self._column_labels)
+            self._rows_shown = []
+
     @property
     def selected_key(self) -> str | None:
         if not self.row_count:

@@ -24,7 +24,7 @@ class Demo:
     clock: ManualClock
 
     def advance(self, seconds: float) -> None:
-        """Let ``seconds`` of simulated time pass: rollouts step, traffic flows."""
+        """Simulated time passes: rollouts progress, traffic flows, a TLS check's window elapses."""
         self.backend.cluster.advance(seconds)
 
 

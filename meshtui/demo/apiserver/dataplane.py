@@ -24,8 +24,8 @@ class DataPlane(Protocol):
         """Lines with "\\n", as the kubelet streams them; blocks while following."""
         ...
 
-    def proxy(self, namespace: str, pod: str, port: int, path: str) -> str | None:
-        """The pod's answer to GET ``path`` on ``port``; None when it answers 404."""
+    def proxy(self, namespace: str, pod: str, port: int, path: str) -> tuple[str, int] | None:
+        """The pod's answer to GET ``path`` on ``port`` and its HTTP status; None when it answers 404."""
         ...
 
     def exec(self, namespace: str, pod: str, container: str, command: list[str]) -> tuple[str, str, int]:
@@ -43,7 +43,7 @@ class ScriptedDataPlane:
 
     def __init__(self) -> None:
         self.logs = PodLogs()
-        self._proxy_texts: dict[tuple[str, str, int, str], str] = {}
+        self._proxy_texts: dict[tuple[str, str, int, str], tuple[str, int]] = {}
         self._exec_handler: ExecHandler | None = None
         self._lock = threading.Lock()
 
@@ -53,9 +53,10 @@ class ScriptedDataPlane:
     def end_log(self, key: LogKey) -> None:
         self.logs.end(key)
 
-    def set_proxy_response(self, namespace: str, pod: str, port: int, path: str, text: str) -> None:
+    def set_proxy_response(self, namespace: str, pod: str, port: int, path: str, text: str,
+                           status: int = 200) -> None:
         with self._lock:
-            self._proxy_texts[(namespace, pod, port, path.lstrip("/"))] = text
+            self._proxy_texts[(namespace, pod, port, path.lstrip("/"))] = (text, status)
 
     def on_exec(self, handler: ExecHandler) -> None:
         self._exec_handler = handler
@@ -65,7 +66,7 @@ class ScriptedDataPlane:
         return self.logs.read(key, tail=tail, since_seconds=since_seconds, timestamps=timestamps, follow=follow,
                               alive=alive)
 
-    def proxy(self, namespace: str, pod: str, port: int, path: str) -> str | None:
+    def proxy(self, namespace: str, pod: str, port: int, path: str) -> tuple[str, int] | None:
         with self._lock:
             return self._proxy_texts.get((namespace, pod, port, path.lstrip("/")))
 

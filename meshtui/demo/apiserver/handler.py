@@ -550,11 +550,12 @@ class Handler(BaseHTTPRequestHandler):
     def _proxy(self, target: Target, query: dict[str, list[str]]) -> None:
         pod_name, _ = self._pod(target)
         port = int(target.name.partition(":")[2] or 80)
-        text = self.emulator.dataplane.proxy(target.namespace, pod_name, port, target.rest)
-        if text is None:
+        answer = self.emulator.dataplane.proxy(target.namespace, pod_name, port, target.rest)
+        if answer is None:
             # The pod answered 404 itself; the apiserver relays the body unchanged.
             return self._send_bytes(404, b"404 page not found\n", "text/plain; charset=utf-8")
-        self._send_bytes(200, text.encode(), "text/plain; version=0.0.4; charset=utf-8")
+        text, status = answer
+        self._send_bytes(status, text.encode(), "text/plain; version=0.0.4; charset=utf-8")
 
     def _exec(self, target: Target, query: dict[str, list[str]]) -> None:
         pod_name, pod = self._pod(target)

@@ -161,8 +161,10 @@ class Emulator:
     def end_log(self, namespace: str, pod: str, container: str) -> None:
         self._scripted.end_log((namespace, pod, container))
 
-    def set_proxy_response(self, namespace: str, pod: str, port: int, path: str, text: str) -> None:
-        self._scripted.set_proxy_response(namespace, pod, port, path, text)
+    def set_proxy_response(self, namespace: str, pod: str, port: int, path: str, text: str,
+                           status: int = 200) -> None:
+        """What the pod answers on PORT/PATH through pods/proxy; the API server relays its status."""
+        self._scripted.set_proxy_response(namespace, pod, port, path, text, status)
 
     def on_exec(self, handler: ExecHandler) -> None:
         """Answer exec requests with ``handler(namespace, pod, container, command)`` →

@@ -1,0 +1,244 @@
+"""The TLS check runner: read every sidecar in scope twice, a window apart, and build the report.
+
+Per pod: metrics (pods/proxy :15020) and the certificate (exec ``pilot-agent request GET certs``)
+first; then, after the window, metrics again and the access log of the window. istiod's syncz is
+read once. Pods are read ``concurrency`` at a time, each phase of a pod within ``pod_timeout``
+seconds (a slow pod becomes NO DATA, its thread is left to the backend's own request timeout).
+Progress and partial evidence go to ``progress``; ``cancel`` stops at the next step and the report
+says which pods were not done. Only reads: nothing here writes to the cluster.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Callable, Iterator, Mapping, Protocol, TypeVar
+
+from meshtui.backend.base import BackendError, LogOptions
+from meshtui.model.objects import Pod
+from meshtui.model.snapshot import Snapshot
+from meshtui.tls.metrics import parse_stats
+from meshtui.tls.report import TlsReport
+from meshtui.tls.syncz import parse_syncz
+from meshtui.tls.verdict import PodEvidence, SyncEvidence, build_report
+
+DEFAULT_WINDOW_S = 10.0
+DEFAULT_CONCURRENCY = 16
+DEFAULT_POD_TIMEOUT_S = 8.0
+LOG_TAIL_LINES = 2000
+POLL_S = 0.05
+
+
+class TlsSource(Protocol):
+    """The read-only part of the Backend protocol a TLS check uses."""
+
+    def proxy_stats(self, namespace: str, pod: str) -> str: ...
+
+    def proxy_request(self, namespace: str, pod: str, path: str, method: str = "GET") -> str: ...
+
+    def proxy_logs(self, namespace: str, pod: str, options: LogOptions,
+                   stop: threading.Event) -> Iterator[str]: ...
+
+    def istiod_syncz(self) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What to check: one pod, a workload's pods, a namespace, or every namespace (mesh)."""
+
+    kind: str  # pod / workload / namespace / mesh
+    namespace: str = ""
+    name: str = ""
+
+    def pods(self, snapshot: Snapshot) -> list[Pod]:
+        pods = [p for p in snapshot.pods.values() if not p.deleting and not p.host_network]
+        if self.kind == "pod":
+            pods = [p for p in pods if p.key == (self.namespace, self.name)]
+        elif self.kind == "workload":
+            pods = [p for p in pods if p.namespace == self.namespace and p.workload_name == self.name]
+        elif self.kind == "namespace":
+            pods = [p for p in pods if p.namespace == self.namespace]
+        return sorted(pods, key=lambda p: p.key)
+
+    def describe(self) -> str:
+        if self.kind == "mesh":
+            return "the mesh"
+        return f"{self.kind} {self.namespace}/{self.name}" if self.name else f"namespace {self.namespace}"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    done: int
+    total: int
+    phase: str
+    evidence: Mapping[tuple[str, str], PodEvidence]
+
+
+T = TypeVar("T")
+
+
+def _message(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, BackendError) else f"{type(exc).__name__}: {exc}"
+
+
+class _Runner:
+    def __init__(self, backend: TlsSource, pods: list[Pod], *, window_s: float, concurrency: int,
+                 pod_timeout: float, progress: Callable[[Progress], None] | None, cancel: threading.Event,
+                 now: Callable[[], datetime]):
+        self.backend = backend
+        self.pods = pods
+        self.window_s = window_s
+        self.pod_timeout = pod_timeout
+        self.progress = progress
+        self.cancel = cancel
+        self.now = now
+        self.pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="tls-check")
+        self.done: dict[tuple[str, str], PodEvidence] = {}
+        self.sampled: dict[tuple[str, str], tuple[PodEvidence, datetime]] = {}
+        self.phase = "first sample"
+
+    def report_progress(self) -> None:
+        if self.progress is not None:
+            self.progress(Progress(len(self.done), len(self.pods), self.phase, dict(self.done)))
+
+    def finish(self, pod: Pod, evidence: PodEvidence) -> None:
+        self.done[pod.key] = evidence
+        self.report_progress()
+
+    def run_all(self, work: Mapping[tuple[str, str], Callable[[], T]],
+                on_result: Callable[[tuple[str, str], T | None, str], None]) -> None:
+        """Run each pod's work; call ``on_result(key, value, error)`` as each finishes or times out."""
+        started: dict[tuple[str, str], float] = {}
+
+        def timed(key: tuple[str, str], fn: Callable[[], T]) -> T:
+            started[key] = time.monotonic()
+            return fn()
+
+        pending: dict[Future, tuple[str, str]] = {self.pool.submit(timed, key, fn): key for key, fn in work.items()}
+        while pending and not self.cancel.is_set():
+            finished, _ = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            for future in finished:
+                key = pending.pop(future)
+                exc = future.exception()
+                on_result(key, None if exc else future.result(), _message(exc) if exc else "")
+            clock = time.monotonic()
+            for future, key in list(pending.items()):
+                start = started.get(key)
+                if start is not None and clock - start > self.pod_timeout:
+                    del pending[future]
+                    on_result(key, None, f"timed out after {self.pod_timeout:g}s")
+        for future in pending:
+            future.cancel()
+
+    def first(self, pod: Pod) -> tuple[str, datetime, str | None, str]:
+        stats = self.backend.proxy_stats(pod.namespace, pod.name)
+        at = self.now()  # the window runs from this read, however long /certs takes
+        try:
+            return stats, at, self.backend.proxy_request(pod.namespace, pod.name, "/certs"), ""
+        except BackendError as exc:
+            return stats, at, None, str(exc)
+
+    def second(self, pod: Pod, first_at: datetime) -> tuple[str, datetime, tuple[str, ...] | None, str]:
+        stats = self.backend.proxy_stats(pod.namespace, pod.name)
+        at = self.now()
+        since = max(1, math.ceil((at - first_at).total_seconds()))
+        options = LogOptions(tail_lines=LOG_TAIL_LINES, since_seconds=since, follow=False)
+        try:
+            lines = tuple(self.backend.proxy_logs(pod.namespace, pod.name, options, self.cancel))
+        except BackendError as exc:
+            return stats, at, None, str(exc)
+        return stats, at, lines, ""
+
+    def wait_window(self) -> None:
+        """Until the clock says the window passed: a test's hand-driven clock advances it too."""
+        deadline = self.now().timestamp() + self.window_s
+        self.phase = f"waiting {self.window_s:g}s"
+        self.report_progress()
+        while not self.cancel.is_set() and self.now().timestamp() < deadline:
+            self.cancel.wait(POLL_S)
+
+    def run(self) -> None:
+        by_key = {p.key: p for p in self.pods}
+        self.report_progress()
+        first_work: dict[tuple[str, str], Callable[[], tuple[str, datetime, str | None, str]]] = {}
+        for pod in self.pods:
+            if not pod.has_sidecar:
+                self.finish(pod, PodEvidence(pod))
+            elif pod.phase != "Running":
+                self.finish(pod, PodEvidence(pod, errors=(("pod", f"phase {pod.phase}"),)))
+            else:
+                first_work[pod.key] = lambda pod=pod: self.first(pod)
+
+        def first_done(key: tuple[str, str], value: tuple[str, datetime, str | None, str] | None,
+                       error: str) -> None:
+            pod = by_key[key]
+            if value is None:
+                self.finish(pod, PodEvidence(pod, errors=(("stats", error),)))
+                return
+            stats, at, certs, cert_error = value
+            errors = (("certs", cert_error),) if cert_error else ()
+            self.sampled[key] = (PodEvidence(pod, tuple(parse_stats(stats)), certs=certs, errors=errors), at)
+
+        self.run_all(first_work, first_done)
+        if self.cancel.is_set() or not self.sampled:
+            return
+        self.wait_window()
+        if self.cancel.is_set():
+            return
+        self.phase = "second sample"
+        self.report_progress()
+        work = {key: (lambda pod=by_key[key], at=at: self.second(pod, at))
+                for key, (_, at) in self.sampled.items()}
+
+        def second_done(key: tuple[str, str], value: tuple[str, datetime, tuple[str, ...] | None, str] | None,
+                        error: str) -> None:
+            first, first_at = self.sampled[key]
+            if value is None:
+                self.finish(first.pod, replace(first, before=None, errors=(*first.errors, ("stats", error))))
+                return
+            stats, at, logs, log_error = value
+            interval = max((at - first_at).total_seconds(), 1e-3)
+            errors = (*first.errors, ("logs", log_error)) if log_error else first.errors
+            self.finish(first.pod, replace(first, after=tuple(parse_stats(stats)), logs=logs, errors=errors,
+                                           interval_s=interval))
+
+        self.run_all(work, second_done)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _syncz(backend: TlsSource) -> SyncEvidence:
+    try:
+        return SyncEvidence(parse_syncz(backend.istiod_syncz()))
+    except BackendError as exc:
+        return SyncEvidence({}, f"istiod syncz: {exc}")
+
+
+def run_check(backend: TlsSource, snapshot: Snapshot, scope: Scope, *, window_s: float = DEFAULT_WINDOW_S,
+              concurrency: int = DEFAULT_CONCURRENCY, pod_timeout: float = DEFAULT_POD_TIMEOUT_S,
+              progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
+              now: Callable[[], datetime] | None = None) -> TlsReport:
+    """Check every pod of ``scope``; a cancelled check returns what it had (``report.cancelled``)."""
+    clock = now or (lambda: datetime.now(UTC))
+    stop = cancel or threading.Event()
+    started = clock()
+    pods = scope.pods(snapshot)
+    runner = _Runner(backend, pods, window_s=window_s, concurrency=concurrency, pod_timeout=pod_timeout,
+                     progress=progress, cancel=stop, now=clock)
+    sync_future = runner.pool.submit(_syncz, backend) if any(p.has_sidecar for p in pods) else None
+    try:
+        runner.run()
+        sync = SyncEvidence({})
+        if sync_future is not None:
+            finished, _ = wait([sync_future], timeout=pod_timeout)
+            sync = sync_future.result() if finished else SyncEvidence({}, f"istiod syncz: timed out after "
+                                                                           f"{pod_timeout:g}s")
+    finally:
+        runner.close()
+    return build_report(snapshot, pods, runner.done, sync, window_s=window_s, started=started, now=clock(),
+                        cancelled=stop.is_set())
