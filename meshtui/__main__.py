@@ -26,6 +26,7 @@ EPILOG = """\
 sub-commands:
   check     check mTLS policies of a cluster or of manifest files (meshtui check --help)
   logs      open a saved istio-proxy log, or print it parsed as JSON (meshtui logs --help)
+  migrate   plan or export the PERMISSIVE → STRICT migration (meshtui migrate --help)
   history   list changes meshtui applied (journal)
   undo      revert the last change meshtui applied
 
@@ -58,9 +59,10 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--seed", type=int, help="seed of the simulated mesh (with --demo; default 7)")
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    from meshtui.cli import check, history, logs
+    from meshtui.cli import check, history, logs, migrate
 
     check.add_parser(sub)
+    migrate.add_parser(sub)
     logs.add_parser(sub)
     history.add_parsers(sub)
     return parser
@@ -105,6 +107,10 @@ def run(argv: Sequence[str] | None) -> int:
         from meshtui.cli import check
 
         return check.run(args, backend_factory=backend_from_args)
+    if args.command == "migrate":
+        from meshtui.cli import migrate
+
+        return migrate.run(args, backend_factory=backend_from_args)
     if args.command in ("history", "undo"):
         from meshtui.cli import history
 

@@ -25,7 +25,7 @@ from meshtui.policy.findings import (
     restart_fix,
     workload_of,
 )
-from meshtui.policy.injection import LEGACY_LABEL, inject_value, would_inject
+from meshtui.policy.injection import LEGACY_LABEL, SYSTEM_NAMESPACES, inject_value, would_inject
 from meshtui.policy.report import STRICT, Finding
 
 ActionType = Literal["restart", "inject", "exception"]
@@ -234,13 +234,16 @@ def _caller_issues(snapshot: Snapshot, after: Snapshot, members: set[str], stric
         action = _exception_for(hit[0], caller.port, caller.client) if caller.port else None
         out.append(Issue(Finding(
             "MIG007", "error", "Workload", caller.namespace, caller.workload,
-            f"{caller.client} sends plaintext to {caller.target} ({caller.rate_per_s:.2f}/s, seen in the "
+            f"{caller.client} sends plaintext to {caller.target} ({caller.to_data()['rate_per_s']:.2f}/s, seen in the "
             f"{caller.source}); STRICT would refuse it.",
             f"inject {caller.client} (sidecar + restart), or keep port {caller.port or '?'} of "
             f"{caller.target_namespace}/{caller.target_workload} PERMISSIVE for it"), True, action))
     if not strict:
         return out
-    quiet = [p for p in _running(snapshot, sorted({p.namespace for p in snapshot.pods.values()} - members))
+    # The control plane (root namespace) and Kubernetes' own namespaces do not call workloads.
+    outside = {p.namespace for p in snapshot.pods.values()} - members - SYSTEM_NAMESPACES \
+        - {snapshot.mesh.root_namespace}
+    quiet = [p for p in _running(snapshot, sorted(outside))
              if not p.has_sidecar and (p.namespace, p.workload_name) not in seen]
     names = sorted({f"{p.namespace}/{p.workload_name}" for p in quiet})
     if names:
