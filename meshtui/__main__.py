@@ -56,6 +56,8 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--root-namespace", metavar="NS", help="Istio root namespace (default: istio-system)")
     parser.add_argument("--log-buffer", metavar="LINES", type=int, dest="log_buffer_lines",
                         help="lines kept per log view (default: 50000)")
+    parser.add_argument("--auto-rollback", action="store_true", default=None,
+                        help="migration wizard: roll a step back by itself when verify sees it break clients")
     parser.add_argument("--seed", type=int, help="seed of the simulated mesh (with --demo; default 7)")
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)

@@ -19,6 +19,7 @@ BINDING_OWNERS: tuple[tuple[str, str], ...] = (
     ("change preview", "meshtui.screens.change_preview:PreviewScreen"),
     ("restart", "meshtui.screens.change_restart:RestartScreen"),
     ("mode picker", "meshtui.screens.change:ModePickerScreen"),
+    ("migration wizard", "meshtui.screens.migrate:MigrateScreen"),
 )
 
 

@@ -38,6 +38,25 @@ class Window:
     callers: tuple[dict[str, Any], ...] = ()  # PlaintextCaller.to_data() of the window
 
 
+@dataclass(frozen=True, slots=True)
+class Verifying:
+    """The step being verified: enough to resume its window after a restart of meshtui."""
+
+    title: str
+    started: str
+    ports: tuple[tuple[str, str, int], ...]  # (namespace, pod, container port) whose mode it changed
+    before: str = ""  # fingerprint before the step: what a rollback returns to
+
+    def to_data(self) -> dict[str, Any]:
+        return {"title": self.title, "started": self.started, "ports": [list(p) for p in self.ports],
+                "before": self.before}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Verifying:
+        ports = tuple((str(a), str(b), int(c)) for a, b, c in data.get("ports") or ())
+        return cls(str(data["title"]), str(data["started"]), ports, str(data.get("before") or ""))
+
+
 @dataclass(frozen=True)
 class MigrationState:
     context: str
@@ -48,6 +67,7 @@ class MigrationState:
     windows: tuple[Window, ...] = ()
     fingerprint: str = ""
     rolled_back: tuple[str, ...] = field(default=())  # titles of steps verify rolled back
+    verifying: Verifying | None = None
 
     def with_window(self, window: Window) -> MigrationState:
         return replace(self, windows=(*self.windows, window)[-MAX_WINDOWS:])
@@ -60,6 +80,7 @@ class MigrationState:
             "exceptions": [e.to_data() for e in self.exceptions],
             "windows": [{"start": w.start, "end": w.end, "callers": list(w.callers)} for w in self.windows],
             "fingerprint": self.fingerprint, "rolled_back": list(self.rolled_back),
+            "verifying": self.verifying.to_data() if self.verifying else None,
         }
 
     @classmethod
@@ -75,6 +96,7 @@ class MigrationState:
                           for w in data.get("windows") or ()),
             fingerprint=str(data.get("fingerprint") or ""),
             rolled_back=tuple(str(t) for t in data.get("rolled_back") or ()),
+            verifying=Verifying.from_data(data["verifying"]) if data.get("verifying") else None,
         )
 
 

@@ -41,6 +41,7 @@ ACTION_NEEDS: dict[str, tuple[str, ...]] = {
     "port_mtls": ("create peerauthentications", "patch peerauthentications", "delete peerauthentications"),
     "restart": ("patch deployments",),
     "undo": ("patch namespaces", "patch peerauthentications"),
+    "migrate": ("create peerauthentications", "patch peerauthentications"),
 }
 
 
@@ -77,6 +78,7 @@ class MainScreen(Screen):
         Binding("p", "port_mtls", "Port mTLS", show=False, id="main.port_mtls"),
         Binding("R", "restart", "Restart", show=False, id="main.restart"),
         Binding("u", "undo", "Undo", show=False, id="main.undo"),
+        Binding("M", "migrate", "Migrate to STRICT", show=False, id="main.migrate"),
         Binding("y", "yaml", "YAML", show=False, id="main.yaml"),
         Binding("1", "focus_pane('namespaces')", "Namespaces", show=False, id="main.pane_namespaces"),
         Binding("2", "focus_pane('pods')", "Pods", show=False, id="main.pane_pods"),
@@ -382,6 +384,16 @@ class MainScreen(Screen):
         from meshtui.screens.actions import open_restart
 
         open_restart(self)
+
+    def action_migrate(self) -> None:
+        from meshtui.migrate.scope import Scope
+        from meshtui.screens.migrate import MigrateScreen
+
+        ns, snap = self.selected_namespace, self.snapshot
+        scope = None
+        if ns is not None and snap is not None:
+            scope = Scope.of(mesh=True) if ns == snap.mesh.root_namespace else Scope.of([ns])
+        self.app.push_screen(MigrateScreen(scope))
 
     def action_undo(self) -> None:
         from meshtui.screens.actions import run_undo
