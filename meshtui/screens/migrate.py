@@ -135,7 +135,9 @@ class MigrateScreen(Screen):
                                      verifying=None,
                                      stage="plan" if saved.stage in ("apply", "verify") else saved.stage)
         elif self._requested is not None:
-            self.state = MigrationState(self.app.backend.context, self._requested)
+            members = self._requested.members(snap) if snap else []
+            self.state = MigrationState(self.app.backend.context, self._requested,
+                                        fingerprint=fingerprint(snap, members) if snap else "")
         else:
             self.notify("select a namespace (or the root namespace for the mesh) first", severity="warning")
             self.app.pop_screen()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from meshtui.change.journal import Journal
 from meshtui.config import Settings
+from meshtui.factory import build_app
 from meshtui.screens.change_preview import PreviewScreen
+from meshtui.screens.change_restart import RestartScreen
 from meshtui.screens.main import MainScreen
 from meshtui.screens.migrate import MigrateScreen
 from tests.ui.pilot import notices, populated, screen_text, wait_for
@@ -118,3 +121,109 @@ async def test_kubestock_failed_verify_rolls_back_then_exceptions_make_it_safe(m
         assert modes.mtls == "MIXED"  # STRICT with two port exceptions
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
+
+
+async def test_quit_and_reopen_resumes_and_notices_a_change_by_someone_else(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, KS)
+        highlight(wizard, lambda r: getattr(r, "finding", None) and r.finding.code == "MIG005")
+        await pilot.press("f", "n")
+        await stage(pilot, wizard, "observe")
+        await wait_for(pilot, lambda: wizard._window is not None)
+        demo.advance(10)
+        await wait_for(pilot, lambda: len(wizard.state.windows) == 1)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
+        await pilot.press("q")
+    # Meanwhile a colleague makes ms-product STRICT by hand.
+    demo.backend.create("PeerAuthentication", {
+        "apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
+        "metadata": {"name": "ms-product-strict", "namespace": KS},
+        "spec": {"selector": {"matchLabels": {"app": "ms-product"}}, "mtls": {"mode": "STRICT"}}})
+    again = build_app(FAST, backend=demo.backend, clock=demo.clock.now)
+    again.journal = Journal(demo.app.journal.path)  # the demo's journal lives in a temp dir per run
+    async with again.run_test(size=(140, 45)) as pilot:
+        await populated(pilot)
+        await pilot.press("M")  # on whatever namespace is selected: the saved migration resumes
+        await wait_for(pilot, lambda: isinstance(again.screen, MigrateScreen))
+        wizard = again.screen
+        await wait_for(pilot, lambda: wizard.report is not None)
+        assert wizard.stage == "observe" and wizard.state.scope.namespaces == (KS,)
+        assert [e.label for e in wizard.state.exceptions] == [f"{KS}/frontend:3000"]
+        assert len(wizard.state.windows) == 1
+        assert "Resuming the migration of namespace kubestock-staging" in notices(again)
+        assert "changed by someone else" in notices(again)
+        # The plan is made from the cluster as it is now: the colleague's policy is part of it.
+        step = next(s for s in wizard.report.steps if s.kind == "namespace")
+        assert f"{KS}/ms-product:3003" not in step.affects  # already STRICT by the colleague's policy
+
+
+async def test_auto_rollback_undoes_a_breaking_step_by_itself(make_demo) -> None:
+    demo = make_demo(Settings(demo=True, migrate_window_s=10, migrate_quiet_s=20, migrate_verify_s=20,
+                              auto_rollback=True))
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, KS)
+        # Straight to the plan, ignoring the findings (the NodePort's and batch-reporter's).
+        await pilot.press("n", "exclamation_mark")
+        await stage(pilot, wizard, "plan")
+        await pilot.press("exclamation_mark")
+        await confirm_preview(pilot, f"Set mTLS STRICT on namespace {KS}")
+        await stage(pilot, wizard, "verify")
+        for _ in range(6):
+            demo.advance(5)
+            await pilot.pause(0.3)
+            if wizard.stage != "verify":
+                break
+        await stage(pilot, wizard, "plan")
+        await wait_for(pilot, lambda: demo.backend.get("PeerAuthentication", KS, "default") is None)
+        assert "Verify failed: legacy/batch-reporter now fail" in notices(demo.app)
+        assert f"rolled back: Set mTLS STRICT on namespace {KS}" in notices(demo.app)
+
+
+async def test_researchflow_restart_fix_then_strict(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, "researchflow")
+        assert "MIG002 Deployment researchflow/worker" in screen_text(demo.app)
+        assert "f: restart worker in researchflow" in screen_text(demo.app)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, RestartScreen))
+        restart = demo.app.screen
+        await pilot.press("r")
+        for _ in range(40):
+            demo.advance(2)
+            await pilot.pause(0.1)
+            if restart.phase == "done":
+                break
+        assert restart.phase == "done"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: demo.app.screen is wizard and wizard.report.ready)
+        await pilot.press("n")
+        await stage(pilot, wizard, "observe")
+        await wait_for(pilot, lambda: wizard._window is not None)
+        for _ in range(2):
+            demo.advance(10)
+            await wait_for(pilot, lambda: wizard._window is not None and not wizard._sampling)
+            await pilot.pause(0.2)
+        await wait_for(pilot, lambda: wizard._quiet_for() >= 20)
+        await pilot.press("n")
+        await stage(pilot, wizard, "plan")
+        await pilot.press("n")
+        await confirm_preview(pilot, "Set mTLS STRICT on namespace researchflow")
+        await stage(pilot, wizard, "verify")
+        for _ in range(4):
+            demo.advance(5)
+            await pilot.pause(0.3)
+        await stage(pilot, wizard, "done")
+        assert demo.app.report.namespaces["researchflow"].without_sidecar == 0
+        assert demo.app.report.namespaces["researchflow"].mtls == "STRICT"
+
+
+async def test_tenant_b_is_ready_at_once(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, "tenant-b-orders")
+        assert wizard.report.ready
+        text = screen_text(demo.app)
+        assert "Preflight: no blocker" in text and "MIG003" in text  # old proxies: a warning only
