@@ -41,7 +41,6 @@ ACTION_NEEDS: dict[str, tuple[str, ...]] = {
     "port_mtls": ("create peerauthentications", "patch peerauthentications", "delete peerauthentications"),
     "restart": ("patch deployments",),
     "undo": ("patch namespaces", "patch peerauthentications"),
-    "migrate": ("create peerauthentications", "patch peerauthentications"),
 }
 
 

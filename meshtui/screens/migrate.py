@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from meshtui.backend.base import BackendError, LogOptions
 from meshtui.change.apply import ReadOnlyError
@@ -46,6 +46,7 @@ from meshtui.migrate.verify import VerifyFailure, changed_ports, failures
 from meshtui.model.convert import format_time, parse_time
 from meshtui.model.objects import Workload
 from meshtui.model.snapshot import Snapshot
+from meshtui.widgets.resource_table import ResourceTable, Row
 
 TICK = 0.1  # real seconds between checks of the app clock for window ends
 
@@ -94,7 +95,9 @@ class MigrateScreen(Screen):
         self._requested = scope
         self.state: MigrationState | None = None
         self.report: Preflight | None = None
-        self.rows: list[Any] = []  # what each table row stands for: Issue, PlaintextCaller, Step, VerifyFailure
+        # What each table row stands for (Issue, PlaintextCaller, Step, VerifyFailure, ...), by row key.
+        self.rows: dict[str, Any] = {}
+        self._pending: list[Row] = []
         self.message = ""
         self.verify_failures: list[VerifyFailure] = []
         self._forced = False
@@ -108,7 +111,7 @@ class MigrateScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="stepper")
         yield Static(id="summary")
-        yield DataTable(id="rows", cursor_type="row", zebra_stripes=True)
+        yield ResourceTable(["", "WHAT", "DETAIL"], id="rows")
         with VerticalScroll(id="detail-box"):
             yield Static(id="detail")
         yield Footer()
@@ -142,8 +145,6 @@ class MigrateScreen(Screen):
             self.notify("select a namespace (or the root namespace for the mesh) first", severity="warning")
             self.app.pop_screen()
             return
-        table = self.query_one("#rows", DataTable)
-        table.add_columns("", "WHAT", "DETAIL")
         self._save()
         self.set_interval(TICK, self._tick)
         self._enter(self.state.stage)
@@ -212,36 +213,33 @@ class MigrateScreen(Screen):
         if self.state is None:
             return
         self.query_one("#stepper", Static).update(self._stepper())
-        table = self.query_one("#rows", DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        self.rows = []
-        render = getattr(self, f"_render_{self.stage}")
-        summary: str = render(table)
+        self.rows, self._pending = {}, []
+        summary: str = getattr(self, f"_render_{self.stage}")()
+        # sync keeps the cursor on the same finding or step while the list changes under it.
+        self.query_one("#rows", ResourceTable).sync(self._pending)
         self.query_one("#summary", Static).update(Text(f"{self.state.scope.describe()} — {summary}"))
-        if table.row_count:
-            table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
         self.query_one("#detail", Static).update(Text(self.message or self._detail()))
         self.refresh_bindings()
 
-    def _add(self, table: DataTable, item: Any, mark: str, what: str, detail: str) -> None:
+    def _add(self, key: str, item: Any, mark: str, what: str, detail: str) -> None:
         # Names come from the cluster: Text keeps them from being read as markup.
-        table.add_row(Text(mark), Text(what), Text(detail), key=str(len(self.rows)))
-        self.rows.append(item)
+        self._pending.append((key, [Text(mark), Text(what), Text(detail)]))
+        self.rows[key] = item
 
-    def _add_issue(self, table: DataTable, issue: Issue) -> None:
+    def _add_issue(self, issue: Issue) -> None:
         f = issue.finding
         mark = "BLOCK" if issue.blocker else "warn"
         # The row says what f does; the detail pane below holds the whole message and fix.
         detail = f"f: {issue.action.describe()}" if issue.action else f.message
-        self._add(table, issue, mark, f"{f.code} {f.kind} {f.namespace}/{f.name}".replace(" /", " "), detail)
+        what = f"{f.code} {f.kind} {f.namespace}/{f.name}".replace(" /", " ")
+        self._add(f"issue/{what}", issue, mark, what, detail)
 
-    def _render_preflight(self, table: DataTable) -> str:
+    def _render_preflight(self) -> str:
         report = self.report
         if report is None:
             return "reading the cluster…"
         for issue in report.issues:
-            self._add_issue(table, issue)
+            self._add_issue(issue)
         verdict = "no blocker" if report.ready else f"{len(report.blockers)} blocker(s)"
         return f"Preflight: {verdict}, {len(report.warnings)} warning(s). f fixes the highlighted one; n observes."
 
@@ -255,14 +253,14 @@ class MigrateScreen(Screen):
             return 0.0
         return (self.app.now() - self._last_plaintext).total_seconds()
 
-    def _render_observe(self, table: DataTable) -> str:
+    def _render_observe(self) -> str:
         assert self.state is not None
         last = self.state.windows[-1] if self.state.windows else None
         callers = _callers_from(replace(self.state, windows=(last,))) if last else []
         for c in callers:
             excused = c not in self._unexcused([c])
             note = "exception accepted" if excused else "x: keep the port PERMISSIVE for it, or inject it"
-            self._add(table, c, "ok" if excused else "PLAIN", f"{c.client} → {c.target}",
+            self._add(f"caller/{c.client}>{c.target}", c, "ok" if excused else "PLAIN", f"{c.client} → {c.target}",
                       f"{c.rate_per_s:.2f}/s (metrics)  {note}")
         window = self.settings.migrate_window_s
         elapsed = (self.app.now() - self._window[1]).total_seconds() if self._window else 0.0
@@ -270,30 +268,32 @@ class MigrateScreen(Screen):
         return (f"Observe: {seen}; window {window}s ({elapsed:.0f}s in), quiet for {self._quiet_for():.0f}s of "
                 f"{self.settings.migrate_quiet_s}s. n goes on once quiet or every caller has an exception.")
 
-    def _render_plan(self, table: DataTable) -> str:
+    def _render_plan(self) -> str:
         report = self.report
         if report is None:
             return "reading the cluster…"
         for issue in report.blockers:
-            self._add_issue(table, issue)
-        for step in report.steps:
-            self._add(table, step, f"{step.n:>2}.", step.title, ", ".join(step.affects[:6]))
+            self._add_issue(issue)
+        self._add_steps(report.steps)
         blocked = "" if report.ready else f" {len(report.blockers)} blocker(s) remain (f/x fix; ! goes on anyway)."
         return f"Plan: {len(report.steps)} step(s).{blocked} n applies the first."
 
-    def _render_apply(self, table: DataTable) -> str:
-        report = self.report
-        steps = report.steps if report else ()
+    def _add_steps(self, steps: tuple[Step, ...]) -> None:
         for step in steps:
-            self._add(table, step, f"{step.n:>2}.", step.title, ", ".join(step.affects[:6]))
+            self._add(f"step/{step.title}", step, f"{step.n:>2}.", step.title, ", ".join(step.affects[:6]))
+
+    def _render_apply(self) -> str:
+        steps = self.report.steps if self.report else ()
+        self._add_steps(steps)
         done = len(self.state.applied) if self.state else 0
         if not steps:
             return "Apply: nothing left to apply."
         return f"Apply: {done} step(s) applied, {len(steps)} to go. n previews the next one: {steps[0].title}"
 
-    def _render_verify(self, table: DataTable) -> str:
+    def _render_verify(self) -> str:
         for f in self.verify_failures:
-            self._add(table, f, "FAIL", f"{f.client} → {f.target}", f"{f.reason} ×{f.count} (logs)")
+            self._add(f"fail/{f.client}>{f.target}/{f.reason}", f, "FAIL", f"{f.client} → {f.target}",
+                      f"{f.reason} ×{f.count} (logs)")
         window = self.settings.migrate_verify_s
         verifying = self.state.verifying if self.state else None
         elapsed = (self.app.now() - parse_time(verifying.started)).total_seconds() if verifying else 0.0
@@ -302,12 +302,12 @@ class MigrateScreen(Screen):
             return f"Verify FAILED: '{title}' breaks {len(self.verify_failures)} client(s). b rolls it back."
         return f"Verify: watching the scope's istio-proxy logs after '{title}' ({elapsed:.0f}s of {window}s)."
 
-    def _render_done(self, table: DataTable) -> str:
+    def _render_done(self) -> str:
         assert self.state is not None
-        for step in self.state.applied:
-            self._add(table, step, "done", step.title, f"applied {step.at}")
+        for i, step in enumerate(self.state.applied):
+            self._add(f"done/{i}", step, "done", step.title, f"applied {step.at}")
         for exc in self.state.exceptions:
-            self._add(table, exc, "keep", f"port exception {exc.label}", f"needed by {exc.client}")
+            self._add(f"keep/{exc.label}", exc, "keep", f"port exception {exc.label}", f"needed by {exc.client}")
         return (f"Done: {len(self.state.applied)} step(s) applied, {len(self.state.exceptions)} exception(s) left. "
                 "The YAML below reproduces it elsewhere (kubectl apply -f, in order).")
 
@@ -325,10 +325,8 @@ class MigrateScreen(Screen):
         return ""
 
     def _highlighted(self) -> Any:
-        table = self.query_one("#rows", DataTable)
-        if not self.rows or table.cursor_row >= len(self.rows):
-            return None
-        return self.rows[table.cursor_row]
+        key = self.query_one("#rows", ResourceTable).selected_key
+        return self.rows.get(key) if key else None
 
     def on_data_table_row_highlighted(self) -> None:
         if not self.message:

@@ -43,7 +43,7 @@ async def confirm_preview(pilot, title: str) -> None:
 
 
 def highlight(wizard: MigrateScreen, predicate) -> None:
-    index = next(i for i, row in enumerate(wizard.rows) if predicate(row))
+    index = next(i for i, row in enumerate(wizard.rows.values()) if predicate(row))
     wizard.query_one("#rows").move_cursor(row=index, animate=False)
 
 
@@ -96,7 +96,7 @@ async def test_kubestock_failed_verify_rolls_back_then_exceptions_make_it_safe(m
 
         # x on the blocker keeps 3001 PERMISSIVE for batch-reporter; now the plan is ready and verifies.
         await wait_for(pilot, lambda: any(getattr(r, "finding", None) and r.finding.code == "MIG007"
-                                          for r in wizard.rows))
+                                          for r in wizard.rows.values()))
         highlight(wizard, lambda r: getattr(r, "finding", None) and r.finding.code == "MIG007")
         await pilot.press("x")
         await wait_for(pilot, lambda: wizard.report.ready)
