@@ -227,3 +227,31 @@ async def test_tenant_b_is_ready_at_once(make_demo) -> None:
         assert wizard.report.ready
         text = screen_text(demo.app)
         assert "Preflight: no blocker" in text and "MIG003" in text  # old proxies: a warning only
+
+
+async def test_inject_fix_labels_the_namespace_then_restarts(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, "legacy")
+        assert "f: enable injection in legacy, then restart 1 workload(s)" in screen_text(demo.app)
+        await pilot.press("f")
+        await confirm_preview(pilot, "Enable sidecar injection in legacy")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, RestartScreen))
+        restart = demo.app.screen
+        await pilot.press("r")
+        for _ in range(20):
+            demo.advance(2)
+            await pilot.pause(0.1)
+            if restart.phase == "done":
+                break
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: demo.app.screen is wizard and wizard.report.ready)
+        assert demo.backend.get("Namespace", "", "legacy")["metadata"]["labels"]["istio-injection"] == "enabled"
+
+
+async def test_palette_offers_the_wizard(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        await populated(pilot)
+        titles = [c.title for c in demo.app.get_system_commands(demo.app.screen)]
+        assert "Migrate to STRICT" in titles
