@@ -4,24 +4,31 @@ The narrow interface the wizard and the CLI use:
 
 * :func:`plaintext_callers` (backend, snapshot, pods, window, wait) → list of :class:`PlaintextCaller`
 * or, for a caller that drives time itself (the wizard's timer), :func:`take_sample` at the start
-  and at the end of a window, then :func:`compare`.
+  and at the end of a window, then :func:`callers_between`.
 
 Today the evidence is the server sidecars' Prometheus text (pilot-agent :15020
 /stats/prometheus through ``backend.proxy_stats``): ``istio_requests_total`` and
 ``istio_tcp_connections_opened_total`` series with ``reporter="destination"`` and
 ``connection_security_policy="none"``, two samples a window apart, so a caller counts only when
-its counter grew inside the window (plaintext *now*, not since the proxy started). The inside may
-move onto the TLS-check package (issue 9) without changing these signatures.
+its counter grew inside the window (plaintext *now*, not since the proxy started). A caller the
+server's sidecar cannot name (``source_workload="unknown"``: no sidecar, so no metadata exchange)
+is named from that server's access log instead: inbound lines without SNI (plaintext) in the
+window, downstream remote address → pod IP → workload, else the address itself (source "logs").
+The inside may move onto the TLS-check package (issue 9) without changing these signatures.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections import defaultdict
-from dataclasses import dataclass, field
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
 
-from meshtui.backend.base import Backend, BackendError
+from meshtui.backend.base import Backend, BackendError, LogOptions
+from meshtui.logs.parser import parse_line
+from meshtui.migrate.verify import host_port
 from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.services import target_port
@@ -130,6 +137,48 @@ def compare(first: Sample, second: Sample, snapshot: Snapshot) -> list[Plaintext
                   for (ns, wl, tns, twl, port), delta in grown.items())
 
 
+def _log_callers(backend: Backend, snapshot: Snapshot, caller: PlaintextCaller, window_s: float) -> Counter:
+    by_ip = {p.ip: p for p in snapshot.pods.values() if p.ip}
+    seen: Counter[tuple[str, str]] = Counter()
+    options = LogOptions(follow=False, tail_lines=None, since_seconds=max(1, math.ceil(window_s)))
+    for server in snapshot.pods_in(caller.target_namespace):
+        if server.workload_name != caller.target_workload or not server.has_sidecar:
+            continue
+        try:
+            lines = list(backend.proxy_logs(server.namespace, server.name, options, threading.Event()))
+        except BackendError:
+            continue
+        for line in lines:
+            record = parse_line(line)
+            local, remote = host_port(record.downstream_local), host_port(record.downstream_remote)
+            if record.direction != "inbound" or record.sni or local is None or remote is None:
+                continue
+            if caller.port and local[1] != caller.port:
+                continue
+            pod = by_ip.get(remote[0])
+            seen[(pod.namespace, pod.workload_name) if pod else ("", remote[0])] += 1
+    return seen
+
+
+def name_from_logs(backend: Backend, snapshot: Snapshot, callers: list[PlaintextCaller],
+                   window_s: float) -> list[PlaintextCaller]:
+    """``callers`` with each "unknown" one replaced by the callers the server's access log names."""
+    out: list[PlaintextCaller] = []
+    for caller in callers:
+        seen = _log_callers(backend, snapshot, caller, window_s) if caller.workload == "unknown" else None
+        if not seen:
+            out.append(caller)
+            continue
+        out += [replace(caller, namespace=ns, workload=name, rate_per_s=n / window_s, source="logs")
+                for (ns, name), n in seen.items()]
+    return sorted(out)
+
+
+def callers_between(backend: Backend, first: Sample, second: Sample, snapshot: Snapshot) -> list[PlaintextCaller]:
+    """The plaintext callers of a window from its two samples, unknown ones named from the logs."""
+    return name_from_logs(backend, snapshot, compare(first, second, snapshot), second.at - first.at)
+
+
 def plaintext_callers(backend: Backend, snapshot: Snapshot, pods: Iterable[Pod], window_s: float, *,
                       wait: Callable[[float], bool], clock: Callable[[], float]) -> list[PlaintextCaller]:
     """Plaintext callers of ``pods`` over one window. ``wait(seconds)`` returns False when cancelled
@@ -138,4 +187,4 @@ def plaintext_callers(backend: Backend, snapshot: Snapshot, pods: Iterable[Pod],
     first = take_sample(backend, pods, clock())
     if not wait(window_s):
         return []
-    return compare(first, take_sample(backend, pods, clock()), snapshot)
+    return callers_between(backend, first, take_sample(backend, pods, clock()), snapshot)

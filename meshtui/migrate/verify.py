@@ -36,7 +36,8 @@ def changed_ports(plan: ChangePlan) -> set[PortKey]:
     return {(c.pod.namespace, c.pod.name, c.port) for c in mode_changes(analyze(plan.before), analyze(plan.predicted))}
 
 
-def _split(address: str | None) -> tuple[str, int] | None:
+def host_port(address: str | None) -> tuple[str, int] | None:
+    """"10.0.0.1:8080" → ("10.0.0.1", 8080); None for "-" or anything else."""
     if not address or ":" not in address:
         return None
     host, _, port = address.rpartition(":")
@@ -66,14 +67,14 @@ def failures(lines: Iterable[tuple[Pod, str]], snapshot: Snapshot, changed: set[
             continue
         reason, server_side = found
         if server_side:
-            local, remote = _split(record.downstream_local), _split(record.downstream_remote)
+            local, remote = host_port(record.downstream_local), host_port(record.downstream_remote)
             if local is None or (pod.namespace, pod.name, local[1]) not in changed:
                 continue
             caller = by_ip.get(remote[0]) if remote else None
             client = f"{caller.namespace}/{caller.workload_name}" if caller else (remote[0] if remote else "unknown")
             target = f"{pod.namespace}/{pod.workload_name}:{local[1]}"
         else:
-            upstream = _split(record.upstream_host)
+            upstream = host_port(record.upstream_host)
             server = by_ip.get(upstream[0]) if upstream else None
             if upstream is None or server is None or (server.namespace, server.name, upstream[1]) not in changed:
                 continue

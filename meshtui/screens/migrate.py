@@ -27,7 +27,7 @@ from meshtui.change.apply import ReadOnlyError
 from meshtui.change.journal import UndoResult, undo_last
 from meshtui.change.plan import ChangePlan, PlanError, injection_plan
 from meshtui.migrate.export import objects_yaml
-from meshtui.migrate.observe import PlaintextCaller, Sample, compare, take_sample
+from meshtui.migrate.observe import PlaintextCaller, Sample, callers_between, take_sample
 from meshtui.migrate.plan import Step, build_steps, find_workload
 from meshtui.migrate.preflight import Action, Issue, Preflight, preflight
 from meshtui.migrate.scope import PortException, Scope
@@ -361,7 +361,7 @@ class MigrateScreen(Screen):
 
         def work() -> None:
             sample = take_sample(backend, pods, at.timestamp())
-            callers = compare(first[0], sample, snap) if first else None
+            callers = callers_between(backend, first[0], sample, snap) if first else None
             app.call_from_thread(self._sampled, sample, at, callers)
 
         self.run_worker(work, thread=True, group="migrate-observe", exit_on_error=False)

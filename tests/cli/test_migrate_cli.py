@@ -204,3 +204,34 @@ def test_plan_observes_plaintext_over_http(kube: KubeBackend, emulator: Emulator
     reads = [r.path for r in emulator.requests if r.path.endswith("/proxy/stats/prometheus")]
     assert f"/api/v1/namespaces/{KS}/pods/{pods[0]}:15020/proxy/stats/prometheus" in reads
     assert not [r for r in emulator.requests if r.method not in ("GET",) and "selfsubject" not in r.path]
+
+
+def test_a_caller_the_metrics_cannot_name_is_named_from_the_access_log(kube: KubeBackend,
+                                                                       emulator: Emulator) -> None:
+    """On a real cluster a caller without sidecar reaches the server's metrics as "unknown"."""
+    unknown = PLAINTEXT_SERIES.replace('source_workload="batch-reporter"', 'source_workload="unknown"') \
+        .replace('source_workload_namespace="legacy"', 'source_workload_namespace="unknown"')
+    server = next(o for o in emulator.objects("Pod") if o["metadata"]["name"].startswith("ms-inventory-"))
+    caller = next(o for o in emulator.objects("Pod") if o["metadata"]["namespace"] == "legacy")
+    name, ip = server["metadata"]["name"], server["status"]["podIP"]
+    emulator.set_proxy_response(KS, name, 15020, "stats/prometheus", unknown.format(count=1))
+    for _ in range(2):  # plaintext (no SNI) inbound requests, as Istio's default access log writes them
+        emulator.append_log(KS, name, "istio-proxy",
+                            '[2026-11-24T12:00:01.000Z] "GET /api/v1/stock/report HTTP/1.1" 200 - via_upstream - "-" '
+                            '0 812 3 2 "-" "python-requests/2.31.0" "1b2c" "ms-inventory:3001" '
+                            f'"{ip}:3001" inbound|3001|| 127.0.0.6:41234 {ip}:3001 '
+                            f'{caller["status"]["podIP"]}:53211 - default')
+    now = [0.0]
+
+    def wait(seconds: float) -> bool:
+        now[0] += seconds
+        emulator.set_proxy_response(KS, name, 15020, "stats/prometheus", unknown.format(count=3))
+        return True
+
+    code, out, _ = run(["-n", KS, "--plan", "-o", "json", "--window", "4"], kube, wait=wait, clock=lambda: now[0])
+    data = json.loads(out)
+    assert code == 1
+    assert data["plaintext_clients"] == [{"namespace": "legacy", "workload": "batch-reporter",
+                                          "target": f"{KS}/ms-inventory:3001", "rate_per_s": 0.5}]
+    blocker = next(b for b in data["blockers"] if b["code"] == "MIG007")
+    assert "seen in the logs" in blocker["message"]
