@@ -49,6 +49,7 @@ from meshtui.model.snapshot import Snapshot
 from meshtui.widgets.resource_table import ResourceTable, Row
 
 TICK = 0.1  # real seconds between checks of the app clock for window ends
+SYNC_TIMEOUT = 5.0  # real seconds to wait for the watch to show an applied step
 
 
 def _callers_from(state: MigrationState) -> list[PlaintextCaller]:
@@ -106,6 +107,10 @@ class MigrateScreen(Screen):
         self._last_plaintext: datetime | None = None
         self._verify_polled: datetime | None = None
         self._busy = False
+        # Set after a step is applied until the watch shows it: planning the next step against a
+        # snapshot without it would propose the same step again.
+        self._awaiting: str | None = None
+        self._shown_second = -1
 
     # -- set-up --------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -190,8 +195,14 @@ class MigrateScreen(Screen):
         self._show()
 
     def update_cluster(self, snapshot: Snapshot, report: Any) -> None:
-        if self.state is not None:
-            self._recompute()
+        if self.state is None:
+            return
+        if self._awaiting is not None and fingerprint(snapshot, self._members(snapshot)) == self._awaiting:
+            self._awaiting = None
+        self._recompute()
+
+    def _synced(self) -> bool:
+        return self._awaiting is None
 
     # -- rendering -----------------------------------------------------------------------------
     def _stepper(self) -> Text:
@@ -331,6 +342,10 @@ class MigrateScreen(Screen):
     def on_data_table_row_highlighted(self) -> None:
         if not self.message:
             self.query_one("#detail", Static).update(Text(self._detail()))
+        self.refresh_bindings()  # f and x depend on the highlighted row
+
+    def _stop_awaiting(self) -> None:
+        self._awaiting = None
 
     # -- time ----------------------------------------------------------------------------------
     def _tick(self) -> None:
@@ -350,7 +365,7 @@ class MigrateScreen(Screen):
             self._sampling = True
             self._sample(self._window, now)
         else:
-            self._show()
+            self._show_each_second((now - self._window[1]).total_seconds())
 
     def _pods(self) -> list[Any]:
         snap = self.app.snapshot
@@ -396,6 +411,12 @@ class MigrateScreen(Screen):
             self._busy = True
             self._read_logs(verifying, max(1, math.ceil(elapsed)), elapsed >= window)
         else:
+            self._show_each_second(elapsed)
+
+    def _show_each_second(self, elapsed: float) -> None:
+        # The counters on screen move by the second; re-rendering every tick would only burn CPU.
+        if int(elapsed) != self._shown_second:
+            self._shown_second = int(elapsed)
             self._show()
 
     def _read_logs(self, verifying: Verifying, since: int, final: bool) -> None:
@@ -421,6 +442,10 @@ class MigrateScreen(Screen):
 
     def _verified(self, found: list[VerifyFailure], final: bool, errors: list[str]) -> None:
         self._busy = False
+        # Set after a step is applied until the watch shows it: planning the next step against a
+        # snapshot without it would propose the same step again.
+        self._awaiting: str | None = None
+        self._shown_second = -1
         if self.stage != "verify":
             return
         self.verify_failures = found
@@ -504,6 +529,11 @@ class MigrateScreen(Screen):
         snap = self.app.snapshot
         if snap is None or self.state is None:
             return
+        if not self._synced():
+            self.message = "waiting for the cluster to show the last step…"
+            self._show()
+            self.set_timer(0.2, self._apply_next)
+            return
         try:
             first = self._next_step(snap)
         except PlanError:
@@ -519,6 +549,9 @@ class MigrateScreen(Screen):
             members = self.state.scope.members(first.predicted)
             self.state = replace(self.state, applied=(*self.state.applied, step),
                                  fingerprint=fingerprint(first.predicted, members))
+            self._awaiting = self.state.fingerprint
+            # Should the watch never show exactly the predicted state (a concurrent change), go on.
+            self.set_timer(SYNC_TIMEOUT, self._stop_awaiting)
             ports = tuple(sorted(changed_ports(first)))
             if ports:
                 verifying = Verifying(title, format_time(self.app.now()), ports, fingerprint(first.before, members))
@@ -610,6 +643,10 @@ class MigrateScreen(Screen):
 
     def _rolled_back(self, result: UndoResult) -> None:
         self._busy = False
+        # Set after a step is applied until the watch shows it: planning the next step against a
+        # snapshot without it would propose the same step again.
+        self._awaiting: str | None = None
+        self._shown_second = -1
         if self.state is None:
             return
         if result.status != "undone":
@@ -620,6 +657,9 @@ class MigrateScreen(Screen):
         title = verifying.title if verifying else result.message
         self.state = replace(self.state, applied=applied, rolled_back=(*self.state.rolled_back, title),
                              fingerprint=verifying.before if verifying else self.state.fingerprint, verifying=None)
+        if verifying is not None:
+            self._awaiting = verifying.before
+            self.set_timer(SYNC_TIMEOUT, self._stop_awaiting)
         self.notify(f"rolled back: {title}", severity="warning", timeout=8)
         self.verify_failures = []
         self._forced = False
