@@ -15,11 +15,10 @@ from typing import Iterable, Literal, Sequence
 
 from meshtui.change.plan import ChangePlan, MtlsScope, PlanError, mtls_plan
 from meshtui.migrate.scope import PortException, Scope
-from meshtui.model.objects import Workload
+from meshtui.model.objects import Pod, Workload
 from meshtui.model.snapshot import Snapshot
-from meshtui.policy.clients import fqdn, host_matches
+from meshtui.policy.clients import fqdn
 from meshtui.policy.engine import analyze
-from meshtui.policy.impact import mode_changes
 
 StepKind = Literal["exception", "namespace", "mesh"]
 Edge = tuple[str, str]  # (client namespace, server namespace)
@@ -53,6 +52,14 @@ def _principal_namespace(principal: str) -> str | None:
     return parts[parts.index("ns") + 1] if "ns" in parts[:-1] else None
 
 
+def host_namespace(pattern: str) -> str | None:
+    """The namespace a DestinationRule/VirtualService host names ("svc.ns.svc.cluster.local" or
+    "*.ns.svc.cluster.local"); None for hosts that name no one namespace ("*", "*.cluster.local",
+    external hosts)."""
+    parts = pattern.split(".")
+    return parts[1] if len(parts) >= 3 and parts[2] == "svc" and parts[1] != "*" else None
+
+
 def policy_edges(snapshot: Snapshot) -> set[Edge]:
     """Who calls whom, as far as the configuration says: AuthorizationPolicies naming a caller's
     namespace or principal, and DestinationRules/VirtualServices for hosts in another namespace."""
@@ -69,9 +76,9 @@ def policy_edges(snapshot: Snapshot) -> set[Edge]:
     hosts = [(r.namespace, fqdn(r.host, r.namespace)) for r in snapshot.destination_rules.values()]
     hosts += [(v.namespace, fqdn(h, v.namespace)) for v in snapshot.virtual_services.values() for h in v.hosts]
     for client_ns, pattern in hosts:
-        for svc in snapshot.services.values():
-            if svc.namespace != client_ns and host_matches(pattern, svc.fqdn) and pattern != "*":
-                edges.add((client_ns, svc.namespace))
+        server_ns = host_namespace(pattern)
+        if server_ns is not None and server_ns != client_ns:
+            edges.add((client_ns, server_ns))
     return edges
 
 
@@ -98,9 +105,27 @@ def namespace_order(namespaces: Iterable[str], edges: Iterable[Edge]) -> list[st
     return out
 
 
+def port_changes(plan: ChangePlan) -> list[tuple[Pod, int, str, str]]:
+    """(pod, port, old mode, new mode) for every port whose mode the plan changes. Only the
+    namespaces the plan touches are evaluated, unless it touches the root namespace (the mesh)."""
+    root = plan.before.mesh.root_namespace
+    touched = {c.namespace for c in plan.changes}
+    before, after = analyze(plan.before), analyze(plan.predicted)
+    pods = plan.predicted.pods.values() if root in touched else \
+        [p for ns in sorted(touched) for p in plan.predicted.pods_in(ns)]
+    out = []
+    for pod in pods:
+        old_pod = plan.before.pods.get(pod.key)
+        if old_pod is None:
+            continue
+        old = {p.port: p.mode for p in before.pod(old_pod).ports}
+        out += [(pod, p.port, old[p.port], p.mode) for p in after.pod(pod).ports
+                if p.port in old and old[p.port] != p.mode]
+    return out
+
+
 def _affects(plan: ChangePlan) -> tuple[str, ...]:
-    changes = mode_changes(analyze(plan.before), analyze(plan.predicted))
-    return tuple(sorted({f"{c.pod.namespace}/{c.pod.workload_name}:{c.port}" for c in changes}))
+    return tuple(sorted({f"{pod.namespace}/{pod.workload_name}:{port}" for pod, port, _, _ in port_changes(plan)}))
 
 
 def exception_plan(snapshot: Snapshot, exception: PortException, *, now: datetime | None = None) -> ChangePlan:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
 from meshtui.migrate.observe import PlaintextCaller
-from meshtui.migrate.plan import Step, build_steps, target
+from meshtui.migrate.plan import Step, build_steps, host_namespace, target
 from meshtui.migrate.scope import PortException, Scope
-from meshtui.model.objects import Pod
+from meshtui.model.objects import DestinationRule, Pod
 from meshtui.model.snapshot import Snapshot
+from meshtui.policy.clients import fqdn
 from meshtui.policy.engine import analyze
 from meshtui.policy.findings import (
     _identity_fields,
@@ -95,7 +96,8 @@ def _version(tag: str) -> tuple[int, ...]:
 
 
 def _running(snapshot: Snapshot, namespaces: Sequence[str]) -> list[Pod]:
-    return [p for ns in namespaces for p in snapshot.pods_in(ns)
+    wanted = set(namespaces)
+    return [p for p in sorted((p for p in snapshot.pods.values() if p.namespace in wanted), key=lambda p: p.key)
             if not p.template and not p.host_network and not p.deleting and p.phase not in ("Succeeded", "Failed")
             and not is_gateway(p)]
 
@@ -194,10 +196,17 @@ def _exposure_issues(snapshot: Snapshot, after: Snapshot, strict: set[tuple[str,
     return out
 
 
-def _rule_issues(snapshot: Snapshot, after: Snapshot) -> list[Issue]:
-    old = {(f.code, f.ref) for f in destination_rule_mtls_findings(analyze(snapshot))}
+def _rules_for(snapshot: Snapshot, members: set[str]) -> list[DestinationRule]:
+    """The DestinationRules that can reach a namespace in scope (their host is there, or a
+    wildcard): checking every rule of a large mesh would dominate the preflight."""
+    return [r for r in snapshot.destination_rules.values()
+            if (ns := host_namespace(fqdn(r.host, r.namespace))) is None or ns in members]
+
+
+def _rule_issues(snapshot: Snapshot, after: Snapshot, members: set[str]) -> list[Issue]:
+    old = {(f.code, f.ref) for f in destination_rule_mtls_findings(analyze(snapshot), _rules_for(snapshot, members))}
     out = []
-    for f in destination_rule_mtls_findings(analyze(after)):
+    for f in destination_rule_mtls_findings(analyze(after), _rules_for(after, members)):
         if f.code in ("MT0001", "MT0002") and (f.code, f.ref) not in old:
             out.append(Issue(Finding("MIG004", "error", f.kind, f.namespace, f.name, f.message, f.fix), True))
     return out
@@ -267,7 +276,7 @@ def preflight(snapshot: Snapshot, scope: Scope, exceptions: Sequence[PortExcepti
     strict = _strict_ports(snapshot, after, members)
     sidecars = _sidecar_issues(snapshot, pods)
     handled = {(i.finding.namespace, i.finding.name) for i in sidecars if i.finding.code in ("MIG001", "MIG002")}
-    issues = [*sidecars, *_rule_issues(snapshot, after), *_exposure_issues(snapshot, after, strict),
+    issues = [*sidecars, *_rule_issues(snapshot, after, members), *_exposure_issues(snapshot, after, strict),
               *_caller_issues(snapshot, after, members, strict, callers, handled),
               *_authorization_issues(snapshot, members)]
     return Preflight(scope, tuple(issues), tuple(steps))

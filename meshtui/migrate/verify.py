@@ -15,10 +15,9 @@ from typing import Iterable
 from meshtui.change.plan import ChangePlan
 from meshtui.logs.parser import parse_line
 from meshtui.logs.record import LogRecord
+from meshtui.migrate.plan import port_changes
 from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
-from meshtui.policy.engine import analyze
-from meshtui.policy.impact import mode_changes
 
 TLS_PROBLEMS = ("CERTIFICATE_VERIFY_FAILED", "WRONG_VERSION_NUMBER", "TLS_error")
 PortKey = tuple[str, str, int]  # (namespace, pod, container port)
@@ -33,7 +32,7 @@ class VerifyFailure:
 
 
 def changed_ports(plan: ChangePlan) -> set[PortKey]:
-    return {(c.pod.namespace, c.pod.name, c.port) for c in mode_changes(analyze(plan.before), analyze(plan.predicted))}
+    return {(pod.namespace, pod.name, port) for pod, port, _, _ in port_changes(plan)}
 
 
 def host_port(address: str | None) -> tuple[str, int] | None:

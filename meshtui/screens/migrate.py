@@ -21,6 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
 
 from meshtui.backend.base import BackendError, LogOptions
 from meshtui.change.apply import ReadOnlyError
@@ -184,14 +185,26 @@ class MigrateScreen(Screen):
         snap = self.app.snapshot
         if self.state is None or snap is None:
             return
-        callers = _callers_from(self.state)
-        edges = {(c.namespace, c.target_namespace) for c in callers}
-        try:
-            steps = build_steps(snap, self.state.scope, self.state.exceptions, edges)
-            self.report = preflight(snap, self.state.scope, self.state.exceptions, callers, steps)
-        except PlanError as exc:
-            self.message = f"cannot plan: {exc}"
-            self.report = None
+        state, app = self.state, self.app
+        self._show()
+
+        def work() -> None:
+            # On a large mesh planning takes a while: off the UI thread, the newest request wins.
+            callers = _callers_from(state)
+            try:
+                report: Preflight | None = preflight(snap, state.scope, state.exceptions, callers)
+                problem = ""
+            except PlanError as exc:
+                report, problem = None, f"cannot plan: {exc}"
+            if not get_current_worker().is_cancelled:
+                app.call_from_thread(self._planned, report, problem)
+
+        self.run_worker(work, thread=True, exclusive=True, group="migrate-plan", exit_on_error=False)
+
+    def _planned(self, report: Preflight | None, problem: str) -> None:
+        self.report = report
+        if problem:
+            self.message = problem
         self._show()
 
     def update_cluster(self, snapshot: Snapshot, report: Any) -> None:
@@ -461,8 +474,7 @@ class MigrateScreen(Screen):
             self.notify(f"Verified: no client broken by '{self.state.verifying.title}'", timeout=5)
             self.state = replace(self.state, verifying=None)
             self._set_stage("apply")
-            if self.report is not None and not self.report.steps:
-                self._set_stage("done")
+            self._apply_next()  # the next step's preview, or Done when none is left
             return
         self._show()
 
