@@ -13,6 +13,7 @@ import math
 import threading
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -89,6 +90,7 @@ class MigrateScreen(Screen):
         Binding("x", "exception", "Keep port PERMISSIVE", id="migrate.exception"),
         Binding("b", "rollback", "Roll back step", id="migrate.rollback"),
         Binding("exclamation_mark", "force", "Go on despite blockers", show=False, id="migrate.force"),
+        Binding("D", "discard", "Discard migration", show=False, id="migrate.discard"),
         Binding("escape", "close", "Close (resumable)", id="migrate.close"),
     ]
 
@@ -127,7 +129,7 @@ class MigrateScreen(Screen):
         return self.app.settings
 
     @property
-    def _path(self) -> Any:
+    def _path(self) -> Path:
         return state_path(self.app.journal.path, self.app.backend.context)
 
     def on_mount(self) -> None:
@@ -161,8 +163,13 @@ class MigrateScreen(Screen):
         return self.state.stage if self.state else "preflight"
 
     def _save(self) -> None:
-        if self.state is not None:
+        if self.state is None:
+            return
+        try:
             save(self.state, self._path)
+        except OSError as exc:
+            # The migration goes on; only resuming it after a restart is lost.
+            self.message = f"cannot save the migration state ({exc.strerror or exc}): it will not resume"
 
     def _set_stage(self, stage: str) -> None:
         assert self.state is not None
@@ -679,4 +686,15 @@ class MigrateScreen(Screen):
 
     def action_close(self) -> None:
         self._save()
+        self.app.pop_screen()
+
+    def action_discard(self) -> None:
+        """Forget this migration (the cluster keeps every applied step; undo reverts them one by one)."""
+        self.state = None
+        try:
+            self._path.unlink(missing_ok=True)
+        except OSError as exc:
+            self.notify(f"cannot remove {self._path}: {exc.strerror or exc}", severity="error")
+            return
+        self.notify("migration discarded: M starts a new one for the selected namespace", timeout=6)
         self.app.pop_screen()

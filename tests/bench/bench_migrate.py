@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from meshtui.migrate.preflight import preflight  # noqa: E402
-from meshtui.migrate.scope import Scope  # noqa: E402
-from tests.bench.bench_engine import build  # noqa: E402
+from meshtui.migrate.preflight import preflight
+from meshtui.migrate.scope import Scope
+from tests.bench.bench_engine import build
 
 
 def best(runs: int, fn) -> float:

@@ -255,3 +255,20 @@ async def test_palette_offers_the_wizard(make_demo) -> None:
         await populated(pilot)
         titles = [c.title for c in demo.app.get_system_commands(demo.app.screen)]
         assert "Migrate to STRICT" in titles
+
+
+async def test_discard_forgets_the_saved_migration(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, KS)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
+        await select_namespace(pilot, "tenant-b-orders")
+        await pilot.press("M")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MigrateScreen) and demo.app.screen is not wizard)
+        assert demo.app.screen.state.scope.namespaces == (KS,)  # the saved one resumes
+        await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
+        await pilot.press("M")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MigrateScreen))
+        assert demo.app.screen.state.scope.namespaces == ("tenant-b-orders",)
