@@ -272,3 +272,14 @@ async def test_discard_forgets_the_saved_migration(make_demo) -> None:
         await pilot.press("M")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, MigrateScreen))
         assert demo.app.screen.state.scope.namespaces == ("tenant-b-orders",)
+
+
+async def test_root_namespace_means_the_mesh(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, "istio-system")
+        assert wizard.state.scope.mesh
+        text = screen_text(demo.app)
+        assert "mesh — Preflight" in text
+        assert "MIG001 Deployment legacy/batch-reporter" in text  # STRICT mesh-wide is not STRICT without it
+        assert wizard.report.steps[-1].kind == "mesh" and wizard.report.steps[-1].plan.needs_typed_confirmation
