@@ -28,6 +28,7 @@ from meshtui.policy.findings import (
 )
 from meshtui.policy.injection import LEGACY_LABEL, SYSTEM_NAMESPACES, inject_value, would_inject
 from meshtui.policy.report import STRICT, Finding
+from meshtui.policy.services import target_port
 
 ActionType = Literal["restart", "inject", "exception"]
 
@@ -180,7 +181,7 @@ def _exposure_issues(snapshot: Snapshot, after: Snapshot, strict: set[tuple[str,
             continue
         for sp in svc.ports:
             for pod in services.pods_of(svc):
-                tp = sp.target_port if isinstance(sp.target_port, int) else None
+                tp = target_port(sp, pod)
                 if tp is None or (pod.namespace, pod.name, tp) not in strict:
                     continue
                 entry = f"NodePort {sp.node_port}" if svc.type == "NodePort" and sp.node_port else svc.type
