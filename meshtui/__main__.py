@@ -27,6 +27,7 @@ sub-commands:
   check     check mTLS policies of a cluster or of manifest files (meshtui check --help)
   tls       check what the sidecars really do: plaintext callers, certificates, sync (meshtui tls --help)
   logs      open a saved istio-proxy log, or print it parsed as JSON (meshtui logs --help)
+  migrate   plan or export the PERMISSIVE → STRICT migration (meshtui migrate --help)
   history   list changes meshtui applied (journal)
   undo      revert the last change meshtui applied
   demo-server  run the demo cluster's API server on 127.0.0.1 and print a kubeconfig for kubectl
@@ -57,13 +58,16 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--root-namespace", metavar="NS", help="Istio root namespace (default: istio-system)")
     parser.add_argument("--log-buffer", metavar="LINES", type=int, dest="log_buffer_lines",
                         help="lines kept per log view (default: 50000)")
+    parser.add_argument("--auto-rollback", action="store_true", default=None,
+                        help="migration wizard: roll a step back by itself when verify sees it break clients")
     parser.add_argument("--seed", type=int, help="seed of the simulated mesh (with --demo; default 7)")
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    from meshtui.cli import check, demo_server, history, logs, tls
+    from meshtui.cli import check, demo_server, history, logs, migrate, tls
 
     check.add_parser(sub)
     tls.add_parser(sub)
+    migrate.add_parser(sub)
     logs.add_parser(sub)
     history.add_parsers(sub)
     demo_server.add_parser(sub)
@@ -113,6 +117,10 @@ def run(argv: Sequence[str] | None) -> int:
         from meshtui.cli import tls
 
         return tls.run(args, backend_factory=backend_from_args)
+    if args.command == "migrate":
+        from meshtui.cli import migrate
+
+        return migrate.run(args, backend_factory=backend_from_args)
     if args.command in ("history", "undo"):
         from meshtui.cli import history
 

@@ -31,6 +31,7 @@ from meshtui.theming import (
     bundled_themes,
     resolve_theme,
 )
+from meshtui.tls.report import TlsReport
 
 
 class MeshApp(App[int]):
@@ -69,6 +70,9 @@ class MeshApp(App[int]):
         self.snapshot: Snapshot | None = None
         self.report: MeshReport | None = None
         self.access: dict[str, Access] = {}
+        # The last TLS check: its verdicts mark the panes, and change previews use its evidence.
+        self.tls_report: TlsReport | None = None
+        self.tls_checked_at: datetime | None = None
         self.connection_state = "connecting"
         self._stop_sync = threading.Event()
         self.journal = Journal(journal_path or default_journal_path())

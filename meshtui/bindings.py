@@ -20,6 +20,7 @@ BINDING_OWNERS: tuple[tuple[str, str], ...] = (
     ("restart", "meshtui.screens.change_restart:RestartScreen"),
     ("mode picker", "meshtui.screens.change:ModePickerScreen"),
     ("TLS check", "meshtui.screens.tls_check:TlsCheckScreen"),
+    ("migration wizard", "meshtui.screens.migrate:MigrateScreen"),
 )
 
 

@@ -27,6 +27,11 @@ class Settings:
     read_only: bool = False
     root_namespace: str = "istio-system"
     seed: int = 7
+    # The migration wizard's windows, in seconds: observe sampling, quiet period, verify.
+    migrate_window_s: int = 30
+    migrate_quiet_s: int = 300
+    migrate_verify_s: int = 120
+    auto_rollback: bool = False
 
 
 # Keys the config file may set, with the type each must have.
@@ -40,6 +45,10 @@ _FILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "kubeconfig": str,
     "context": str,
     "namespace": str,
+    "migrate_window_s": int,
+    "migrate_quiet_s": int,
+    "migrate_verify_s": int,
+    "auto_rollback": bool,
 }
 
 
@@ -81,6 +90,9 @@ def load_config(path: Path, *, required: bool = False) -> dict[str, Any]:
             raise ConfigError(f"{path}: setting '{key}' must be {_type_name(expected)}, got {value!r}")
     if "log_buffer_lines" in data and data["log_buffer_lines"] < 100:
         raise ConfigError(f"{path}: setting 'log_buffer_lines' must be at least 100")
+    for key in ("migrate_window_s", "migrate_quiet_s", "migrate_verify_s"):
+        if key in data and data[key] < 1:
+            raise ConfigError(f"{path}: setting '{key}' must be at least 1 (seconds)")
     return dict(data)
 
 

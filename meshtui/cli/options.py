@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 
-def add_cluster_options(parser: argparse.ArgumentParser, *, sub_command: bool = False) -> None:
-    """--demo, --kubeconfig, --context, -n/-A.
+def add_cluster_options(parser: argparse.ArgumentParser, *, sub_command: bool = False, scope: bool = True) -> None:
+    """--demo, --kubeconfig, --context, and -n/-A unless ``scope`` is False (a sub-command with its
+    own -n).
 
     On a sub-command the defaults are SUPPRESS: argparse would otherwise let the sub-parser's
     defaults overwrite the same flags given before the sub-command (``meshtui --demo check``).
@@ -19,7 +20,9 @@ def add_cluster_options(parser: argparse.ArgumentParser, *, sub_command: bool = 
                         help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     parser.add_argument("--context", metavar="NAME", default=default,
                         help="kube context (default: the current context)")
-    scope = parser.add_mutually_exclusive_group()
-    scope.add_argument("-n", "--namespace", metavar="NS", default=default, help="limit to one namespace")
-    scope.add_argument("-A", "--all-namespaces", action="store_true", default=default,
+    if not scope:
+        return
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-n", "--namespace", metavar="NS", default=default, help="limit to one namespace")
+    group.add_argument("-A", "--all-namespaces", action="store_true", default=default,
                        help="all namespaces (the default)")

@@ -157,10 +157,13 @@ def _services_for_host(analysis: Analysis, rule: DestinationRule) -> list[Servic
     return [s for host, s in analysis.services.by_host.items() if host_matches(pattern, host)]
 
 
-def destination_rule_mtls_findings(analysis: Analysis) -> Iterator[Finding]:
+def destination_rule_mtls_findings(analysis: Analysis,
+                                   rules: Iterable[DestinationRule] | None = None) -> Iterator[Finding]:
+    """``rules``: only these (default: every rule), for callers that know which can matter."""
     clients = ClientModel(analysis)
     root = analysis.snapshot.mesh.root_namespace
-    for rule in sorted(analysis.snapshot.destination_rules.values(), key=lambda r: (r.namespace, r.name)):
+    chosen = analysis.snapshot.destination_rules.values() if rules is None else rules
+    for rule in sorted(chosen, key=lambda r: (r.namespace, r.name)):
         if rule.tls is None and not rule.port_tls:
             continue
         problems: dict[str, list[str]] = defaultdict(list)

@@ -6,7 +6,9 @@ in the preview / restart / undo workers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from textual.screen import Screen
 
 from meshtui.backend.base import BackendError
 from meshtui.change.apply import ApplyResult, ReadOnlyError
@@ -39,25 +41,24 @@ if TYPE_CHECKING:
     from meshtui.screens.main import MainScreen
 
 
-def observed_plaintext(screen: MainScreen) -> Sequence[Observed]:
-    """Plaintext callers seen in the traffic: those of the last TLS check if it is recent (meshtui.tls),
-    and those the simulated mesh records."""
-    observe = getattr(screen.app.backend, "observed_plaintext", None)
-    calls = list(observe()) if observe is not None else []
-    snap = screen.app.snapshot
-    if screen.tls_report is not None and snap is not None and is_recent(screen.tls_checked_at, screen.app.now()):
-        calls += observed_callers(screen.tls_report, snap)
-    return calls
+def observed_plaintext(screen: Screen[Any]) -> Sequence[Observed]:
+    """Plaintext callers seen in the traffic: those of the last TLS check, if it is recent."""
+    app = screen.app
+    report, snap = app.tls_report, app.snapshot
+    if report is None or snap is None or not is_recent(app.tls_checked_at, app.now()):
+        return []
+    return observed_callers(report, snap)
 
 
-def observed_note(screen: MainScreen) -> str:
+def observed_note(screen: Screen[Any]) -> str:
     """Where the observed callers come from, with the window and age of the evidence."""
-    if screen.tls_report is None or screen.tls_checked_at is None:
+    app = screen.app
+    if app.tls_report is None or app.tls_checked_at is None:
         return ""
-    now = screen.app.now()
-    if not is_recent(screen.tls_checked_at, now):
+    now = app.now()
+    if not is_recent(app.tls_checked_at, now):
         return "the last TLS check is too old to count (run t again before switching to STRICT)"
-    return evidence_note(screen.tls_report, screen.tls_checked_at, now)
+    return evidence_note(app.tls_report, app.tls_checked_at, now)
 
 
 def workload_of(screen: MainScreen, pod: Pod) -> Workload | None:

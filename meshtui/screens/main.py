@@ -6,7 +6,6 @@ renders the snapshot and report the app hands it, and the log pane's tail runs o
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Callable
 
 from rich.text import Text
@@ -84,6 +83,7 @@ class MainScreen(Screen):
         Binding("p", "port_mtls", "Port mTLS", show=False, id="main.port_mtls"),
         Binding("R", "restart", "Restart", show=False, id="main.restart"),
         Binding("u", "undo", "Undo", show=False, id="main.undo"),
+        Binding("M", "migrate", "Migrate to STRICT", show=False, id="main.migrate"),
         Binding("y", "yaml", "YAML", show=False, id="main.yaml"),
         Binding("t", "tls_check", "TLS check", show=False, id="main.tls_check"),
         Binding("1", "focus_pane('namespaces')", "Namespaces", show=False, id="main.pane_namespaces"),
@@ -107,9 +107,6 @@ class MainScreen(Screen):
         self.selected_namespace: str | None = None
         self.selected_pod: tuple[str, str] | None = None
         self._pods_timer: Timer | None = None
-        # The last TLS check: its verdicts show in both panes until the next check.
-        self.tls_report: TlsReport | None = None
-        self.tls_checked_at: datetime | None = None
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -167,7 +164,8 @@ class MainScreen(Screen):
         assert self.snapshot is not None
         summaries = self.report.namespaces if self.report else {}
         rows: list[Row] = []
-        verdicts = self.tls_report.verdicts_by_namespace() if self.tls_report else None
+        report = self.app.tls_report
+        verdicts = report.verdicts_by_namespace() if report else None
         for ns in sorted(self.snapshot.namespaces.values(), key=lambda n: n.name):
             cells = namespace_row(ns, summaries.get(ns.name), self.palette)
             if verdicts is not None:
@@ -187,7 +185,8 @@ class MainScreen(Screen):
         pods = self.snapshot.pods_in(self.selected_namespace)
         # On a narrow terminal long pod names would push the mTLS column out of the pane.
         name_width = NARROW_POD_NAME if self.app.size.width < NARROW_WIDTH else None
-        verdicts = self.tls_report.verdicts_by_pod() if self.tls_report else None
+        report = self.app.tls_report
+        verdicts = report.verdicts_by_pod() if report else None
         rows: list[Row] = []
         for p in pods:
             cells = pod_row(p, results.get(p.key), self.palette, now, name_width)
@@ -407,8 +406,8 @@ class MainScreen(Screen):
         self.app.push_screen(TlsCheckScreen(snap, scope, on_done=self._tls_done))
 
     def _tls_done(self, report: TlsReport) -> None:
-        self.tls_report = report
-        self.tls_checked_at = self.app.now()
+        self.app.tls_report = report
+        self.app.tls_checked_at = self.app.now()
         if self.snapshot is not None:
             self._render_namespaces()
             self._render_pods()
@@ -432,6 +431,16 @@ class MainScreen(Screen):
         from meshtui.screens.actions import open_restart
 
         open_restart(self)
+
+    def action_migrate(self) -> None:
+        from meshtui.migrate.scope import Scope
+        from meshtui.screens.migrate import MigrateScreen
+
+        ns, snap = self.selected_namespace, self.snapshot
+        scope = None
+        if ns is not None and snap is not None:
+            scope = Scope.of(mesh=True) if ns == snap.mesh.root_namespace else Scope.of([ns])
+        self.app.push_screen(MigrateScreen(scope))
 
     def action_undo(self) -> None:
         from meshtui.screens.actions import run_undo

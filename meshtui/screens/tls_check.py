@@ -104,6 +104,9 @@ def evidence_view(report: TlsReport, w: WorkloadResult, p: PortResult, palette: 
     return Group(*parts)
 
 
+COLUMNS = ("WORKLOAD", "PORT", "VERDICT", "MODE", "CLIENTS", "CERT", "SYNC")
+
+
 class EvidenceScreen(DialogScreen):
     def __init__(self, title: str, body: RenderableType) -> None:
         super().__init__()
@@ -155,7 +158,7 @@ class TlsCheckScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.table.add_columns("WORKLOAD", "PORT", "VERDICT", "MODE", "CLIENTS", "CERT", "SYNC")
+        self.table.add_columns(*COLUMNS)
         self.table.focus()
         self.run_check_worker()
 
@@ -199,7 +202,10 @@ class TlsCheckScreen(Screen):
         palette = self.app.theme_variables
         self._rows = {}
         keep = self.table.cursor_row
-        self.table.clear()
+        # Columns too: a plain clear() keeps widths measured on earlier partial results, and under load
+        # the table could paint the final rows into them, cut to a few letters.
+        self.table.clear(columns=True)
+        self.table.add_columns(*COLUMNS)
         for w in report.workloads:
             for p in w.ports:
                 key = _row_key(w, p)

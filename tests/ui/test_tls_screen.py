@@ -25,9 +25,22 @@ async def run_check(pilot, demo, namespace: str) -> TlsCheckScreen:
     await wait_for(pilot, lambda: "waiting 10s" in status(app), timeout=30)
     demo.advance(10)
     await wait_for(pilot, lambda: not screen.running, timeout=30)
-    # The table is painted after the last result arrives; a loaded machine shows it a frame later.
+    # The table is painted after the last result arrives; a loaded machine shows it frames later.
     await wait_for(pilot, lambda: f" {namespace}/" in screen_text(app), timeout=10)
+    await settled(pilot)
     return screen
+
+
+async def settled(pilot, tries: int = 30) -> None:
+    """Wait until two frames 0.1 s apart show the same text."""
+    before = screen_text(pilot.app)
+    for _ in range(tries):
+        await pilot.pause(0.1)
+        now = screen_text(pilot.app)
+        if now == before:
+            return
+        before = now
+    raise AssertionError("the screen kept changing")
 
 
 def row_of(app, workload: str) -> str:
@@ -66,7 +79,7 @@ async def test_tls_check_of_a_namespace_names_the_plaintext_caller(make_demo) ->
         # The panes keep the verdicts until the next check.
         await wait_for(pilot, lambda: "TLS" in screen_text(app))
         assert "🔓" in str(main.namespaces.get_row(STAGING)[-1])
-        assert main.tls_report is not None and main.tls_checked_at == app.now()
+        assert app.tls_report is not None and app.tls_checked_at == app.now()
 
 
 async def test_expiring_certificate_and_stale_proxy(make_demo) -> None:
@@ -136,7 +149,7 @@ async def test_tls_check_from_the_pods_pane_and_palette_in_read_only(make_demo) 
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         assert str(main.namespaces.get_row("legacy")[-1]) == "?"
-        assert set(main.tls_report.verdicts_by_pod().values()) == {"NO DATA"}
+        assert set(app.tls_report.verdicts_by_pod().values()) == {"NO DATA"}
 
 
 async def test_strict_preview_names_callers_from_a_recent_check(make_demo) -> None:

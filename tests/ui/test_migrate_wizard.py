@@ -1,0 +1,285 @@
+"""The migration wizard (`M`) walked with the keyboard on the demo mesh, simulated time included."""
+
+from __future__ import annotations
+
+from meshtui.change.journal import Journal
+from meshtui.config import Settings
+from meshtui.factory import build_app
+from meshtui.screens.change_preview import PreviewScreen
+from meshtui.screens.change_restart import RestartScreen
+from meshtui.screens.main import MainScreen
+from meshtui.screens.migrate import MigrateScreen
+from tests.ui.pilot import notices, populated, screen_text, wait_for
+from tests.ui.test_main_actions import select_namespace
+
+KS = "kubestock-staging"
+FAST = Settings(demo=True, migrate_window_s=10, migrate_quiet_s=20, migrate_verify_s=20)
+
+
+async def open_wizard(pilot, namespace: str) -> MigrateScreen:
+    await populated(pilot)
+    await select_namespace(pilot, namespace)
+    await pilot.press("M")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MigrateScreen))
+    wizard = pilot.app.screen
+    await wait_for(pilot, lambda: wizard.report is not None)
+    await pilot.pause()
+    return wizard
+
+
+async def stage(pilot, wizard: MigrateScreen, name: str) -> None:
+    await wait_for(pilot, lambda: pilot.app.screen is wizard and wizard.stage == name, timeout=10)
+    await pilot.pause()
+
+
+async def confirm_preview(pilot, title: str) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+    preview = app.screen
+    assert preview.plan.title == title
+    await wait_for(pilot, lambda: preview.dry_run is not None and preview.dry_run.ok)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: not isinstance(app.screen, PreviewScreen))
+
+
+def highlight(wizard: MigrateScreen, predicate) -> None:
+    index = next(i for i, row in enumerate(wizard.rows.values()) if predicate(row))
+    wizard.query_one("#rows").move_cursor(row=index, animate=False)
+
+
+async def test_kubestock_failed_verify_rolls_back_then_exceptions_make_it_safe(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, KS)
+        text = screen_text(demo.app)
+        assert "Preflight" in text and "MIG005 Service kubestock-staging/frontend" in text
+        assert "keep port 3000 of kubestock-staging/frontend PERMISSIVE" in text
+        # f on the NodePort finding accepts its port exception: the blocker is gone.
+        highlight(wizard, lambda r: getattr(r, "finding", None) and r.finding.code == "MIG005")
+        await pilot.press("f")
+        await wait_for(pilot, lambda: wizard.report.ready)
+        assert [e.label for e in wizard.state.exceptions] == [f"{KS}/frontend:3000"]
+
+        # Observe: one window shows batch-reporter's plaintext to ms-inventory:3001.
+        await pilot.press("n")
+        await stage(pilot, wizard, "observe")
+        await wait_for(pilot, lambda: wizard._window is not None)
+        demo.advance(10)
+        await wait_for(pilot, lambda: len(wizard.state.windows) == 1)
+        await pilot.pause()
+        text = screen_text(demo.app)
+        assert f"legacy/batch-reporter → {KS}/ms-inventory:3001" in text and "(metrics)" in text
+        await pilot.press("n")  # refused: a plaintext caller without exception
+        assert wizard.stage == "observe" and "plaintext caller(s) without exception" in notices(demo.app)
+
+        # Go on anyway: the plan still names the blocker, the step breaks batch-reporter, verify sees it.
+        await pilot.press("exclamation_mark")
+        await stage(pilot, wizard, "plan")
+        assert "MIG007" in screen_text(demo.app) and not wizard.report.ready
+        await pilot.press("exclamation_mark")
+        await confirm_preview(pilot, f"Set mTLS PERMISSIVE on Deployment {KS}/frontend port 3000")
+        await stage(pilot, wizard, "apply")
+        await pilot.press("n")
+        await confirm_preview(pilot, f"Set mTLS STRICT on namespace {KS}")
+        await stage(pilot, wizard, "verify")
+        assert demo.backend.get("PeerAuthentication", KS, "default")["spec"]["mtls"]["mode"] == "STRICT"
+        demo.advance(6)
+        await wait_for(pilot, lambda: bool(wizard.verify_failures), timeout=10)
+        await pilot.pause()
+        text = screen_text(demo.app)
+        assert "Verify FAILED" in text
+        assert f"legacy/batch-reporter → {KS}/ms-inventory:3001" in text and "filter_chain_not_found" in text
+        await pilot.press("b")
+        await stage(pilot, wizard, "plan")
+        await wait_for(pilot, lambda: demo.backend.get("PeerAuthentication", KS, "default") is None)
+        assert wizard.state.rolled_back == (f"Set mTLS STRICT on namespace {KS}",)
+
+        # x on the blocker keeps 3001 PERMISSIVE for batch-reporter; now the plan is ready and verifies.
+        await wait_for(pilot, lambda: any(getattr(r, "finding", None) and r.finding.code == "MIG007"
+                                          for r in wizard.rows.values()))
+        highlight(wizard, lambda r: getattr(r, "finding", None) and r.finding.code == "MIG007")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: wizard.report.ready)
+        await pilot.press("n")
+        await confirm_preview(pilot, f"Set mTLS PERMISSIVE on Deployment {KS}/ms-inventory port 3001")
+        await stage(pilot, wizard, "apply")
+        await pilot.press("n")
+        await confirm_preview(pilot, f"Set mTLS STRICT on namespace {KS}")
+        await stage(pilot, wizard, "verify")
+        for _ in range(4):
+            demo.advance(5)
+            await pilot.pause(0.3)
+        await stage(pilot, wizard, "done")
+        assert wizard.verify_failures == []
+        text = screen_text(demo.app)
+        assert f"port exception {KS}/ms-inventory:3001" in text and "needed by legacy/batch-reporter" in text
+        assert f"port exception {KS}/frontend:3000" in text and "NodePort 30300" in text
+        assert f"# reproduce: meshtui migrate -n {KS} --exception {KS}/frontend:3000" in text
+        assert "--export DIR" in text
+        assert "mode: PERMISSIVE" in text  # the YAML to reproduce it, first step first
+        modes = demo.app.report.namespaces[KS]
+        assert modes.mtls == "MIXED"  # STRICT with two port exceptions
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
+
+
+async def test_quit_and_reopen_resumes_and_notices_a_change_by_someone_else(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, KS)
+        highlight(wizard, lambda r: getattr(r, "finding", None) and r.finding.code == "MIG005")
+        await pilot.press("f", "n")
+        await stage(pilot, wizard, "observe")
+        await wait_for(pilot, lambda: wizard._window is not None)
+        demo.advance(10)
+        await wait_for(pilot, lambda: len(wizard.state.windows) == 1)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
+        await pilot.press("q")
+    # Meanwhile a colleague makes ms-product STRICT by hand.
+    demo.backend.create("PeerAuthentication", {
+        "apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
+        "metadata": {"name": "ms-product-strict", "namespace": KS},
+        "spec": {"selector": {"matchLabels": {"app": "ms-product"}}, "mtls": {"mode": "STRICT"}}})
+    again = build_app(FAST, backend=demo.backend, clock=demo.clock.now)
+    again.journal = Journal(demo.app.journal.path)  # the demo's journal lives in a temp dir per run
+    async with again.run_test(size=(140, 45)) as pilot:
+        await populated(pilot)
+        await pilot.press("M")  # on whatever namespace is selected: the saved migration resumes
+        await wait_for(pilot, lambda: isinstance(again.screen, MigrateScreen))
+        wizard = again.screen
+        await wait_for(pilot, lambda: wizard.report is not None)
+        assert wizard.stage == "observe" and wizard.state.scope.namespaces == (KS,)
+        assert [e.label for e in wizard.state.exceptions] == [f"{KS}/frontend:3000"]
+        assert len(wizard.state.windows) == 1
+        assert "Resuming the migration of namespace kubestock-staging" in notices(again)
+        assert "changed by someone else" in notices(again)
+        # The plan is made from the cluster as it is now: the colleague's policy is part of it.
+        step = next(s for s in wizard.report.steps if s.kind == "namespace")
+        assert f"{KS}/ms-product:3003" not in step.affects  # already STRICT by the colleague's policy
+
+
+async def test_auto_rollback_undoes_a_breaking_step_by_itself(make_demo) -> None:
+    demo = make_demo(Settings(demo=True, migrate_window_s=10, migrate_quiet_s=20, migrate_verify_s=20,
+                              auto_rollback=True))
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, KS)
+        # Straight to the plan, ignoring the findings (the NodePort's and batch-reporter's).
+        await pilot.press("n", "exclamation_mark")
+        await stage(pilot, wizard, "plan")
+        await pilot.press("exclamation_mark")
+        await confirm_preview(pilot, f"Set mTLS STRICT on namespace {KS}")
+        await stage(pilot, wizard, "verify")
+        for _ in range(6):
+            demo.advance(5)
+            await pilot.pause(0.3)
+            if wizard.stage != "verify":
+                break
+        await stage(pilot, wizard, "plan")
+        await wait_for(pilot, lambda: demo.backend.get("PeerAuthentication", KS, "default") is None)
+        assert "Verify failed: legacy/batch-reporter now fail" in notices(demo.app)
+        assert f"rolled back: Set mTLS STRICT on namespace {KS}" in notices(demo.app)
+
+
+async def test_researchflow_restart_fix_then_strict(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, "researchflow")
+        assert "MIG002 Deployment researchflow/worker" in screen_text(demo.app)
+        assert "f: restart worker in researchflow" in screen_text(demo.app)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, RestartScreen))
+        restart = demo.app.screen
+        await pilot.press("r")
+        for _ in range(40):
+            demo.advance(2)
+            await pilot.pause(0.1)
+            if restart.phase == "done":
+                break
+        assert restart.phase == "done"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: demo.app.screen is wizard and wizard.report.ready)
+        await pilot.press("n")
+        await stage(pilot, wizard, "observe")
+        await wait_for(pilot, lambda: wizard._window is not None)
+        for _ in range(2):
+            demo.advance(10)
+            await wait_for(pilot, lambda: wizard._window is not None and not wizard._sampling)
+            await pilot.pause(0.2)
+        await wait_for(pilot, lambda: wizard._quiet_for() >= 20)
+        await pilot.press("n")
+        await stage(pilot, wizard, "plan")
+        await pilot.press("n")
+        await confirm_preview(pilot, "Set mTLS STRICT on namespace researchflow")
+        await stage(pilot, wizard, "verify")
+        for _ in range(4):
+            demo.advance(5)
+            await pilot.pause(0.3)
+        await stage(pilot, wizard, "done")
+        assert demo.app.report.namespaces["researchflow"].without_sidecar == 0
+        assert demo.app.report.namespaces["researchflow"].mtls == "STRICT"
+
+
+async def test_tenant_b_is_ready_at_once(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, "tenant-b-orders")
+        assert wizard.report.ready
+        text = screen_text(demo.app)
+        assert "Preflight: no blocker" in text and "MIG003" in text  # old proxies: a warning only
+
+
+async def test_inject_fix_labels_the_namespace_then_restarts(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, "legacy")
+        assert "f: enable injection in legacy, then restart 1 workload(s)" in screen_text(demo.app)
+        await pilot.press("f")
+        await confirm_preview(pilot, "Enable sidecar injection in legacy")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, RestartScreen))
+        restart = demo.app.screen
+        await pilot.press("r")
+        for _ in range(20):
+            demo.advance(2)
+            await pilot.pause(0.1)
+            if restart.phase == "done":
+                break
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: demo.app.screen is wizard and wizard.report.ready)
+        assert demo.backend.get("Namespace", "", "legacy")["metadata"]["labels"]["istio-injection"] == "enabled"
+
+
+async def test_palette_offers_the_wizard(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        await populated(pilot)
+        titles = [c.title for c in demo.app.get_system_commands(demo.app.screen)]
+        assert "Migrate to STRICT" in titles
+
+
+async def test_discard_forgets_the_saved_migration(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, KS)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
+        await select_namespace(pilot, "tenant-b-orders")
+        await pilot.press("M")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MigrateScreen) and demo.app.screen is not wizard)
+        assert demo.app.screen.state.scope.namespaces == (KS,)  # the saved one resumes
+        await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
+        await pilot.press("M")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MigrateScreen))
+        assert demo.app.screen.state.scope.namespaces == ("tenant-b-orders",)
+
+
+async def test_root_namespace_means_the_mesh(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, "istio-system")
+        assert wizard.state.scope.mesh
+        text = screen_text(demo.app)
+        assert "mesh — Preflight" in text
+        assert "MIG001 Deployment legacy/batch-reporter" in text  # STRICT mesh-wide is not STRICT without it
+        assert wizard.report.steps[-1].kind == "mesh" and wizard.report.steps[-1].plan.needs_typed_confirmation
