@@ -95,7 +95,7 @@ def _new_configuration() -> client.Configuration:
     # One quick retry covers a pooled keep-alive connection the server closed; more would only delay
     # the "connection refused" line the user is waiting for.
     cfg.retries = Retry(total=1, connect=1, read=0, status=0, redirect=0, backoff_factor=0)
-    # A TLS check reads 16 pods at a time beside the watches; the client's default pool of 4 would
+    # A TLS check reads 16 pods at a time beside the watches; the client's default pool (5 per CPU) would
     # open and throw away a connection for most of those requests.
     cfg.connection_pool_maxsize = 32
     return cfg
