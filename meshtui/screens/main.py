@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
+from meshtui.policy.ambient import waypoints_for_pod, waypoints_serving_namespace
 from meshtui.policy.engine import MeshReport
 from meshtui.policy.scope import policies_for_namespace, policies_for_pod
 from meshtui.render import (
@@ -29,6 +30,7 @@ from meshtui.render import (
     peer_authentication_rows,
     pod_row,
     virtual_service_row,
+    waypoint_row,
 )
 from meshtui.widgets.header import StatusHeader, header_text
 from meshtui.widgets.pod_logs import PodLogPane
@@ -37,6 +39,7 @@ from meshtui.widgets.resource_table import ResourceTable, Row
 # Permissions each mutating action needs ("verb resource"), for RBAC-aware check_action.
 ACTION_NEEDS: dict[str, tuple[str, ...]] = {
     "injection": ("patch namespaces",),
+    "ambient": ("patch namespaces", "patch deployments"),
     "mtls": ("create peerauthentications", "patch peerauthentications", "delete peerauthentications"),
     "port_mtls": ("create peerauthentications", "patch peerauthentications", "delete peerauthentications"),
     "restart": ("patch deployments",),
@@ -73,6 +76,7 @@ class MainScreen(Screen):
         Binding("L", "workload_logs", "Workload logs", show=False, id="main.workload_logs"),
         Binding("e", "explain", "Explain", id="main.explain"),
         Binding("i", "injection", "Injection", id="main.injection"),
+        Binding("a", "ambient", "Ambient", show=False, id="main.ambient"),
         Binding("m", "mtls", "mTLS mode", id="main.mtls"),
         Binding("p", "port_mtls", "Port mTLS", show=False, id="main.port_mtls"),
         Binding("R", "restart", "Restart", show=False, id="main.restart"),
@@ -87,7 +91,7 @@ class MainScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.namespaces = ResourceTable(["NAME", "mTLS", "INJECT", "PODS", "✗"], id="namespaces-table")
+        self.namespaces = ResourceTable(["NAME", "mTLS", "DATAPLANE", "PODS", "✗"], id="namespaces-table")
         self.pods = ResourceTable(["NAME", "READY", "mTLS", "PROXY", "STATUS", "RST", "AGE"], id="pods-table")
         self.policies = ResourceTable(["KIND", "NAME", "MODE", "SCOPE"], id="policies-table")
         self.header = StatusHeader(id="header")
@@ -196,6 +200,10 @@ class MainScreen(Screen):
             rows.append((f"vs/{vs.namespace}/{vs.name}", virtual_service_row(vs)))
         for ap in scoped.authorization_policies:
             rows.append((f"ap/{ap.namespace}/{ap.name}", authorization_policy_row(ap)))
+        uses = waypoints_for_pod(snap, pod) if pod else waypoints_serving_namespace(snap, self.selected_namespace)
+        for i, use in enumerate(uses):
+            ref = f"{use.waypoint.namespace}/{use.waypoint.name}" if use.waypoint else use.missing
+            rows.append((f"wp/{ref}/{i}", waypoint_row(use)))
         self.policies.sync(rows)
         scope = f"{pod.name}" if pod else self.selected_namespace
         self.query_one("#policies-pane").border_title = f"Policies  {scope}"
@@ -358,7 +366,8 @@ class MainScreen(Screen):
 
         kind, namespace, name = key.split("/")[:3]
         collection = {"pa": self.snapshot.peer_authentications, "dr": self.snapshot.destination_rules,
-                      "vs": self.snapshot.virtual_services, "ap": self.snapshot.authorization_policies}[kind]
+                      "vs": self.snapshot.virtual_services, "ap": self.snapshot.authorization_policies,
+                      "wp": self.snapshot.waypoints}[kind]
         obj = collection.get((namespace, name))
         if obj is not None:
             self.app.push_screen(YamlScreen(f"{obj.ref}", dict(obj.raw)))
@@ -367,6 +376,11 @@ class MainScreen(Screen):
         from meshtui.screens.actions import open_injection
 
         open_injection(self)
+
+    def action_ambient(self) -> None:
+        from meshtui.screens.ambient import open_ambient
+
+        open_ambient(self)
 
     def action_mtls(self) -> None:
         from meshtui.screens.actions import open_mtls
