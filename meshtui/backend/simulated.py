@@ -46,6 +46,7 @@ from meshtui.backend.demo_mesh import (
     demo_objects,
     pod_from_template,
     pod_status,
+    redirected,
     safe_string,
     spiffe_id,
     template_hash,
@@ -57,6 +58,7 @@ from meshtui.backend.traffic import (
     TrafficModel,
     envoy_stats_text,
     prometheus_text,
+    ztunnel_metrics_text,
 )
 from meshtui.model.convert import format_time, from_k8s
 from meshtui.model.objects import MeshSettings, Namespace, Pod
@@ -78,6 +80,7 @@ WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 POD_STARTS_AFTER = 2.0
 POD_READY_AFTER = 4.0
 POD_GONE_AFTER = 3.0
+CNI_DELAY = 1.0  # istio-cni (un)redirecting running pods after a namespace's ambient label changed
 WATCH_POLL = 0.05  # real seconds between checks of a watcher's stop event
 LOG_POLL = 0.25  # clock seconds between checks for new log lines
 JOURNAL_LIMIT = 5000
@@ -471,6 +474,8 @@ class SimulatedBackend:
         with self._lock:
             self._tick(traffic=True)
             model = self._proxied_pod(namespace, pod)
+            if model.is_ztunnel:
+                return ztunnel_metrics_text(self._traffic.ztunnel_counts(namespace, pod), model.proxy_version)
             return prometheus_text(self._traffic.counters(namespace, pod), model.proxy_version)
 
     def proxy_request(self, namespace: str, pod: str, path: str, method: str = "GET") -> str:
@@ -707,7 +712,19 @@ class SimulatedBackend:
         self._store(key, obj, "MODIFIED")
         if key[0] == "Deployment" and obj.get("spec") != current.get("spec"):
             self._surge(key)
+        if key[0] == "Namespace":
+            self._later(CNI_DELAY, lambda: self._redirect(key[2]))
         return copy.deepcopy(obj)
+
+    def _redirect(self, namespace: str) -> None:
+        """istio-cni: (un)redirect the namespace's running pods after its ambient label changed."""
+        ns = self._objects.get(("Namespace", "", namespace))
+        if ns is None:
+            return
+        for key in [k for k in self._objects if k[0] == "Pod" and k[1] == namespace]:
+            pod = redirected(self._objects[key], ns["metadata"].get("labels") or {})
+            if pod != self._objects[key]:
+                self._store(key, pod, "MODIFIED")
 
     def _store(self, key: Key, obj: dict[str, Any], event: EventType) -> None:
         self._rv += 1
@@ -823,6 +840,7 @@ class SimulatedBackend:
             rng=self._rng,
         )
         key = ("Pod", ns, pod_name)
+        pod = redirected(pod, self._objects[("Namespace", "", ns)]["metadata"].get("labels") or {})
         self._store(key, pod, "ADDED")
         self._sync_status(("Deployment", ns, name))
         return key

@@ -164,6 +164,14 @@ def asked(snapshot: Snapshot, source: Source, port: int | None) -> str | None:
     return pa.mode
 
 
+def log_sources(snapshot: Snapshot, pod: Pod) -> tuple[Pod | None, list[Pod]]:
+    """Where a captured pod's traffic is logged: the ztunnel on its node, and the pods of the
+    waypoints that serve it (their Envoy access log)."""
+    waypoints = [u.waypoint for u in waypoints_for_pod(snapshot, pod) if u.waypoint is not None]
+    pods = [p for wp in dict.fromkeys(waypoints) for p in waypoint_pods(snapshot, wp)]
+    return ztunnel_for(snapshot, pod), pods
+
+
 # --- findings: MT0021, MT0022, MT0023 ------------------------------------------------------------
 
 def ambient_findings(analysis: Analysis) -> Iterator[Finding]:

@@ -322,6 +322,10 @@ class MainScreen(Screen):
         if pod is None:
             self.notify("select a pod first", timeout=2)
             return
+        if not pod.has_sidecar and self.log_pane.pod is pod and self.log_pane.ztunnel is not None:
+            self.notify(f"{pod.name} is in ambient mode: its connections from ztunnel "
+                        f"{self.log_pane.ztunnel.name} follow in the Envoy pane (4)", timeout=4)
+            return
         if not pod.has_sidecar:
             self.notify(f"{pod.name} has no istio-proxy container (no sidecar)", severity="warning")
             return

@@ -16,7 +16,7 @@ async def test_four_panes_populated_with_header(make_demo) -> None:
     async with demo.app.run_test(size=(120, 40)) as pilot:
         await populated(pilot)
         text = screen_text(demo.app)
-        for expected in ("ctx demo", "watching", "Namespaces  6", "Pods  istio-system", "Policies",
+        for expected in ("ctx demo", "watching", "Namespaces  7", "Pods  istio-system", "Policies",
                          "Envoy", "kubestock-staging", "tenant-a-orders", "STRICT", "? help"):
             assert expected in text, expected
 
