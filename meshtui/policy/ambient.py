@@ -167,8 +167,8 @@ def asked(snapshot: Snapshot, source: Source, port: int | None) -> str | None:
 def log_sources(snapshot: Snapshot, pod: Pod) -> tuple[Pod | None, list[Pod]]:
     """Where a captured pod's traffic is logged: the ztunnel on its node, and the pods of the
     waypoints that serve it (their Envoy access log)."""
-    waypoints = [u.waypoint for u in waypoints_for_pod(snapshot, pod) if u.waypoint is not None]
-    pods = [p for wp in dict.fromkeys(waypoints) for p in waypoint_pods(snapshot, wp)]
+    waypoints = {u.waypoint.ref: u.waypoint for u in waypoints_for_pod(snapshot, pod) if u.waypoint is not None}
+    pods = [p for wp in waypoints.values() for p in waypoint_pods(snapshot, wp)]
     return ztunnel_for(snapshot, pod), pods
 
 
