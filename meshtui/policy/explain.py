@@ -7,9 +7,10 @@ from typing import Any, Mapping
 
 from meshtui.model.objects import PeerAuthentication, Pod, Ref
 from meshtui.model.snapshot import Snapshot
+from meshtui.policy.ambient import asked
 from meshtui.policy.clients import ClientPrediction, client_model, failing_to
 from meshtui.policy.engine import analyze, decides, source_of
-from meshtui.policy.report import DEFAULT_SOURCE, NONE, PERMISSIVE, Source
+from meshtui.policy.report import DEFAULT_SOURCE, DISABLE, NONE, PERMISSIVE, Source
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,8 @@ def explain(snapshot: Snapshot, pod: Pod, port: int | None) -> Explanation:
     analysis = analyze(snapshot)
     policies = analysis.policies
     result = analysis.port(pod, port) if port is not None else analysis.pod(pod)
-    in_mesh = analysis.pod(pod).in_mesh
+    pm = analysis.pod(pod)
+    in_mesh = pm.in_mesh
     source = result.source
     mesh_all = policies.mesh_wide
     ns_all = policies.namespace_wide.get(pod.namespace, []) if pod.namespace != policies.root else []
@@ -92,5 +94,11 @@ def explain(snapshot: Snapshot, pod: Pod, port: int | None) -> Explanation:
     elif source == DEFAULT_SOURCE:
         levels.append(LevelStep("default", None, None, PERMISSIVE, True, (),
                                 "no policy decides: Istio's default is PERMISSIVE"))
+    if pm.captured:
+        # Ambient: no sidecar; ztunnel enforces the chain above (meshtui.policy.ambient).
+        disabled = asked(snapshot, source, port) == DISABLE
+        levels.append(LevelStep("ztunnel", None, None, None, False, (), (
+            "ambient: ztunnel enforces this; DISABLE is not supported in ambient and acts as PERMISSIVE"
+            if disabled else "ambient: ztunnel enforces this mode (clients in the mesh arrive over HBONE)")))
     failing = tuple(failing_to(client_model(snapshot), pod, port))
     return Explanation(pod.ref, port, in_mesh, result.mode, source, tuple(levels), failing)

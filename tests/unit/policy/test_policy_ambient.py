@@ -164,3 +164,15 @@ def test_missing_waypoint_is_a_finding_and_listed():
     uses = waypoints_serving_namespace(snapshot, "shop")
     assert [(u.waypoint, u.missing) for u in uses] == [(None, "shop/gone")]
     assert ("MT0023", "shop") in _codes(snapshot)
+
+
+def test_explain_says_ztunnel_enforces_and_that_disable_acts_as_permissive():
+    from meshtui.policy.explain import explain
+
+    p = ambient_pod("shop", "web-1", {"app": "web"})
+    ex = explain(shop(p, pa("shop", "default", "DISABLE")), p, 8080)
+    assert ex.mode == "PERMISSIVE" and ex.sidecar  # "sidecar" here means: a proxy enforces the mode
+    assert [s.level for s in ex.levels][-1] == "ztunnel"
+    assert "DISABLE is not supported in ambient" in ex.levels[-1].note
+    strict = explain(shop(p, pa("shop", "default", "STRICT")), p, 8080)
+    assert "ztunnel enforces this mode" in strict.levels[-1].note
