@@ -208,15 +208,26 @@ def ambient_findings(analysis: Analysis) -> Iterator[Finding]:
             f"(no {REDIRECTION_HINT} annotation): ztunnel does not see it and no policy applies.",
             f"kubectl -n istio-system logs -l k8s-app=istio-cni-node --tail=50 | grep {pod.name}",
         )
-    for ns in sorted(snapshot.namespaces.values(), key=lambda n: n.name):
-        for use in waypoints_serving_namespace(snapshot, ns.name):
-            if use.missing:
-                yield Finding(
-                    "MT0023", "warning", "Namespace", "", ns.name,
-                    f"The {use.via} of {ns.name} uses waypoint {use.missing}, which does not exist: "
-                    "its traffic is not processed by any waypoint.",
-                    f"istioctl waypoint apply -n {use.missing.split('/')[0]} --name {use.missing.split('/')[1]}",
-                )
+    # One pass over what can carry the label (a check per namespace would walk every pod each time).
+    carriers = [(ns.name, "namespace", ns.labels) for ns in snapshot.namespaces.values()
+                if USE_WAYPOINT_LABEL in ns.labels]
+    carriers += [(s.namespace, f"service {s.name}", s.labels) for s in snapshot.services.values()
+                 if USE_WAYPOINT_LABEL in s.labels]
+    carriers += [(p.namespace, f"pod {p.name}", p.labels) for p in snapshot.pods.values()
+                 if USE_WAYPOINT_LABEL in p.labels]
+    missing = []
+    for ns_name, via, labels in carriers:
+        use = _labelled(snapshot, labels, ns_name, via)
+        if use is not None and use.missing:
+            missing.append((ns_name, use))
+    for ns_name, use in sorted(missing, key=lambda item: (item[0], item[1].via)):
+        ns_wp, _, name = use.missing.partition("/")
+        yield Finding(
+            "MT0023", "warning", "Namespace", "", ns_name,
+            f"The {use.via} of {ns_name} uses waypoint {use.missing}, which does not exist: "
+            "its traffic is not processed by any waypoint.",
+            f"istioctl waypoint apply -n {ns_wp} --name {name}",
+        )
 
 
 REDIRECTION_HINT = "ambient.istio.io/redirection: enabled"
