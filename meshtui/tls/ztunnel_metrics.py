@@ -1,6 +1,8 @@
 """ztunnel's connection metrics → connection counts per source workload and security policy. Pure.
 
-ztunnel (ambient mode) serves Prometheus text on :15020/metrics. Per connection it counts
+ztunnel (ambient mode) serves Prometheus text on :15020 at /metrics and at /stats/prometheus (the path
+sidecars use, so ``Backend.proxy_stats`` reads a ztunnel pod as it reads a sidecar; istio/ztunnel
+src/metrics/server.rs). Per connection it counts
 ``istio_tcp_connections_opened_total`` (and ``..._failed_total`` when the connection failed, e.g. a
 policy denial) with the label set of its CommonTrafficLabels: reporter ("source" on the client's node,
 "destination" on the server's), source_workload / source_workload_namespace / source_principal,

@@ -122,3 +122,14 @@ def test_istio_cni_redirects_after_the_label_and_restarted_pods_come_back_redire
     b.advance(timedelta(seconds=30).total_seconds())
     pods = [p for p in b.snapshot().pods_in("payments") if p.labels.get("app") == "ledger" and not p.deleting]
     assert pods and all(evaluate(b.snapshot()).pods[p.key].captured for p in pods)
+
+
+def test_ztunnel_metrics_read_over_pods_proxy(kube: KubeBackend, emulator: Emulator) -> None:
+    b = demo()
+    b.advance(30)
+    ztunnel = next(p for p in b.snapshot().pods.values() if p.is_ztunnel)
+    text = b.proxy_stats(ztunnel.namespace, ztunnel.name)
+    # ztunnel answers /stats/prometheus on :15020 as a sidecar's pilot-agent does.
+    emulator.set_proxy_response(ztunnel.namespace, ztunnel.name, 15020, "stats/prometheus", text)
+    rows = parse(kube.proxy_stats(ztunnel.namespace, ztunnel.name))
+    assert rows and rows == parse(text)
