@@ -13,6 +13,7 @@ logs"). Real pods separate time, level, target and message with tabs; the docs p
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from meshtui.logs.record import LogRecord, ZtunnelAccess
 from meshtui.model.objects import Pod
@@ -95,6 +96,18 @@ def involves(record: LogRecord, pod: Pod) -> bool:
     if not pod.ip:
         return False
     return pod.ip in (_host(z.src_addr), _host(z.dst_addr), _host(z.dst_hbone_addr))
+
+
+def pod_filter(pod: Pod, ztunnel_key: str) -> Callable[[str, LogRecord], bool]:
+    """For logs tailed on behalf of an ambient pod: from the ztunnel (pod key "ns/name"), the lines
+    about the pod's connections; from its waypoints, the requests to or from the pod's address."""
+
+    def keep(key: str, record: LogRecord) -> bool:
+        if key == ztunnel_key:
+            return involves(record, pod)
+        return bool(pod.ip) and pod.ip in (_host(record.upstream_host), _host(record.downstream_remote))
+
+    return keep
 
 
 def describe_peers(record: LogRecord) -> str:

@@ -323,8 +323,13 @@ class MainScreen(Screen):
             self.notify("select a pod first", timeout=2)
             return
         if not pod.has_sidecar and self.log_pane.pod is pod and self.log_pane.ztunnel is not None:
-            self.notify(f"{pod.name} is in ambient mode: its connections from ztunnel "
-                        f"{self.log_pane.ztunnel.name} follow in the Envoy pane (4)", timeout=4)
+            from meshtui.screens.logs import LogsScreen
+
+            # Ambient: the pod's connections from the ztunnel on its node (and its waypoints' requests).
+            targets = self.log_pane.targets
+            self.app.push_screen(LogsScreen(self.app.backend, lambda: targets,
+                                            f"{pod.name} via ztunnel {self.log_pane.ztunnel.name}",
+                                            self.app.settings, keep=self.log_pane.keep()))
             return
         if not pod.has_sidecar:
             self.notify(f"{pod.name} has no istio-proxy container (no sidecar)", severity="warning")

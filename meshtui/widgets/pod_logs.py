@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Callable
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -13,7 +14,7 @@ from meshtui.backend.base import LogOptions
 from meshtui.logs.buffer import LogBuffer
 from meshtui.logs.record import LogRecord
 from meshtui.logs.tail import Batch, LogTail, pod_key
-from meshtui.logs.ztunnel import involves
+from meshtui.logs.ztunnel import pod_filter
 from meshtui.model.objects import Pod
 from meshtui.policy.ambient import captured, log_sources, pod_dataplane
 from meshtui.widgets.log_view import LogView
@@ -46,6 +47,7 @@ class PodLogPane(Vertical):
         # For an ambient pod: the ztunnel (and waypoint pods) tailed instead of a sidecar.
         self.ztunnel: Pod | None = None
         self._waypoints: list[Pod] = []
+        self._filter: Callable[[str, LogRecord], bool] | None = None
 
     def compose(self) -> ComposeResult:
         yield self.empty
@@ -97,15 +99,18 @@ class PodLogPane(Vertical):
         self.ztunnel, self._waypoints = log_sources(snapshot, pod)
         return self.ztunnel is not None
 
-    def _keep(self, key: str, record: LogRecord) -> bool:
-        """Only this pod's connections from the shared ztunnel and waypoint logs."""
-        pod = self.pod
-        if pod is None or self.ztunnel is None:
-            return True
-        if key == pod_key((self.ztunnel.namespace, self.ztunnel.name)):
-            return involves(record, pod)
-        hosts = {(record.upstream_host or "").rsplit(":", 1)[0], (record.downstream_remote or "").rsplit(":", 1)[0]}
-        return bool(pod.ip) and pod.ip in hosts
+    def keep(self) -> Callable[[str, LogRecord], bool] | None:
+        """For an ambient pod: only its connections from the shared ztunnel and waypoint logs."""
+        if self.pod is None or self.ztunnel is None:
+            return None
+        return pod_filter(self.pod, pod_key((self.ztunnel.namespace, self.ztunnel.name)))
+
+    @property
+    def targets(self) -> list[tuple[str, str]]:
+        """What the pane tails: the pod's proxy, or for an ambient pod its ztunnel and waypoints."""
+        if self.ztunnel is not None:
+            return [(p.namespace, p.name) for p in (self.ztunnel, *self._waypoints)]
+        return [(self.pod.namespace, self.pod.name)] if self.pod is not None else []
 
     def _set_empty(self, message: str | None) -> None:
         self.set_class(message is not None, "-empty")
@@ -117,12 +122,9 @@ class PodLogPane(Vertical):
         backend = self.app.backend
         if pod is None or backend is None:
             return
-        if self.ztunnel is not None:
-            targets = [(p.namespace, p.name) for p in (self.ztunnel, *self._waypoints)]
-            options = LogOptions(tail_lines=ZTUNNEL_TAIL_LINES)
-        else:
-            targets, options = [(pod.namespace, pod.name)], LogOptions(tail_lines=PANE_TAIL_LINES)
-        self.tail = LogTail(backend, targets, options, self._on_batch, on_error=self._on_error)
+        options = LogOptions(tail_lines=ZTUNNEL_TAIL_LINES if self.ztunnel is not None else PANE_TAIL_LINES)
+        self._filter = self.keep()
+        self.tail = LogTail(backend, self.targets, options, self._on_batch, on_error=self._on_error)
         self.tail.start()
 
     def _stop(self) -> None:
@@ -148,9 +150,10 @@ class PodLogPane(Vertical):
     def _ingest(self, batch: Batch) -> None:
         if not self.is_mounted or self.tail is None:
             return
-        batch = [(key, record) for key, record in batch if self._keep(key, record)]
-        if not batch:
-            return
+        if self._filter is not None:
+            batch = [(key, record) for key, record in batch if self._filter(key, record)]
+            if not batch:
+                return
         self._set_empty(None)
         self.buffer.extend(batch)
         self.problems += sum(1 for _, record in batch if record.problem)

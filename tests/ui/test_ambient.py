@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from meshtui.logs.ztunnel import pod_filter
 from meshtui.screens.ambient import AmbientScreen
 from meshtui.screens.change_preview import PreviewScreen
 from meshtui.screens.change_restart import RestartScreen
 from meshtui.screens.explain import ExplainScreen
+from meshtui.screens.logs import LogsScreen
 from meshtui.screens.main import MainScreen
-from tests.ui.pilot import notices, populated, screen_text, wait_for
+from tests.ui.pilot import populated, screen_text, wait_for
 from tests.ui.test_main_actions import select_namespace
 
 LABEL = "istio.io/dataplane-mode"
@@ -56,7 +58,15 @@ async def test_envoy_pane_follows_the_ztunnel_on_the_pods_node(make_demo) -> Non
         assert "via ztunnel" in text
         assert "plain batch-reporter" in text or "mTLS" in text
         await pilot.press("l")
-        assert "ambient mode" in notices(demo.app)
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, LogsScreen))
+        logs = demo.app.screen
+        await wait_for(pilot, lambda: len(logs.buffer) > 0, timeout=8)
+        keep = pod_filter(pod, f"{screen.log_pane.ztunnel.namespace}/{screen.log_pane.ztunnel.name}")
+        entries = [e for s in range(logs.buffer.first_seq, logs.buffer.next_seq) if (e := logs.buffer.get(s))]
+        assert all(keep(e.pod, e.record) for e in entries)
+        assert any(e.record.kind == "ztunnel" for e in entries)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
 
 
 async def test_remove_a_namespace_from_ambient_preview_apply_undo(make_demo) -> None:

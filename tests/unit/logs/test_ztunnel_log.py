@@ -84,3 +84,21 @@ def test_involves_by_workload_name_or_ip():
 def test_control_bytes_in_fields_never_reach_the_terminal():
     record = parse_line(REFUSED.replace("batch-reporter", "batch\x1b[31mreporter"))
     assert "\x1b" not in row_text(row_segments(record))
+
+
+def test_pod_filter_keeps_the_pods_ztunnel_lines_and_its_waypoint_requests():
+    from meshtui.logs.ztunnel import pod_filter
+
+    ledger = Pod("payments", "ledger-7b9c6d5f4c-k8m2n", ip="10.244.1.21")
+    keep = pod_filter(ledger, "istio-system/ztunnel-abcde")
+    assert keep("istio-system/ztunnel-abcde", parse_line(REFUSED))
+    assert not keep("istio-system/ztunnel-abcde", parse_line(fixture_lines()[0]))
+    waypoint = parse_line(
+        '[2026-11-24T12:00:19.058Z] "POST /v1/entries HTTP/1.1" 201 - via_upstream - "-" 1679 21639 36 35 "-" '
+        '"Go-http-client/1.1" "3288bcb3" "ledger:8080" "10.244.1.21:8080" '
+        "inbound-vip|8080|http|ledger.payments.svc.cluster.local 10.244.2.175:40995 10.244.2.175:15008 "
+        "10.244.1.169:33075 - default")
+    assert waypoint.upstream_host == "10.244.1.21:8080"
+    assert keep("payments/waypoint-x", waypoint)
+    assert not pod_filter(Pod("payments", "other", ip="10.244.9.9"), "istio-system/ztunnel-abcde")(
+        "payments/waypoint-x", waypoint)
