@@ -58,11 +58,6 @@ def mode_text(mode: str, palette: Palette, *, inherited: bool = False, label: st
     return Text(label if label is not None else MODE_SHORT.get(mode, mode), style=style)
 
 
-def injection_label(ns: Namespace) -> str:
-    inj = ns.injection
-    return inj[4:] if inj.startswith("rev:") else {"none": "—"}.get(inj, inj)
-
-
 def dataplane_label(ns: Namespace) -> str:
     """The namespace's data plane: "ambient", "sidecar" (or "sidecar@<revision>") or "none"."""
     plane = ns.dataplane
