@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Iterator, Mapping
 
 from meshtui.model.objects import (
     AMBIENT,
+    REDIRECTION_ANNOTATION,
     USE_WAYPOINT_LABEL,
     USE_WAYPOINT_NAMESPACE_LABEL,
     Namespace,
@@ -36,8 +37,6 @@ from meshtui.policy.report import DISABLE, PERMISSIVE, Finding, Source
 if TYPE_CHECKING:
     from meshtui.policy.engine import Analysis
 
-SIDECAR = "sidecar"
-NO_MESH = "none"
 # The pod label Gateway API deployments put on a waypoint's pods.
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 
@@ -205,7 +204,7 @@ def ambient_findings(analysis: Analysis) -> Iterator[Finding]:
         yield Finding(
             "MT0022", "warning", "Pod", pod.namespace, pod.name,
             "The pod is enrolled in ambient mode but istio-cni has not redirected its traffic "
-            f"(no {REDIRECTION_HINT} annotation): ztunnel does not see it and no policy applies.",
+            f"(no {REDIRECTION_ANNOTATION}: enabled annotation): ztunnel does not see it and no policy applies.",
             f"kubectl -n istio-system logs -l k8s-app=istio-cni-node --tail=50 | grep {pod.name}",
         )
     # One pass over what can carry the label (a check per namespace would walk every pod each time).
@@ -228,6 +227,3 @@ def ambient_findings(analysis: Analysis) -> Iterator[Finding]:
             "its traffic is not processed by any waypoint.",
             f"istioctl waypoint apply -n {ns_wp} --name {name}",
         )
-
-
-REDIRECTION_HINT = "ambient.istio.io/redirection: enabled"

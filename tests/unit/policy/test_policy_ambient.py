@@ -176,3 +176,23 @@ def test_explain_says_ztunnel_enforces_and_that_disable_acts_as_permissive():
     assert "DISABLE is not supported in ambient" in ex.levels[-1].note
     strict = explain(shop(p, pa("shop", "default", "STRICT")), p, 8080)
     assert "ztunnel enforces this mode" in strict.levels[-1].note
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+      "metadata": {"name": "waypoint", "namespace": "pay", "labels": {"istio.io/waypoint-for": "all"}},
+      "spec": {"gatewayClassName": "istio-waypoint"}}, ("pay", "waypoint", "all")),
+    ({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+      "metadata": {"name": "waypoint", "namespace": "pay"}, "spec": {"gatewayClassName": "istio-waypoint"}},
+     ("pay", "waypoint", "service")),
+    # An ingress Gateway of the Gateway API, and Istio's own Gateway kind: not waypoints.
+    ({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "web"},
+      "spec": {"gatewayClassName": "istio"}}, None),
+    ({"apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": {"name": "public"},
+      "spec": {"selector": {"istio": "ingressgateway"}}}, None),
+])
+def test_only_istio_waypoint_gateways_become_waypoints(body, expected):
+    from meshtui.model.convert import from_k8s
+
+    found = from_k8s(body)
+    assert (None if found is None else (found.namespace, found.name, found.traffic_for)) == expected
