@@ -21,6 +21,7 @@ from meshtui.model.objects import (
     Pod,
     VirtualService,
 )
+from meshtui.policy.ambient import WaypointUse
 from meshtui.policy.report import NamespaceSummary, PodMtls
 
 Palette = Mapping[str, str]
@@ -57,14 +58,17 @@ def mode_text(mode: str, palette: Palette, *, inherited: bool = False, label: st
     return Text(label if label is not None else MODE_SHORT.get(mode, mode), style=style)
 
 
-def injection_label(ns: Namespace) -> str:
-    inj = ns.injection
-    return inj[4:] if inj.startswith("rev:") else {"none": "—"}.get(inj, inj)
+def dataplane_label(ns: Namespace) -> str:
+    """The namespace's data plane: "ambient", "sidecar" (or "sidecar@<revision>") or "none"."""
+    plane = ns.dataplane
+    if plane == "sidecar" and ns.injection.startswith("rev:"):
+        return f"sidecar@{ns.injection[4:]}"
+    return plane
 
 
 def namespace_row(ns: Namespace, summary: NamespaceSummary | None, palette: Palette) -> list[Text | str]:
     if summary is None:
-        return [ns.name, Text("…", style="dim"), injection_label(ns), "", ""]
+        return [ns.name, Text("…", style="dim"), dataplane_label(ns), "", ""]
     # The namespace's mode is "inherited" (dim) when no namespace-level policy set it.
     inherited = summary.source.level in ("mesh", "default")
     missing = Text(f"✗{summary.without_sidecar}", style=palette.get("sidecar-missing", "red")) \
@@ -72,7 +76,7 @@ def namespace_row(ns: Namespace, summary: NamespaceSummary | None, palette: Pale
     return [
         ns.name,
         mode_text(summary.mtls, palette, inherited=inherited),
-        injection_label(ns),
+        dataplane_label(ns),
         Text(str(summary.pods), justify="right"),
         missing,
     ]
@@ -82,7 +86,7 @@ def pod_mtls_cell(result: PodMtls | None, palette: Palette) -> Text:
     """Workload mode letter, then port exceptions: "S", "P ▲3000:S", "—" without sidecar."""
     if result is None:
         return Text("…", style="dim")
-    if not result.sidecar:
+    if not result.in_mesh:
         return Text("—", style=palette.get("sidecar-missing", "red"))
     cell = mode_text(result.mode, palette, inherited=result.source.level in ("mesh", "default"),
                      label=result.mode[:1])
@@ -91,6 +95,27 @@ def pod_mtls_cell(result: PodMtls | None, palette: Palette) -> Text:
             cell.append(" ")
             cell.append(f"▲{port.port}:{port.mode[:1]}", style=palette.get(MODE_VARIABLE.get(port.mode, ""), ""))
     return cell
+
+
+def proxy_cell(pod: Pod, result: PodMtls | None, palette: Palette) -> Text:
+    """The sidecar's version, "ztunnel" for ztunnel's own pods, "ambient" for pods ztunnel captures
+    ("ambient ✗redir" while istio-cni has not redirected them yet), else "✗ none"."""
+    if pod.is_ztunnel:
+        return Text(f"ztunnel {pod.proxy_version}".strip())
+    if pod.has_sidecar:
+        return Text(pod.proxy_version or "yes")
+    if result is not None and result.dataplane == "ambient":
+        if result.captured:
+            return Text("ambient", style=palette.get("mtls-strict", ""))
+        return Text("ambient ✗redir", style=palette.get("log-4xx", "yellow"))
+    return Text("✗ none", style=palette.get("sidecar-missing", "red"))
+
+
+def waypoint_row(use: WaypointUse) -> list[Text | str]:
+    """A waypoint and what it serves here; a missing one says so."""
+    if use.waypoint is None:
+        return ["WP", use.missing, Text("missing", style="red"), f"used by {use.via}"]
+    return ["WP", use.waypoint.name, f"waypoint ({use.waypoint.traffic_for})", f"serves {use.via}"]
 
 
 def elide(name: str, width: int | None) -> str:
@@ -105,8 +130,7 @@ def pod_row(pod: Pod, result: PodMtls | None, palette: Palette, now: datetime,
             name_width: int | None = None) -> list[Text | str]:
     ready, total = pod.ready_count
     ready_style = "" if ready == total and total else palette.get("log-4xx", "yellow")
-    proxy = Text(pod.proxy_version or "yes") if pod.has_sidecar else \
-        Text("✗ none", style=palette.get("sidecar-missing", "red"))
+    proxy = proxy_cell(pod, result, palette)
     status_style = "" if pod.status in ("Running", "Succeeded") else palette.get("log-5xx", "red")
     # mTLS right after READY: at narrow widths the columns that scroll off are the least needed.
     return [

@@ -53,6 +53,10 @@ ISTIO_KINDS: tuple[ResourceKind, ...] = (
 )
 
 
+# Waypoints are Gateway API Gateways (class istio-waypoint); read only where Istio is installed.
+WAYPOINT_KIND = ResourceKind("Gateway", "gateway.networking.k8s.io", "v1", "gateways")
+
+
 def _served_plurals(http: KubeHttp, group: str, version: str) -> set[str]:
     try:
         doc = http.json("GET", encode_path("apis", group, version))
@@ -62,7 +66,8 @@ def _served_plurals(http: KubeHttp, group: str, version: str) -> set[str]:
 
 
 def discover_istio(http: KubeHttp) -> tuple[ResourceKind, ...]:
-    """Istio kinds at the version the cluster serves (v1, else v1beta1); empty without Istio's CRDs."""
+    """Istio kinds at the version the cluster serves (v1, else v1beta1), and Gateway API Gateways when
+    served (waypoints); empty without Istio's CRDs."""
     found: list[ResourceKind] = []
     for group in ISTIO_GROUPS:
         try:
@@ -77,4 +82,6 @@ def discover_istio(http: KubeHttp) -> tuple[ResourceKind, ...]:
             version = next((v for v in ISTIO_VERSIONS if rk.plural in served.get(v, ())), None)
             if version is not None:
                 found.append(replace(rk, version=version))
+    if found and WAYPOINT_KIND.plural in _served_plurals(http, WAYPOINT_KIND.group, WAYPOINT_KIND.version):
+        found.append(WAYPOINT_KIND)
     return tuple(found)

@@ -8,13 +8,20 @@ engine what the change does before anything is sent.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, Mapping, Sequence
 
 from meshtui.change.bodies import PA_API_VERSION, namespace_body, peer_authentication_body
 from meshtui.model.convert import format_time, from_k8s
-from meshtui.model.objects import PeerAuthentication, Workload
+from meshtui.model.objects import (
+    AMBIENT,
+    DATAPLANE_LABEL,
+    REDIRECTION_ANNOTATION,
+    PeerAuthentication,
+    Pod,
+    Workload,
+)
 from meshtui.model.snapshot import ChangeEvent, Snapshot
 from meshtui.policy.engine import pa_order
 from meshtui.policy.labels import matches
@@ -200,6 +207,90 @@ def restart_plan(snapshot: Snapshot, workloads: Sequence[Workload], *,
     changes = [ObjectChange(w.kind, w.namespace, w.name, None, None, "restart") for w in workloads]
     names = ", ".join(f"{w.namespace}/{w.name}" for w in workloads)
     return _plan(snapshot, f"Restart {len(workloads)} workload(s)", names, changes, now=now)
+
+
+# --- ambient --------------------------------------------------------------------------------
+# https://istio.io/latest/docs/ambient/usage/add-workloads/ (labels, no restart) and
+# https://istio.io/latest/docs/ambient/migrate/enable-ambient-mode/ (from sidecars: label, drop the
+# injection label, restart so the pods come back without a sidecar; a sidecar wins meanwhile).
+
+def ambient_plan(snapshot: Snapshot, namespace: str, *, enabled: bool, now: datetime | None = None) -> ChangePlan:
+    """Add the namespace to ambient (dropping its sidecar-injection labels) or remove it."""
+    ns = snapshot.namespaces.get(("", namespace))
+    if ns is None:
+        raise PlanError(f"namespace {namespace} is not in the snapshot")
+    labels = dict(ns.labels)
+    pods = [p for p in snapshot.pods_in(namespace) if not p.deleting]
+    if enabled:
+        labels[DATAPLANE_LABEL] = AMBIENT
+        labels.pop(INJECTION_LABEL, None)
+        labels.pop(REVISION_LABEL, None)
+        sidecars = sum(1 for p in pods if p.has_sidecar)
+        title = f"Add {namespace} to ambient"
+        notes = ["No restart needed: istio-cni redirects the running pods to ztunnel within seconds."]
+        if sidecars:
+            title = f"Move {namespace} from sidecars to ambient"
+            notes = [f"{sidecars} pod(s) keep their sidecar until restarted (a sidecar wins over ambient); "
+                     "restart their workloads next to drop the sidecars.",
+                     "Pods without a sidecar join ambient without a restart."]
+    else:
+        labels.pop(DATAPLANE_LABEL, None)
+        title = f"Remove {namespace} from ambient"
+        notes = ["No restart needed: istio-cni removes the redirection from the running pods; they leave "
+                 "the mesh (plaintext, no PeerAuthentication or AuthorizationPolicy applies)."]
+    before = namespace_body(ns)
+    changes = []
+    if labels != dict(ns.labels):
+        after = copy.deepcopy(before)
+        after["metadata"]["labels"] = labels
+        changes.append(ObjectChange("Namespace", "", namespace, before, after, "label"))
+    return _plan(snapshot, title, f"namespace {namespace}", changes, now=now, notes=notes)
+
+
+def _template_body(workload: Workload, labels: Mapping[str, str]) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": workload.name, "namespace": workload.namespace}
+    if workload.resource_version:
+        metadata["resourceVersion"] = workload.resource_version
+    return {"apiVersion": "apps/v1", "kind": workload.kind, "metadata": metadata,
+            "spec": {"template": {"metadata": {"labels": dict(labels)}}}}
+
+
+def ambient_workload_plan(snapshot: Snapshot, workload: Workload, *, opt_out: bool,
+                          now: datetime | None = None) -> ChangePlan:
+    """Opt the workload's pods out of ambient (``istio.io/dataplane-mode=none`` on its pod template) or
+    back in. A template change rolls the pods; the prediction shows them as they come back."""
+    if workload.kind not in RESTARTABLE_KINDS:
+        raise PlanError(f"{workload.kind} {workload.namespace}/{workload.name} has no pod template to label")
+    labels = dict(workload.template_labels)
+    if opt_out:
+        labels[DATAPLANE_LABEL] = "none"
+    else:
+        labels.pop(DATAPLANE_LABEL, None)
+    verb = "Opt" if opt_out else "Opt back"
+    title = f"{verb} {workload.kind} {workload.namespace}/{workload.name} {'out of' if opt_out else 'into'} ambient"
+    scope = f"{workload.kind} {workload.namespace}/{workload.name}"
+    if labels == dict(workload.template_labels):
+        return ChangePlan(title, scope, (), snapshot, snapshot)
+    before, after = _template_body(workload, workload.template_labels), _template_body(workload, labels)
+    change = ObjectChange(workload.kind, workload.namespace, workload.name, before, after, "patch")
+    events = [ChangeEvent("MODIFIED", replace(workload, template_labels=labels))]
+    for pod in snapshot.pods_in(workload.namespace):
+        if workload.selector and matches(workload.selector, pod.labels) and not pod.deleting:
+            events.append(ChangeEvent("MODIFIED", _relabelled(pod, labels)))
+    notes = ("Changing the pod template rolls the workload's pods; the new pods "
+             + ("run outside the mesh." if opt_out else "join ambient with their namespace."),)
+    return ChangePlan(title, scope, (change,), snapshot, snapshot.apply(events), notes=notes)
+
+
+def _relabelled(pod: Pod, template_labels: Mapping[str, str]) -> Pod:
+    """The pod as it comes back from the rollout: istio-cni redirects it unless it opted out."""
+    labels = {k: v for k, v in pod.labels.items() if k != DATAPLANE_LABEL}
+    annotations = {k: v for k, v in pod.annotations.items() if k != REDIRECTION_ANNOTATION}
+    if DATAPLANE_LABEL in template_labels:
+        labels[DATAPLANE_LABEL] = template_labels[DATAPLANE_LABEL]
+    if template_labels.get(DATAPLANE_LABEL) != "none":
+        annotations[REDIRECTION_ANNOTATION] = "enabled"
+    return replace(pod, labels=labels, annotations=annotations)
 
 
 # --- mTLS -----------------------------------------------------------------------------------

@@ -103,6 +103,8 @@ def _workload(pm: PodMtls) -> dict[str, Any]:
         "pod": pm.pod.name,
         "workload": pm.pod.workload_name,
         "sidecar": pm.sidecar,
+        "dataplane": pm.dataplane,
+        "ambient": pm.captured,
         "mode": pm.mode,
         "ports": [{"port": p.port, "mode": p.mode, "source": _source(p.source)} for p in pm.ports],
     }
@@ -121,7 +123,7 @@ def to_data(report: MeshReport, namespace: str | None = None) -> dict[str, Any]:
     """The documented JSON shape; ``namespace`` limits it to one namespace."""
     return {
         "namespaces": [
-            {"name": ns.name, "injection": ns.injection, "mtls": ns.mtls}
+            {"name": ns.name, "injection": ns.injection, "dataplane": ns.dataplane, "mtls": ns.mtls}
             for ns in report.namespaces.values() if namespace is None or ns.name == namespace
         ],
         "workloads": [
@@ -144,7 +146,8 @@ def render_table(data: dict[str, Any]) -> str:
     wl_rows = [["NAMESPACE", "POD", "SIDECAR", "MODE", "PORTS"]]
     for w in data["workloads"]:
         ports = " ".join(f"{p['port']}:{p['mode']}" for p in w["ports"]) or "-"
-        wl_rows.append([w["namespace"], w["pod"], "yes" if w["sidecar"] else "no", w["mode"], ports])
+        proxy = "yes" if w["sidecar"] else "ambient" if w.get("ambient") else "no"
+        wl_rows.append([w["namespace"], w["pod"], proxy, w["mode"], ports])
     lines += ["", *_columns(wl_rows), ""]
     if not data["findings"]:
         lines.append("No findings.")

@@ -18,7 +18,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from meshtui.demo.mesh import ISTIO_VERSION, NODES, pod_from_template, pod_status, safe_string, template_hash
+from meshtui.demo.mesh import (
+    ISTIO_VERSION,
+    NODES,
+    pod_from_template,
+    pod_status,
+    redirected,
+    safe_string,
+    template_hash,
+)
 from meshtui.model.convert import format_time
 
 if TYPE_CHECKING:
@@ -29,6 +37,7 @@ if TYPE_CHECKING:
 POD_STARTS_AFTER = 2.0
 POD_READY_AFTER = 4.0
 POD_GONE_AFTER = 3.0
+CNI_DELAY = 1.0  # istio-cni (un)redirecting running pods after a namespace's ambient label changed
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 REVISION = "deployment.kubernetes.io/revision"
 
@@ -71,6 +80,8 @@ class Controllers:
                 self._later(0, lambda: self._new_revision(key))
             elif obj.get("spec") != old.get("spec"):
                 self._later(0, lambda: self._surge(key))
+        elif kind == "Namespace" and event.type == "MODIFIED":
+            self._later(CNI_DELAY, lambda: self._redirect(key[1]))
         elif kind in WORKLOAD_KINDS and event.type == "DELETED":
             for pod_key in self._owned_pods(obj):
                 self._later(0, lambda k=pod_key: self._terminate(k))
@@ -196,13 +207,23 @@ class Controllers:
     # -- pods: the ReplicaSet controller, the webhook and the kubelet -----------------------------
     def _injects(self, namespace: str, template: Mapping[str, Any]) -> bool:
         """Istio's injection webhooks: the namespace label, overridden per pod by sidecar.istio.io/inject."""
-        ns = self._cluster.server.get("Namespace", "", namespace) or {"metadata": {}}
-        labels = ns["metadata"].get("labels") or {}
+        labels = self._namespace_labels(namespace)
         pod_label = ((template.get("metadata") or {}).get("labels") or {}).get("sidecar.istio.io/inject")
         injection = labels.get("istio-injection")
         if injection == "enabled" or (injection is None and labels.get("istio.io/rev")):
             return pod_label != "false"
         return injection is None and pod_label == "true"
+
+    def _namespace_labels(self, namespace: str) -> dict[str, str]:
+        ns = self._cluster.server.get("Namespace", "", namespace) or {"metadata": {}}
+        return dict(ns["metadata"].get("labels") or {})
+
+    def _redirect(self, namespace: str) -> None:
+        """istio-cni: (un)redirect the namespace's running pods after its ambient label changed."""
+        labels = self._namespace_labels(namespace)
+        for pod in self._cluster.server.objects("Pod"):
+            if pod["metadata"].get("namespace") == namespace and (new := redirected(pod, labels)) != pod:
+                self._write(copy.deepcopy(new))
 
     def _create_pod(self, deploy: dict[str, Any], pod_hash: str) -> PodKey:
         ns, name = deploy["metadata"]["namespace"], deploy["metadata"]["name"]
@@ -218,7 +239,7 @@ class Controllers:
             rs_uid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ns}/{name}-{pod_hash}")),
             node=self._rng.choice(NODES), ip="", inject=self._injects(ns, deploy["spec"]["template"]),
             proxy_version=ISTIO_VERSION, stage="pending", restarts=0, rng=self._rng)
-        self._write(pod)
+        self._write(redirected(pod, self._namespace_labels(ns)))
         self._sync_status((ns, name))
         return ns, pod_name
 

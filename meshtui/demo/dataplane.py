@@ -1,7 +1,8 @@
 """The demo mesh's data plane as the API server relays it: what real sidecars and istiod answer.
 
 - ``pods/log`` of ``istio-proxy``: the access log the traffic model writes for that pod;
-- ``pods/proxy`` on 15020 ``stats/prometheus``: pilot-agent's merged Prometheus endpoint;
+- ``pods/proxy`` on 15020 ``stats/prometheus``: pilot-agent's merged Prometheus endpoint (ztunnel's
+  connection metrics on a ztunnel pod);
 - ``pods/exec`` ``pilot-agent request METHOD PATH``: Envoy's admin API (``/certs``, ``/stats``,
   ``/logging`` to read and change log levels, ``/ready``);
 - istiod's ``/debug/syncz``: 401 through pods/proxy on 15014 (istiod authenticates callers that are
@@ -23,7 +24,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from meshtui.demo.apiserver.logs import LogKey, rfc3339_nano
 from meshtui.demo.mesh import ISTIO_VERSION, certificate_window, spiffe_id, syncz_entries
-from meshtui.demo.traffic import ENVOY_LEVELS, ENVOY_LOGGERS, envoy_stats_text, prometheus_text
+from meshtui.demo.traffic import (
+    ENVOY_LEVELS,
+    ENVOY_LOGGERS,
+    envoy_stats_text,
+    prometheus_text,
+    ztunnel_metrics_text,
+)
 from meshtui.model.objects import PROXY_CONTAINER, Pod
 
 if TYPE_CHECKING:
@@ -86,8 +93,10 @@ class SimulatedDataPlane:
             if _is_istiod(model) and port == ISTIOD_MONITORING_PORT and path.strip("/") == SYNCZ:
                 return "Unauthorized\n", 401
             if model.has_sidecar and port == PROXY_STATUS_PORT and path.strip("/") == "stats/prometheus":
-                counters = self._cluster.traffic.counters(namespace, pod)
-                return prometheus_text(counters, model.proxy_version), 200
+                traffic = self._cluster.traffic
+                if model.is_ztunnel:
+                    return ztunnel_metrics_text(traffic.ztunnel_counts(namespace, pod), model.proxy_version), 200
+                return prometheus_text(traffic.counters(namespace, pod), model.proxy_version), 200
         return None
 
     # -- pods/exec ---------------------------------------------------------------------------------

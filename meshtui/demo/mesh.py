@@ -831,6 +831,117 @@ class _Builder:
         )
 
 
+# --- ambient mode: a namespace ztunnel captures, its waypoint, ztunnel on every node ------------
+# Built last, so the rest of the demo keeps the names and uids it always had.
+AMBIENT_NAMESPACE = "payments"
+AMBIENT_APPS: tuple[tuple[str, int, int], ...] = (("ledger", 8080, 2), ("payments-api", 8080, 2))
+ZTUNNEL_IMAGE = "docker.io/istio/ztunnel:{version}"
+WAYPOINT = "waypoint"
+
+
+def redirected(pod: dict[str, Any], namespace_labels: dict[str, str]) -> dict[str, Any]:
+    """The pod as istio-cni leaves it once it redirected the pod's traffic to ztunnel: annotated,
+    when the pod is enrolled in ambient (its label, else its namespace's) and has no sidecar."""
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    names = {c.get("name") for c in (pod.get("spec") or {}).get("containers") or ()}
+    mode = labels.get("istio.io/dataplane-mode", namespace_labels.get("istio.io/dataplane-mode"))
+    annotations = dict((pod.get("metadata") or {}).get("annotations") or {})
+    if mode == "ambient" and "istio-proxy" not in names:
+        annotations["ambient.istio.io/redirection"] = "enabled"
+    else:
+        annotations.pop("ambient.istio.io/redirection", None)
+    return {**pod, "metadata": {**pod["metadata"], "annotations": annotations}}
+
+
+def ztunnel_daemonset(meta: dict[str, Any]) -> dict[str, Any]:
+    """ztunnel as Istio's chart installs it: a DaemonSet whose container is named istio-proxy."""
+    template = {
+        "metadata": {"labels": {"app": "ztunnel", "sidecar.istio.io/inject": "false"}},
+        "spec": {
+            "serviceAccountName": "ztunnel",
+            "containers": [
+                {
+                    "name": "istio-proxy",
+                    "image": ZTUNNEL_IMAGE.format(version=ISTIO_VERSION),
+                    "args": ["proxy", "ztunnel"],
+                    "ports": [{"containerPort": 15020, "name": "ztunnel-stats", "protocol": "TCP"}],
+                    "readinessProbe": {"httpGet": {"path": "/healthz/ready", "port": 15021}},
+                }
+            ],
+        },
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {**meta, "generation": 1, "labels": {"app": "ztunnel"}},
+        "spec": {"selector": {"matchLabels": {"app": "ztunnel"}}, "template": template},
+        "status": {"desiredNumberScheduled": len(NODES), "numberReady": len(NODES),
+                   "updatedNumberScheduled": len(NODES), "observedGeneration": 1},
+    }
+
+
+def waypoint_gateway(meta: dict[str, Any]) -> dict[str, Any]:
+    """What `istioctl waypoint apply -n NS` creates: a Gateway of class istio-waypoint on HBONE 15008."""
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {**meta, "generation": 1, "labels": {"istio.io/waypoint-for": "service"}},
+        "spec": {
+            "gatewayClassName": "istio-waypoint",
+            "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}],
+        },
+        "status": {"conditions": [{"type": "Programmed", "status": "True", "reason": "Programmed"}]},
+    }
+
+
+def _ambient(b: _Builder) -> None:
+    created = b.ago(25)
+    ns_labels = {"kubernetes.io/metadata.name": AMBIENT_NAMESPACE, "istio.io/dataplane-mode": "ambient",
+                 "istio.io/use-waypoint": WAYPOINT}
+    b.objects.append({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": b.ids.meta(AMBIENT_NAMESPACE, None, created, labels=ns_labels),
+        "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"},
+    })
+    ds = ztunnel_daemonset(b.ids.meta("ztunnel", ROOT_NAMESPACE, b.ago(30)))
+    b.objects.append(ds)
+    for node in NODES:
+        name = f"ztunnel-{safe_string(b.rng, 5)}"
+        pod = pod_from_template(
+            ds, name=name, pod_hash="", meta=b.ids.meta(name, ROOT_NAMESPACE, b.ago(6)), rs_uid=ds["metadata"]["uid"],
+            node=node, ip=b.pod_ip(node), inject=False, proxy_version=ISTIO_VERSION, stage="ready", restarts=0,
+            rng=b.rng,
+        )
+        pod["metadata"]["labels"].pop("pod-template-hash")
+        pod["metadata"].pop("generateName")
+        pod["metadata"]["ownerReferences"][0] |= {"kind": "DaemonSet", "name": "ztunnel", "apiVersion": "apps/v1"}
+        b.objects.append(pod)
+    start = len(b.objects)
+    for app, port, replicas in AMBIENT_APPS:
+        dep = deployment(b.ids.meta(app, AMBIENT_NAMESPACE, created), app,
+                         f"registry.payments.example/{app}:3.1.0", port, replicas, app)
+        b.objects.append(dep)
+        b.pods_of(dep, inject=False, proxy_version=ISTIO_VERSION, replicas=replicas, age_days=9)
+        b.objects.append(_service(b.ids.meta(app, AMBIENT_NAMESPACE, created), app,
+                                  [{"name": "http", "port": port, "protocol": "TCP", "targetPort": port}],
+                                  b.cluster_ip()))
+    b.objects.append(waypoint_gateway(b.ids.meta(WAYPOINT, AMBIENT_NAMESPACE, created)))
+    wp = deployment(b.ids.meta(WAYPOINT, AMBIENT_NAMESPACE, created), WAYPOINT,
+                    PROXY_IMAGE.format(version=ISTIO_VERSION), 15008, 1, WAYPOINT)
+    wp["spec"]["template"]["metadata"]["labels"] = {
+        "gateway.networking.k8s.io/gateway-name": WAYPOINT, "istio.io/dataplane-mode": "none",
+        "app": WAYPOINT, "version": "v1"}
+    wp["spec"]["template"]["spec"]["containers"][0] |= {"name": "istio-proxy", "args": ["proxy", "waypoint"]}
+    b.objects.append(wp)
+    b.pods_of(wp, inject=False, proxy_version=ISTIO_VERSION, replicas=1, age_days=9)
+    for i in range(start, len(b.objects)):
+        if b.objects[i]["kind"] == "Pod":
+            b.objects[i] = redirected(b.objects[i], ns_labels)
+    # The namespace went STRICT once every caller was in the mesh... except the legacy batch job.
+    b.objects.append(_istio("PeerAuthentication", b.ids.meta("default", AMBIENT_NAMESPACE, b.ago(3)),
+                            {"mtls": {"mode": "STRICT"}}))
+
+
 def demo_objects(now: datetime, seed: int = 7) -> list[dict[str, Any]]:
     """Every object of the demo mesh, in creation order, as Kubernetes JSON."""
     b = _Builder(now, seed)
@@ -840,6 +951,7 @@ def demo_objects(now: datetime, seed: int = 7) -> list[dict[str, Any]]:
     b.kubestock_traffic_rules()
     b.tenant_policies()
     b.ingress_routes()
+    _ambient(b)
     return b.objects
 
 

@@ -18,9 +18,10 @@ from typing import Iterable, Mapping
 
 from meshtui.model.objects import Pod, Ref, Service
 from meshtui.model.snapshot import Snapshot
+from meshtui.policy.ambient import waypoint_for_service, waypoint_pods, ztunnel_for
 from meshtui.policy.authorization import authorization, principal_of
 from meshtui.policy.clients import FAIL, ISTIO_MUTUAL, MTLS, outcome, predict
-from meshtui.policy.engine import port_mode
+from meshtui.policy.engine import analyze, port_mode
 from meshtui.policy.labels import matches
 from meshtui.policy.report import DISABLE, NONE
 
@@ -237,6 +238,20 @@ CALL_GRAPH: tuple[Route, ...] = (
     ),
 )
 
+# The ambient namespace (demo_mesh.AMBIENT_NAMESPACE): ambient → ambient through its waypoint,
+# sidecar → ambient, ambient → sidecar, and a client outside the mesh into STRICT (refused by ztunnel).
+AMBIENT_ROUTES: tuple[Route, ...] = (
+    Route("payments", "payments-api", "payments", "ledger", 8080, 0.7,
+          (("POST", "/v1/entries"), ("GET", "/v1/balance")), "Go-http-client/1.1"),
+    Route("tenant-a-orders", "order-service", "payments", "payments-api", 8080, 1.5,
+          (("POST", "/v1/charges"),), "Go-http-client/1.1"),
+    Route("payments", "payments-api", "kubestock-staging", "ms-product", 3003, 2.0,
+          (("GET", "/api/v1/products?ids=4"),), "Go-http-client/1.1"),
+    Route("legacy", "batch-reporter", "payments", "ledger", 8080, 3.0,
+          (("GET", "/v1/export?format=csv"),), "python-requests/2.31.0"),
+)
+CALL_GRAPH = CALL_GRAPH + AMBIENT_ROUTES
+
 
 def _dash(value: str | int | None) -> str:
     return "-" if value is None or value == "" else str(value)
@@ -385,6 +400,7 @@ class TrafficModel:
         self._debug: dict[tuple[str, str], dict[str, str]] = {}
         self._plaintext: dict[tuple[str, str, str, int], datetime] = {}
         self._connection_id = 1000
+        self._ztunnel_counts: dict[tuple[str, str], Counter[tuple[str, ...]]] = {}
 
     # --- reading -------------------------------------------------------------------------------
     def log(self, namespace: str, pod: str) -> PodLog:
@@ -481,7 +497,7 @@ class TrafficModel:
             self._refused(call, sends)
             return
         mtls = result == MTLS
-        if not mtls and server.has_sidecar:
+        if not mtls and (server.has_sidecar or self._captured(server)):
             self._plaintext[(str(self._caller_ref(client)), service.namespace, service.name, route.port)] = at
         principal = principal_of(client) if mtls else ""
         denied = (
@@ -648,11 +664,15 @@ class TrafficModel:
             upstream_time=inbound_ms,
             local_port=client_port,
         )
+        self._ztunnel_exchange(call, mtls, code=code, sent=sent + 180, received=received + 240,
+                               duration=inbound_ms + 1)
 
     def _refused(self, call: _Call, sends: str) -> None:
         """The connection never became a request: plaintext into STRICT, or mTLS into a pod without
         a sidecar."""
         assert call.server is not None
+        if sends == DISABLE and self._captured(call.server):
+            self._ztunnel_refused(call)
         client_port = self._ephemeral()
         if sends == DISABLE:
             if call.server.has_sidecar:
@@ -823,6 +843,114 @@ class TrafficModel:
                 counters.envoy["listener.0.0.0.0_15006.ssl.handshake"] += 1
             counters.envoy["listener.0.0.0.0_15006.downstream_cx_total"] += 1
 
+    # --- ambient ---------------------------------------------------------------------------------
+    def ztunnel_counts(self, namespace: str, pod: str) -> Counter[tuple[str, ...]]:
+        return self._ztunnel_counts.setdefault((namespace, pod), Counter())
+
+    def _captured(self, pod: Pod) -> bool:
+        snapshot = self._indexed
+        return snapshot is not None and analyze(snapshot).pod(pod).captured
+
+    def _ztunnel_write(self, party: Pod, at: datetime, line: str) -> None:
+        """Append to the log of the ztunnel on ``party``'s node (none there: nothing is logged)."""
+        assert self._indexed is not None
+        ztunnel = ztunnel_for(self._indexed, party)
+        if ztunnel is not None:
+            self.log(ztunnel.namespace, ztunnel.name).append(at, line)
+
+    def _ztunnel_count(self, party: Pod, values: tuple[str, ...]) -> None:
+        assert self._indexed is not None
+        ztunnel = ztunnel_for(self._indexed, party)
+        if ztunnel is not None:
+            self.ztunnel_counts(ztunnel.namespace, ztunnel.name)[values] += 1
+
+    @staticmethod
+    def _peer_labels(pod: Pod | None, mtls: bool) -> tuple[str, ...]:
+        if pod is None:
+            return ("unknown",) * 8
+        app = pod.labels.get("app", "unknown")
+        version = pod.labels.get("version", "unknown")
+        principal = f"spiffe://{principal_of(pod)}" if mtls else "unknown"
+        return (pod.workload_name, app, version, pod.namespace, principal, app, version, "Kubernetes")
+
+    def _metric(self, reporter: str, src: Pod, dst: Pod, service: Service, mtls: bool, flags: str) -> tuple[str, ...]:
+        dst_labels = self._peer_labels(dst, mtls)
+        return (reporter, *self._peer_labels(src, mtls), service.fqdn, service.namespace, service.name,
+                dst_labels[0], dst_labels[1], dst_labels[2], dst_labels[3], dst_labels[4], dst_labels[5],
+                dst_labels[6], dst_labels[7], "tcp", flags, "mutual_tls" if mtls else "unknown")
+
+    def _ztunnel_fields(self, src: Pod, dst: Pod, service: Service, direction: str, *, src_port: int,
+                        dst_addr: str, hbone: str | None, mtls: bool, sent: int, received: int,
+                        duration: int) -> dict[str, str | int | None]:
+        return {
+            "src.addr": f"{src.ip}:{src_port}", "src.workload": src.name, "src.namespace": src.namespace,
+            "src.identity": f"spiffe://{principal_of(src)}" if mtls else None,
+            "dst.addr": dst_addr, "dst.hbone_addr": hbone, "dst.service": service.fqdn,
+            "dst.workload": dst.name, "dst.namespace": dst.namespace,
+            "dst.identity": f"spiffe://{principal_of(dst)}" if mtls else None,
+            "direction": direction, "bytes_sent": sent, "bytes_recv": received, "duration": f"{duration}ms",
+        }
+
+    def _ztunnel_exchange(self, call: _Call, mtls: bool, *, code: int, sent: int, received: int,
+                          duration: int) -> None:
+        """A completed call as the ztunnels of the client (outbound) and server (inbound) log it,
+        through the waypoint serving the Service when there is one (its Envoy logs the request)."""
+        server, client = call.server, call.client
+        assert server is not None and self._indexed is not None
+        client_in, server_in = self._captured(client), self._captured(server)
+        if not (client_in or server_in):
+            return
+        target = f"{server.ip}:{call.target_port}"
+        use = waypoint_for_service(self._indexed, call.service)
+        waypoints = waypoint_pods(self._indexed, use.waypoint) if use and use.waypoint and client_in else []
+        hop = waypoints[0] if waypoints else server
+        if client_in:
+            port = self._ephemeral()
+            fields = self._ztunnel_fields(client, hop, call.service, "outbound", src_port=port,
+                                          dst_addr=f"{hop.ip}:15008", hbone=target, mtls=True, sent=received,
+                                          received=sent, duration=duration + 1)
+            self._ztunnel_write(client, call.at, ztunnel_line(call.at, fields))
+            self._ztunnel_count(client, ("tcp_connections_opened",
+                                         *self._metric("source", client, server, call.service, True, "-")))
+        if waypoints:
+            self._waypoint_line(call, hop, code=code, sent=sent, received=received, duration=duration)
+        if server_in:
+            src = hop if waypoints else client
+            fields = self._ztunnel_fields(src, server, call.service, "inbound", src_port=self._ephemeral(),
+                                          dst_addr=target, hbone=target if mtls else None, mtls=mtls, sent=sent,
+                                          received=received, duration=duration)
+            self._ztunnel_write(server, call.at + timedelta(milliseconds=1),
+                                ztunnel_line(call.at + timedelta(milliseconds=1), fields))
+            self._ztunnel_count(server, ("tcp_connections_opened",
+                                         *self._metric("destination", client, server, call.service, mtls, "-")))
+
+    def _ztunnel_refused(self, call: _Call) -> None:
+        """Plaintext into a STRICT ambient pod: its ztunnel's deny rule closes the connection."""
+        server = call.server
+        assert server is not None
+        fields = self._ztunnel_fields(call.client, server, call.service, "inbound", src_port=self._ephemeral(),
+                                      dst_addr=f"{server.ip}:{call.target_port}", hbone=None, mtls=False, sent=0,
+                                      received=0, duration=0)
+        self._ztunnel_write(server, call.at, ztunnel_line(call.at, fields, error=STRICT_DENY))
+        for metric in ("tcp_connections_opened", "tcp_connections_failed"):
+            self._ztunnel_count(server, (metric, *self._metric("destination", call.client, server, call.service,
+                                                               False, "DENY")))
+
+    def _waypoint_line(self, call: _Call, waypoint: Pod, *, code: int, sent: int, received: int,
+                       duration: int) -> None:
+        """The waypoint's Envoy access line for the request it routed to the server."""
+        assert call.server is not None
+        server_host = f"{call.server.ip}:{call.target_port}"
+        self._write(waypoint, AccessRecord(
+            start=call.at, method=call.method, path=call.path, protocol="HTTP/1.1", code=code, flags="",
+            details="via_upstream", termination="", transport_failure="", received=received, sent=sent,
+            duration=duration, upstream_time=max(0, duration - 1), xff="", user_agent=call.route.user_agent,
+            request_id=call.request_id, authority=call.authority, upstream_host=server_host,
+            upstream_cluster=f"inbound-vip|{call.route.port}|http|{call.service.fqdn}",
+            upstream_local=f"{waypoint.ip}:{self._ephemeral()}", downstream_local=f"{waypoint.ip}:15008",
+            downstream_remote=f"{call.client.ip}:{self._ephemeral()}", sni="", route="default",
+        ))
+
     def _write(self, pod: Pod, record: AccessRecord) -> None:
         log = self.log(pod.namespace, pod.name)
         levels = self._debug.get((pod.namespace, pod.name), {})
@@ -875,6 +1003,53 @@ def anonymous_source(values: tuple[str, ...]) -> tuple[str, ...]:
     without one is "unknown" in every source_* label, as in Istio's own metrics."""
     return tuple("unknown" if name.startswith("source_") else value
                  for name, value in zip(REQUEST_LABELS, values, strict=True))
+# --- ambient: what ztunnel (and a waypoint) log and count for a call -----------------------------
+# istio_tcp_* labels in the order ztunnel's CommonTrafficLabels encodes them (istio/ztunnel
+# src/proxy/metrics.rs); locality labels are left out, as ztunnel does without locality.
+ZTUNNEL_LABELS = (
+    "reporter",
+    "source_workload", "source_canonical_service", "source_canonical_revision", "source_workload_namespace",
+    "source_principal", "source_app", "source_version", "source_cluster",
+    "destination_service", "destination_service_namespace", "destination_service_name",
+    "destination_workload", "destination_canonical_service", "destination_canonical_revision",
+    "destination_workload_namespace", "destination_principal", "destination_app", "destination_version",
+    "destination_cluster",
+    "request_protocol", "response_flags", "connection_security_policy",
+)
+STRICT_DENY = ("connection closed due to policy rejection: explicitly denied by: "
+               "istio-system/istio_converted_static_strict")
+
+
+def ztunnel_line(at: datetime, fields: Mapping[str, str | int | None], *, error: str | None = None) -> str:
+    """One access line as ztunnel writes it: time, level, target, message, then key=value fields
+    (strings quoted; addresses and byte counts bare; absent fields left out)."""
+    ts = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    parts = []
+    for key, value in fields.items():
+        if value is None:
+            continue
+        bare = isinstance(value, int) or key in ("src.addr", "dst.addr")
+        parts.append(f"{key}={value}" if bare else f'{key}="{value}"')
+    if error:
+        parts.append(f'error="{error}"')
+    level = "error" if error else "info"
+    return f"{ts}\t{level}\taccess\tconnection complete " + " ".join(parts)
+
+
+def ztunnel_metrics_text(counts: Counter[tuple[str, ...]], version: str) -> str:
+    """ztunnel's :15020/metrics (OpenMetrics), reduced to the connection counters meshtui reads."""
+    lines = [f'istio_build{{component="ztunnel",tag="{version}"}} 1']
+    for metric, help_ in (("tcp_connections_opened", "The total number of TCP connections opened"),
+                          ("tcp_connections_failed",
+                           "The total number of TCP connections that failed to establish (unstable)")):
+        lines += [f"# HELP istio_{metric} {help_}.", f"# TYPE istio_{metric} counter"]
+        for values, count in sorted(counts.items()):
+            if values[0] != metric:
+                continue
+            labels = ",".join(f'{k}="{v}"' for k, v in zip(ZTUNNEL_LABELS, values[1:], strict=True))
+            lines.append(f"istio_{metric}_total{{{labels}}} {count}")
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"
 
 
 def prometheus_text(counters: ProxyCounters, version: str) -> str:

@@ -87,6 +87,8 @@ def row_segments(record: LogRecord, *, pod: str | None = None, pod_index: int = 
             out.append((f"[{record.logger}] ", "dim"))
         out.append((record.message or "", "mtls" if record.mtls_problem else ""))
         return _printable(out)
+    if kind == "ztunnel":
+        return _printable(out + ztunnel_segments(record, wrap))
     if kind == "raw":
         # The raw line already carries its own time when it has one.
         out.append((record.raw, "dim"))
@@ -115,6 +117,24 @@ def row_segments(record: LogRecord, *, pod: str | None = None, pod_index: int = 
     if target:
         out.append((target, ""))
     return _printable(out)
+
+
+def ztunnel_segments(record: LogRecord, wrap: bool) -> list[Segment]:
+    """direction, peers and whether mTLS carried them, bytes, duration, then the error if any."""
+    from meshtui.logs.ztunnel import describe_peers
+
+    direction = record.direction
+    out: list[Segment] = [("in  " if direction == "inbound" else "out " if direction == "outbound" else "    ",
+                           direction or "dim")]
+    out.append((_fit(describe_peers(record), PATH_WIDTH + 12, wrap) + " ", "tcp"))
+    out.append((f"↑{record.bytes_out or 0} ↓{record.bytes_in or 0} ", "dim"))
+    if record.duration_ms is not None:
+        out.append((f"{record.duration_ms}ms ", "dim"))
+    if record.details:
+        out.append((record.details, "mtls" if record.mtls_problem else "code-5xx"))
+    elif record.authority:
+        out.append((record.authority, ""))
+    return out
 
 
 def row_text(segments: list[Segment]) -> str:

@@ -113,6 +113,9 @@ MTLS_PROBLEMS: dict[str, str] = {
     "connection_termination": "The upstream closed the connection before answering; with a sidecar "
                               "mismatch this is plaintext reaching STRICT mTLS (or the reverse).",
     "rbac_denied": "An AuthorizationPolicy denied the request (the peer identity from mTLS did not match).",
+    "ztunnel_policy": "ztunnel refused the connection by policy: plaintext to an ambient pod whose "
+                      "PeerAuthentication is STRICT (istiod makes it a deny rule for unauthenticated "
+                      "traffic), or an AuthorizationPolicy.",
 }
 
 _BRACKET = re.compile(r"[{\[]")

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from meshtui.logs.record import Direction, LogRecord
+from meshtui.logs.ztunnel import parse_ztunnel
 
 __all__ = ["LogRecord", "parse_line", "time_key"]
 
@@ -185,6 +186,10 @@ def _parse(line: str) -> LogRecord:
         if m:
             body = body[m.end():]
     if body[:1].isdigit():
+        # ztunnel's own time looks like kubectl's --timestamps prefix: try its format first.
+        record = parse_ztunnel(line, body)
+        if record is not None:
+            return record
         m = _KUBECTL_TIME.match(body)
         if m:
             prefix_time = m.group(1)
@@ -203,6 +208,9 @@ def _parse(line: str) -> LogRecord:
         if record is not None:
             return record
     elif first.isdigit():
+        record = parse_ztunnel(line, body)
+        if record is not None:
+            return record
         m = _AGENT.match(body)
         if m:
             time, level, logger, message = m.groups()

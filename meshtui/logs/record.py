@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Kind = Literal["access", "tcp", "json", "envoy", "raw"]
+Kind = Literal["access", "tcp", "json", "envoy", "raw", "ztunnel"]
 Direction = Literal["inbound", "outbound"]
 
 # The fields `meshtui logs --output json` prints, in this order (issue #5, requirement 4).
@@ -14,6 +14,23 @@ DOCUMENTED_FIELDS: tuple[str, ...] = (
     "transport_failure", "bytes_in", "bytes_out", "duration_ms", "upstream_host", "upstream_cluster",
     "authority", "sni", "raw",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ZtunnelAccess:
+    """The peers of one ztunnel access line (ambient mode); absent fields are None."""
+
+    src_addr: str | None = None
+    src_workload: str | None = None
+    src_namespace: str | None = None
+    src_identity: str | None = None
+    dst_addr: str | None = None
+    dst_hbone_addr: str | None = None
+    dst_service: str | None = None
+    dst_workload: str | None = None
+    dst_namespace: str | None = None
+    dst_identity: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +72,8 @@ class LogRecord:
     message: str | None = None
     problem: bool = False
     mtls_problem: str | None = None
+    # Set for ztunnel's access lines (kind "ztunnel").
+    ztunnel: ZtunnelAccess | None = None
 
     def documented(self) -> dict[str, Any]:
         """The documented fields as JSON-ready values (flags as a list, None for absent)."""

@@ -12,6 +12,8 @@ from typing import Any, Callable, Mapping
 
 from meshtui.model.objects import (
     EPOCH,
+    WAYPOINT_CLASS,
+    WAYPOINT_FOR_LABEL,
     AuthorizationPolicy,
     Container,
     ContainerPort,
@@ -24,6 +26,7 @@ from meshtui.model.objects import (
     Sidecar,
     TLSSettings,
     VirtualService,
+    Waypoint,
     Workload,
 )
 from meshtui.model.snapshot import ModelObject
@@ -318,6 +321,30 @@ def sidecar(obj: Mapping[str, Any]) -> Sidecar:
     )
 
 
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+
+
+def waypoint(obj: Mapping[str, Any]) -> Waypoint | None:
+    """A Gateway API Gateway of class istio-waypoint; None for any other Gateway (Istio's own
+    networking.istio.io Gateway has the same kind)."""
+    if not str(obj.get("apiVersion") or "").startswith(GATEWAY_API_GROUP + "/"):
+        return None
+    spec = obj.get("spec") or {}
+    if spec.get("gatewayClassName") != WAYPOINT_CLASS:
+        return None
+    m = _meta(obj)
+    labels = _str_map(m.get("labels"))
+    return Waypoint(
+        namespace=m.get("namespace") or "default",
+        name=m.get("name", ""),
+        traffic_for=labels.get(WAYPOINT_FOR_LABEL) or "service",
+        labels=labels,
+        created=parse_time(m.get("creationTimestamp")),
+        resource_version=str(m.get("resourceVersion") or ""),
+        raw=obj,
+    )
+
+
 CONVERTERS: dict[str, Callable[[Mapping[str, Any]], ModelObject]] = {
     "Namespace": namespace,
     "Pod": pod,
@@ -331,6 +358,7 @@ CONVERTERS: dict[str, Callable[[Mapping[str, Any]], ModelObject]] = {
     "AuthorizationPolicy": authorization_policy,
     "VirtualService": virtual_service,
     "Sidecar": sidecar,
+    "Gateway": waypoint,  # type: ignore[dict-item]
 }
 
 

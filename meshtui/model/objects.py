@@ -15,6 +15,18 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 PROXY_CONTAINER = "istio-proxy"
 
+# Ambient mode (https://istio.io/latest/docs/ambient/usage/add-workloads/): the label enrols a namespace
+# or pod, "none" on a pod opts it out; istio-cni sets the annotation once it redirects the pod's traffic
+# to ztunnel (https://istio.io/latest/docs/ambient/architecture/traffic-redirection/).
+DATAPLANE_LABEL = "istio.io/dataplane-mode"
+AMBIENT = "ambient"
+REDIRECTION_ANNOTATION = "ambient.istio.io/redirection"
+# https://istio.io/latest/docs/ambient/usage/waypoint/: which waypoint serves a namespace, service or pod.
+USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
+USE_WAYPOINT_NAMESPACE_LABEL = "istio.io/use-waypoint-namespace"
+WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
+WAYPOINT_CLASS = "istio-waypoint"
+
 
 @dataclass(frozen=True, slots=True)
 class Ref:
@@ -85,6 +97,21 @@ class Namespace:
             return f"rev:{rev}"
         return "none"
 
+    @property
+    def ambient(self) -> bool:
+        return self.labels.get(DATAPLANE_LABEL) == AMBIENT
+
+    @property
+    def dataplane(self) -> str:
+        """"ambient", "sidecar" or "none": the data plane new pods of the namespace get.
+
+        The ambient label wins here because it is what the namespace asks for; a pod that still gets
+        a sidecar (both labels set) runs the sidecar, which :meth:`Pod.dataplane` reports.
+        """
+        if self.ambient:
+            return AMBIENT
+        return "sidecar" if self.injection == "enabled" or self.injection.startswith("rev:") else "none"
+
 
 @dataclass(frozen=True, slots=True)
 class Pod:
@@ -132,6 +159,30 @@ class Pod:
     @property
     def has_sidecar(self) -> bool:
         return self.proxy is not None
+
+    @property
+    def is_ztunnel(self) -> bool:
+        """ztunnel's own DaemonSet pods run a container named istio-proxy too: they are not sidecars."""
+        return self.labels.get("app") == "ztunnel" and self.proxy is not None and "ztunnel" in self.proxy.image
+
+    @property
+    def redirected(self) -> bool:
+        return self.annotations.get(REDIRECTION_ANNOTATION) == "enabled"
+
+    def dataplane(self, namespace: Namespace | None) -> str:
+        """"sidecar", "ambient" or "none", as Istio decides it for this pod.
+
+        A sidecar wins over ambient (https://istio.io/latest/docs/ambient/migrate/enable-ambient-mode/);
+        hostNetwork pods are never captured; the pod label opts in or out whatever the namespace says.
+        """
+        if self.has_sidecar:
+            return "sidecar"
+        if self.host_network:
+            return "none"
+        label = self.labels.get(DATAPLANE_LABEL)
+        if label is not None:
+            return AMBIENT if label == AMBIENT else "none"
+        return AMBIENT if namespace is not None and namespace.ambient else "none"
 
     @property
     def proxy_version(self) -> str:
@@ -327,6 +378,24 @@ class Sidecar:
     @property
     def ref(self) -> Ref:
         return Ref("Sidecar", self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Waypoint:
+    """A Gateway API Gateway of class istio-waypoint: the L7 proxy of an ambient namespace or service."""
+
+    namespace: str
+    name: str
+    # service (the default), workload, all or none, from the istio.io/waypoint-for label.
+    traffic_for: str = "service"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    created: datetime = EPOCH
+    resource_version: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def ref(self) -> Ref:
+        return Ref("Gateway", self.namespace, self.name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from meshtui.model.objects import (
     Service,
     Sidecar,
     VirtualService,
+    Waypoint,
     Workload,
 )
 
@@ -32,6 +33,7 @@ ModelObject = (
     | AuthorizationPolicy
     | VirtualService
     | Sidecar
+    | Waypoint
 )
 
 # Snapshot field that holds each model class.
@@ -45,6 +47,7 @@ COLLECTION: dict[type, str] = {
     AuthorizationPolicy: "authorization_policies",
     VirtualService: "virtual_services",
     Sidecar: "sidecars",
+    Waypoint: "waypoints",
 }
 
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
@@ -82,6 +85,7 @@ class Snapshot:
     authorization_policies: Mapping[tuple[str, str], AuthorizationPolicy] = field(default_factory=dict)
     virtual_services: Mapping[tuple[str, str], VirtualService] = field(default_factory=dict)
     sidecars: Mapping[tuple[str, str], Sidecar] = field(default_factory=dict)
+    waypoints: Mapping[tuple[str, str], Waypoint] = field(default_factory=dict)
     mesh: MeshSettings = field(default_factory=MeshSettings)
 
     @classmethod

@@ -5,6 +5,12 @@ first, then rules the Service's namespace exports to it, then rules the root nam
 each namespace the most specific host wins (exact before wildcard, longer wildcard first). Several
 rules for one host in a namespace are merged by istiod with the oldest one's trafficPolicy kept.
 Without TLS settings, auto-mTLS sends Istio mTLS to endpoints with a sidecar that are not DISABLE.
+
+An ambient client's traffic leaves through ztunnel, which ignores DestinationRules: it sends HBONE
+(Istio mTLS) to every endpoint in the mesh, ambient or sidecar, and plaintext to the others
+(https://istio.io/latest/docs/ambient/usage/add-workloads/#communicating-between-pods-in-different-data-plane-modes).
+Sidecars reach ambient endpoints with Istio mTLS as they would a sidecar (auto-mTLS or an
+ISTIO_MUTUAL rule); ztunnel then applies the endpoint's PeerAuthentication.
 """
 
 from __future__ import annotations
@@ -236,6 +242,8 @@ class ClientModel:
         )
 
     def _sends(self, client: Pod, tls: TLSSettings | None, server_mode: str) -> str:
+        if self.analysis.pod(client).captured:
+            return ISTIO_MUTUAL if server_mode != NONE else DISABLE
         if not client.has_sidecar:
             return DISABLE
         if tls is not None:
@@ -245,6 +253,8 @@ class ClientModel:
         return DISABLE
 
     def _source(self, client: Pod, rule: DestinationRule | None, tls: TLSSettings | None) -> str:
+        if self.analysis.pod(client).captured:
+            return "ztunnel (HBONE)"
         if not client.has_sidecar:
             return "no sidecar"
         if tls is not None and rule is not None:
@@ -269,8 +279,9 @@ def predict(snapshot: Snapshot, client: Pod, service: Service, port: int) -> Cli
 def client_groups(analysis: Analysis, rules: RuleIndex) -> list[list[Pod]]:
     """Client workloads (one pod each) grouped so that every member gets the same prediction.
 
-    Pods without a sidecar all send plaintext; a sidecar's choice depends only on its namespace and
-    on the labels that workloadSelector DestinationRules there read.
+    Pods without a sidecar all send plaintext, pods ztunnel captures all send HBONE; a sidecar's
+    choice depends only on its namespace and on the labels that workloadSelector DestinationRules
+    there read.
     """
     selector_keys: dict[str, tuple[str, ...]] = {
         ns: tuple(sorted({k for r in rs if r.workload_selector for k in r.workload_selector}))
@@ -281,6 +292,8 @@ def client_groups(analysis: Analysis, rules: RuleIndex) -> list[list[Pod]]:
         if pod.has_sidecar:
             keys = selector_keys.get(pod.namespace, ())
             profile: tuple = (True, pod.namespace, tuple(pod.labels.get(k) for k in keys))
+        elif analysis.pod(pod).captured:
+            profile = (False, "ambient")
         else:
             profile = (False,)
         workload = (pod.namespace, pod.owner_kind, pod.workload_name)

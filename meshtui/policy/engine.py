@@ -16,6 +16,7 @@ from typing import Mapping
 
 from meshtui.model.objects import PeerAuthentication, Pod
 from meshtui.model.snapshot import Snapshot
+from meshtui.policy.ambient import captured, pod_dataplane, ztunnel_mode
 from meshtui.policy.labels import SelectorIndex
 from meshtui.policy.recent import Recent
 from meshtui.policy.report import (
@@ -140,13 +141,23 @@ def pod_ports(pod: Pod, services: ServiceIndex) -> list[int]:
     return sorted(ports)
 
 
-def pod_mtls(pod: Pod, policies: PolicyIndex, services: ServiceIndex) -> PodMtls:
+def pod_mtls(pod: Pod, policies: PolicyIndex, services: ServiceIndex, dataplane: str = "sidecar") -> PodMtls:
     ports = pod_ports(pod, services)
-    if not pod.has_sidecar:
+    in_ztunnel = captured(pod, dataplane)
+    if not pod.has_sidecar and not in_ztunnel:
         none = tuple(PortMtls(p, NONE, DEFAULT_SOURCE) for p in ports)
-        return PodMtls(pod, False, NONE, DEFAULT_SOURCE, none)
+        return PodMtls(pod, False, NONE, DEFAULT_SOURCE, none, dataplane)
     res = policies.resolve(pod)
-    return PodMtls(pod, True, res.mode, res.source, tuple(res.port(p) for p in ports))
+    if in_ztunnel:
+        # ztunnel enforces the same precedence as a sidecar, but cannot DISABLE (meshtui.policy.ambient).
+        return PodMtls(pod, False, ztunnel_mode(res.mode), res.source,
+                       tuple(ambient_port(res.port(p)) for p in ports), dataplane, True)
+    return PodMtls(pod, True, res.mode, res.source, tuple(res.port(p) for p in ports), dataplane)
+
+
+def ambient_port(port: PortMtls) -> PortMtls:
+    mode = ztunnel_mode(port.mode)
+    return port if mode == port.mode else PortMtls(port.port, mode, port.source)
 
 
 class Analysis:
@@ -163,7 +174,7 @@ class Analysis:
         cached = self._pods.get(pod.key)
         if cached is not None and cached.pod is pod:
             return cached
-        result = pod_mtls(pod, self.policies, self.services)
+        result = pod_mtls(pod, self.policies, self.services, pod_dataplane(self.snapshot, pod))
         if self.snapshot.pods.get(pod.key) is pod:
             self._pods[pod.key] = result
         return result
@@ -173,9 +184,11 @@ class Analysis:
         if found is not None:
             return found
         # A port nothing declares still gets the policy Istio would apply if traffic arrived on it.
-        if not pod.has_sidecar:
+        pm = self.pod(pod)
+        if not pm.in_mesh:
             return PortMtls(port, NONE, DEFAULT_SOURCE)
-        return self.policies.resolve(pod).port(port)
+        found = self.policies.resolve(pod).port(port)
+        return ambient_port(found) if pm.captured else found
 
     @property
     def report(self) -> MeshReport:
@@ -222,7 +235,7 @@ def summarize_namespaces(
         mixed = False
         for pm in members:
             counts.update(p.mode for p in pm.ports)
-            if pm.sidecar and (pm.mode != base.mode or any(p.mode != base.mode for p in pm.ports)):
+            if pm.in_mesh and (pm.mode != base.mode or any(p.mode != base.mode for p in pm.ports)):
                 mixed = True
         out[name] = NamespaceSummary(
             name=name,
@@ -230,8 +243,10 @@ def summarize_namespaces(
             mtls=MIXED if mixed else base.mode,
             source=base.source,
             pods=len(members),
-            without_sidecar=sum(1 for pm in members if not pm.sidecar),
+            without_sidecar=sum(1 for pm in members if not pm.in_mesh),
             port_counts=dict(counts),
+            dataplane=ns_obj.dataplane if ns_obj else "none",
+            ambient=sum(1 for pm in members if pm.captured),
         )
     return out
 

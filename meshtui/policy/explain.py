@@ -7,9 +7,10 @@ from typing import Any, Mapping
 
 from meshtui.model.objects import PeerAuthentication, Pod, Ref
 from meshtui.model.snapshot import Snapshot
+from meshtui.policy.ambient import asked
 from meshtui.policy.clients import ClientPrediction, client_model, failing_to
 from meshtui.policy.engine import analyze, decides, source_of
-from meshtui.policy.report import DEFAULT_SOURCE, NONE, PERMISSIVE, Source
+from meshtui.policy.report import DEFAULT_SOURCE, DISABLE, NONE, PERMISSIVE, Source
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,8 @@ def explain(snapshot: Snapshot, pod: Pod, port: int | None) -> Explanation:
     analysis = analyze(snapshot)
     policies = analysis.policies
     result = analysis.port(pod, port) if port is not None else analysis.pod(pod)
+    pm = analysis.pod(pod)
+    in_mesh = pm.in_mesh
     source = result.source
     mesh_all = policies.mesh_wide
     ns_all = policies.namespace_wide.get(pod.namespace, []) if pod.namespace != policies.root else []
@@ -68,7 +71,7 @@ def explain(snapshot: Snapshot, pod: Pod, port: int | None) -> Explanation:
                     wl_all[0] if wl_all else None)
 
     def decided_at(level: str, pa: PeerAuthentication | None) -> bool:
-        return pod.has_sidecar and pa is not None and source == source_of(pa, level)
+        return in_mesh and pa is not None and source == source_of(pa, level)
 
     levels = [
         _step("mesh", mesh, mesh_all[1:], mesh.mode if mesh else None, decided_at("mesh", mesh),
@@ -85,11 +88,17 @@ def explain(snapshot: Snapshot, pod: Pod, port: int | None) -> Explanation:
             decided_at("port", wl),
             f"no portLevelMtls for port {port}" if wl is not None else "port levels need a workload policy",
         ))
-    if not pod.has_sidecar:
+    if not in_mesh:
         levels.append(LevelStep("default", None, None, NONE, True, (), "no sidecar: plaintext only, "
                                 "PeerAuthentication has no effect"))
     elif source == DEFAULT_SOURCE:
         levels.append(LevelStep("default", None, None, PERMISSIVE, True, (),
                                 "no policy decides: Istio's default is PERMISSIVE"))
+    if pm.captured:
+        # Ambient: no sidecar; ztunnel enforces the chain above (meshtui.policy.ambient).
+        disabled = asked(snapshot, source, port) == DISABLE
+        levels.append(LevelStep("ztunnel", None, None, None, False, (), (
+            "ambient: ztunnel enforces this; DISABLE is not supported in ambient and acts as PERMISSIVE"
+            if disabled else "ambient: ztunnel enforces this mode (clients in the mesh arrive over HBONE)")))
     failing = tuple(failing_to(client_model(snapshot), pod, port))
-    return Explanation(pod.ref, port, pod.has_sidecar, result.mode, source, tuple(levels), failing)
+    return Explanation(pod.ref, port, in_mesh, result.mode, source, tuple(levels), failing)

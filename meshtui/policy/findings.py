@@ -10,6 +10,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from meshtui.model.objects import AuthorizationPolicy, DestinationRule, Pod, Service, TLSSettings
+from meshtui.policy.ambient import ambient_findings
 from meshtui.policy.clients import (
     FAIL,
     ISTIO_MUTUAL,
@@ -50,6 +51,7 @@ def find_all(analysis: Analysis) -> tuple[Finding, ...]:
         exposure_findings,
         authorization_findings,
         restart_findings,
+        ambient_findings,
     )
     found = [f for check in checks for f in check(analysis)]
     rank = {s: i for i, s in enumerate(SEVERITIES)}
@@ -243,7 +245,7 @@ def peer_authentication_findings(analysis: Analysis) -> Iterator[Finding]:
                 f"The selector {labels} matches no pod in namespace {pa.namespace}.",
                 f"kubectl get pods -n {pa.namespace} --show-labels   # then fix spec.selector.matchLabels",
             )
-        elif not any(p.has_sidecar for p in selected):
+        elif not any(analysis.pod(p).in_mesh for p in selected):
             yield Finding(
                 "MT0004", "warning", "PeerAuthentication", pa.namespace, pa.name,
                 f"The policy only selects pods without a sidecar ({len(selected)}); it has no effect.",
@@ -326,9 +328,9 @@ def authorization_findings(analysis: Analysis) -> Iterator[Finding]:
         if not fields:
             continue
         for pod in sorted(_policy_pods(analysis, policy), key=lambda p: p.key):
-            if not pod.has_sidecar:
-                continue
             pm = analysis.pod(pod)
+            if not pm.in_mesh:
+                continue
             open_ports = [p for p in pm.ports if p.mode in (PERMISSIVE, DISABLE)]
             if not open_ports and (pm.ports or pm.mode == STRICT):
                 continue

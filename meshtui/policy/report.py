@@ -54,6 +54,14 @@ class PodMtls:
     mode: str
     source: Source
     ports: tuple[PortMtls, ...]
+    # "sidecar", "ambient" or "none" (meshtui.policy.ambient); captured: ztunnel has the pod's traffic.
+    dataplane: str = "sidecar"
+    captured: bool = False
+
+    @property
+    def in_mesh(self) -> bool:
+        """A proxy enforces the pod's mode: its sidecar, or ztunnel once redirection is active."""
+        return self.sidecar or self.captured
 
     def port(self, number: int) -> PortMtls | None:
         for p in self.ports:
@@ -69,8 +77,12 @@ class NamespaceSummary:
     mtls: str
     source: Source
     pods: int
+    # Pods no proxy enforces a mode for (no sidecar, not captured by ztunnel).
     without_sidecar: int
     port_counts: Mapping[str, int] = field(default_factory=dict)
+    # "sidecar", "ambient" or "none": what the namespace's labels ask for; pods ztunnel captures.
+    dataplane: str = "none"
+    ambient: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,8 +106,10 @@ class LogsScreen(Screen[None]):
 
     def __init__(self, backend: Backend | None, targets_provider: TargetsProvider, title: str,
                  settings: Settings | None = None, *, lines: Iterable[str] | None = None,
-                 source: str = "file") -> None:
+                 source: str = "file", keep: Callable[[str, LogRecord], bool] | None = None) -> None:
         super().__init__()
+        # Shared logs (an ambient pod's ztunnel and waypoints): only the lines this view is about.
+        self._keep = keep
         self.backend = backend
         self.targets_provider = targets_provider
         self.log_title = title
@@ -209,6 +211,10 @@ class LogsScreen(Screen[None]):
     def _on_batch(self, batch: Batch) -> None:
         # Runs on the tail's dispatcher thread; blocking here until the UI has taken the batch
         # is deliberate (back-pressure).
+        if self._keep is not None:
+            batch = [(key, record) for key, record in batch if self._keep(key, record)]
+            if not batch:
+                return
         with contextlib.suppress(RuntimeError):  # the app is shutting down
             self.app.call_from_thread(self._ingest, batch)
 

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
+from meshtui.policy.ambient import waypoints_for_pod, waypoints_serving_namespace
 from meshtui.policy.engine import MeshReport
 from meshtui.policy.scope import policies_for_namespace, policies_for_pod
 from meshtui.render import (
@@ -30,6 +31,7 @@ from meshtui.render import (
     peer_authentication_rows,
     pod_row,
     virtual_service_row,
+    waypoint_row,
 )
 from meshtui.tls.report import TlsReport
 from meshtui.widgets.header import StatusHeader, header_text
@@ -39,6 +41,7 @@ from meshtui.widgets.resource_table import ResourceTable, Row
 # Permissions each mutating action needs ("verb resource"), for RBAC-aware check_action.
 ACTION_NEEDS: dict[str, tuple[str, ...]] = {
     "injection": ("patch namespaces",),
+    "ambient": ("patch namespaces", "patch deployments"),
     "mtls": ("create peerauthentications", "patch peerauthentications", "delete peerauthentications"),
     "port_mtls": ("create peerauthentications", "patch peerauthentications", "delete peerauthentications"),
     "restart": ("patch deployments",),
@@ -46,7 +49,7 @@ ACTION_NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
-NAMESPACE_COLUMNS = ["NAME", "mTLS", "INJECT", "PODS", "✗"]
+NAMESPACE_COLUMNS = ["NAME", "mTLS", "DATAPLANE", "PODS", "✗"]
 POD_COLUMNS = ["NAME", "READY", "mTLS", "PROXY", "STATUS", "RST", "AGE"]
 TLS_COLUMN = "TLS"
 
@@ -79,6 +82,7 @@ class MainScreen(Screen):
         Binding("L", "workload_logs", "Workload logs", show=False, id="main.workload_logs"),
         Binding("e", "explain", "Explain", id="main.explain"),
         Binding("i", "injection", "Injection", id="main.injection"),
+        Binding("a", "ambient", "Ambient", show=False, id="main.ambient"),
         Binding("m", "mtls", "mTLS mode", id="main.mtls"),
         Binding("p", "port_mtls", "Port mTLS", show=False, id="main.port_mtls"),
         Binding("R", "restart", "Restart", show=False, id="main.restart"),
@@ -215,6 +219,10 @@ class MainScreen(Screen):
             rows.append((f"vs/{vs.namespace}/{vs.name}", virtual_service_row(vs)))
         for ap in scoped.authorization_policies:
             rows.append((f"ap/{ap.namespace}/{ap.name}", authorization_policy_row(ap)))
+        uses = waypoints_for_pod(snap, pod) if pod else waypoints_serving_namespace(snap, self.selected_namespace)
+        for i, use in enumerate(uses):
+            ref = f"{use.waypoint.namespace}/{use.waypoint.name}" if use.waypoint else use.missing
+            rows.append((f"wp/{ref}/{i}", waypoint_row(use)))
         self.policies.sync(rows)
         scope = f"{pod.name}" if pod else self.selected_namespace
         self.query_one("#policies-pane").border_title = f"Policies  {scope}"
@@ -338,6 +346,15 @@ class MainScreen(Screen):
         if pod is None:
             self.notify("select a pod first", timeout=2)
             return
+        if not pod.has_sidecar and self.log_pane.pod is pod and self.log_pane.ztunnel is not None:
+            from meshtui.screens.logs import LogsScreen
+
+            # Ambient: the pod's connections from the ztunnel on its node (and its waypoints' requests).
+            targets = self.log_pane.targets
+            self.app.push_screen(LogsScreen(self.app.backend, lambda: targets,
+                                            f"{pod.name} via ztunnel {self.log_pane.ztunnel.name}",
+                                            self.app.settings, keep=self.log_pane.keep()))
+            return
         if not pod.has_sidecar:
             self.notify(f"{pod.name} has no istio-proxy container (no sidecar)", severity="warning")
             return
@@ -382,7 +399,8 @@ class MainScreen(Screen):
 
         kind, namespace, name = key.split("/")[:3]
         collection = {"pa": self.snapshot.peer_authentications, "dr": self.snapshot.destination_rules,
-                      "vs": self.snapshot.virtual_services, "ap": self.snapshot.authorization_policies}[kind]
+                      "vs": self.snapshot.virtual_services, "ap": self.snapshot.authorization_policies,
+                      "wp": self.snapshot.waypoints}[kind]
         obj = collection.get((namespace, name))
         if obj is not None:
             self.app.push_screen(YamlScreen(f"{obj.ref}", dict(obj.raw)))
@@ -416,6 +434,11 @@ class MainScreen(Screen):
         from meshtui.screens.actions import open_injection
 
         open_injection(self)
+
+    def action_ambient(self) -> None:
+        from meshtui.screens.ambient import open_ambient
+
+        open_ambient(self)
 
     def action_mtls(self) -> None:
         from meshtui.screens.actions import open_mtls

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Callable
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -11,13 +12,18 @@ from textual.widgets import Static
 
 from meshtui.backend.base import LogOptions
 from meshtui.logs.buffer import LogBuffer
-from meshtui.logs.tail import Batch, LogTail
+from meshtui.logs.record import LogRecord
+from meshtui.logs.tail import Batch, LogTail, pod_key
+from meshtui.logs.ztunnel import pod_filter
 from meshtui.model.objects import Pod
+from meshtui.policy.ambient import captured, log_sources, pod_dataplane
 from meshtui.widgets.log_view import LogView
 
 # The pane is a glance, not the full viewer (`l`): a short history is enough and cheap.
 PANE_BUFFER_LINES = 2_000
 PANE_TAIL_LINES = 50
+# A ztunnel logs every pod of its node: read further back to find this pod's connections.
+ZTUNNEL_TAIL_LINES = 500
 
 
 class PodLogPane(Vertical):
@@ -38,6 +44,10 @@ class PodLogPane(Vertical):
         self.pod: Pod | None = None
         self.problems = 0
         self._pending: Timer | None = None
+        # For an ambient pod: the ztunnel (and waypoint pods) tailed instead of a sidecar.
+        self.ztunnel: Pod | None = None
+        self._waypoints: list[Pod] = []
+        self._filter: Callable[[str, LogRecord], bool] | None = None
 
     def compose(self) -> ComposeResult:
         yield self.empty
@@ -55,8 +65,19 @@ class PodLogPane(Vertical):
         self.buffer.clear()
         self.view.clear()
         self.problems = 0
+        self.ztunnel, self._waypoints = None, []
+        ambient = pod is not None and not pod.has_sidecar and self._ambient_sources(pod)
         if pod is None:
             self._set_empty("select a pod")
+        elif ambient:
+            assert self.ztunnel is not None
+            self._set_empty(f"ambient: waiting for {pod.name}'s connections in ztunnel {self.ztunnel.name}…")
+            if self._pending is not None:
+                self._pending.stop()
+            self._pending = self.set_timer(0.3, self._start)
+        elif pod is not None and not pod.has_sidecar and self._enrolled(pod):
+            self._set_empty(f"{pod.name} is in ambient mode but no ztunnel runs on node {pod.node or '?'}: "
+                            "nothing to tail")
         elif not pod.has_sidecar:
             self._set_empty(f"{pod.name} has no istio-proxy container (no sidecar): nothing to tail")
         else:
@@ -65,6 +86,31 @@ class PodLogPane(Vertical):
                 self._pending.stop()
             self._pending = self.set_timer(0.3, self._start)
         self._update_title()
+
+    def _enrolled(self, pod: Pod) -> bool:
+        snapshot = self.app.snapshot
+        return snapshot is not None and captured(pod, pod_dataplane(snapshot, pod))
+
+    def _ambient_sources(self, pod: Pod) -> bool:
+        """For a pod ztunnel captures, remember the ztunnel on its node and its waypoints' pods."""
+        snapshot = self.app.snapshot
+        if snapshot is None or not self._enrolled(pod):
+            return False
+        self.ztunnel, self._waypoints = log_sources(snapshot, pod)
+        return self.ztunnel is not None
+
+    def keep(self) -> Callable[[str, LogRecord], bool] | None:
+        """For an ambient pod: only its connections from the shared ztunnel and waypoint logs."""
+        if self.pod is None or self.ztunnel is None:
+            return None
+        return pod_filter(self.pod, pod_key((self.ztunnel.namespace, self.ztunnel.name)))
+
+    @property
+    def targets(self) -> list[tuple[str, str]]:
+        """What the pane tails: the pod's proxy, or for an ambient pod its ztunnel and waypoints."""
+        if self.ztunnel is not None:
+            return [(p.namespace, p.name) for p in (self.ztunnel, *self._waypoints)]
+        return [(self.pod.namespace, self.pod.name)] if self.pod is not None else []
 
     def _set_empty(self, message: str | None) -> None:
         self.set_class(message is not None, "-empty")
@@ -76,8 +122,9 @@ class PodLogPane(Vertical):
         backend = self.app.backend
         if pod is None or backend is None:
             return
-        self.tail = LogTail(backend, [(pod.namespace, pod.name)], LogOptions(tail_lines=PANE_TAIL_LINES),
-                            self._on_batch, on_error=self._on_error)
+        options = LogOptions(tail_lines=ZTUNNEL_TAIL_LINES if self.ztunnel is not None else PANE_TAIL_LINES)
+        self._filter = self.keep()
+        self.tail = LogTail(backend, self.targets, options, self._on_batch, on_error=self._on_error)
         self.tail.start()
 
     def _stop(self) -> None:
@@ -103,6 +150,10 @@ class PodLogPane(Vertical):
     def _ingest(self, batch: Batch) -> None:
         if not self.is_mounted or self.tail is None:
             return
+        if self._filter is not None:
+            batch = [(key, record) for key, record in batch if self._filter(key, record)]
+            if not batch:
+                return
         self._set_empty(None)
         self.buffer.extend(batch)
         self.problems += sum(1 for _, record in batch if record.problem)
@@ -115,7 +166,10 @@ class PodLogPane(Vertical):
             return
         state = "● following" if self.view.follow else "scrolled"
         problems = f"  {self.problems} problems" if self.problems else ""
-        self.border_title = f"Envoy  {self.pod.name}  istio-proxy  {state}{problems}"
+        source = "istio-proxy"
+        if self.ztunnel is not None:
+            source = f"via ztunnel {self.ztunnel.name}" + (" + waypoint" if self._waypoints else "")
+        self.border_title = f"Envoy  {self.pod.name}  {source}  {state}{problems}"
 
     def on_log_view_follow_changed(self, message: LogView.FollowChanged) -> None:
         self._update_title()

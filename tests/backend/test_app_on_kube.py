@@ -30,7 +30,7 @@ async def test_panes_populate_from_the_api_server(kube_app) -> None:
         await populated(pilot)
         await wait_for(pilot, lambda: "watching" in screen_text(kube_app))
         text = screen_text(kube_app)
-        assert "ctx emulator" in text and "Namespaces  6" in text and "tenant-a-orders" in text
+        assert "ctx emulator" in text and "Namespaces  7" in text and "tenant-a-orders" in text
 
 
 async def test_strict_through_the_ui_sends_dry_run_then_the_real_create(kube_app, emulator: Emulator) -> None:

@@ -89,7 +89,8 @@ def test_connect_reports_the_cluster(make_any_backend: BackendFactory) -> None:
 
 @pytest.mark.parametrize("collection", list(COLLECTION.values()))
 def test_snapshot_holds_the_seeded_objects(make_backend: BackendFactory, collection: str) -> None:
-    assert set(getattr(make_backend().snapshot(), collection)) == set(getattr(seed_model(), collection))
+    backend = make_backend()
+    assert set(getattr(backend.snapshot(), collection)) == set(getattr(seed_model(), collection))
 
 
 def project(snap: Snapshot, collection: str, view: Callable[[Any], Any]) -> dict[Any, Any]:

@@ -103,13 +103,15 @@ def test_json_shape(manifests: Path) -> None:
     data = json.loads(out)
     assert code == 0 and seen == []  # manifests never touch a cluster
     assert data == {
-        "namespaces": [{"name": "shop", "injection": "enabled", "mtls": "STRICT"}],
+        "namespaces": [{"name": "shop", "injection": "enabled", "dataplane": "sidecar", "mtls": "STRICT"}],
         "workloads": [
             {
                 "namespace": "shop",
                 "pod": "cart",
                 "workload": "cart",
                 "sidecar": True,
+                "dataplane": "sidecar",
+                "ambient": False,
                 "mode": "STRICT",
                 "ports": [
                     {
@@ -228,3 +230,37 @@ def test_backend_error_exits_2_with_one_line(api: Cluster) -> None:
 def test_cluster_options_before_the_sub_command_are_kept() -> None:
     args = build_parser().parse_args(["--context", "prod", "--demo", "check"])
     assert args.context == "prod" and args.demo is True
+
+
+AMBIENT_MANIFEST = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: pay, labels: {istio.io/dataplane-mode: ambient}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ledger, namespace: pay}
+spec:
+  selector: {matchLabels: {app: ledger}}
+  template:
+    metadata: {labels: {app: ledger}}
+    spec: {containers: [{name: ledger, image: ledger:1, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: pay}
+spec: {mtls: {mode: DISABLE}}
+"""
+
+
+def test_ambient_manifests_are_enforced_by_ztunnel(tmp_path: Path) -> None:
+    (tmp_path / "pay.yaml").write_text(AMBIENT_MANIFEST)
+    code, out, _, _ = _run(["-f", str(tmp_path), "-o", "json", "--fail-on", "never"])
+    data = json.loads(out)
+    assert code == 0 and data["namespaces"][0]["dataplane"] == "ambient"
+    [ledger] = data["workloads"]
+    # DISABLE is not supported in ambient: the pod still accepts mTLS and plaintext.
+    assert (ledger["sidecar"], ledger["ambient"], ledger["mode"]) == (False, True, "PERMISSIVE")
+    assert [f["code"] for f in data["findings"]] == ["MT0021"]
+    _, table, _, _ = _run(["-f", str(tmp_path), "--fail-on", "never"])
+    assert "ambient" in table and "IST0103" not in table

@@ -84,6 +84,9 @@ def test_demo_pods_look_like_replicaset_pods() -> None:
     safe = f"[{SAFE_ALPHABET}]"
     for pod in of_kind("Pod"):
         owner = pod["metadata"]["ownerReferences"][0]
+        if owner["kind"] == "DaemonSet":  # ztunnel: one pod per node, named <daemonset>-<5 chars>
+            assert re.fullmatch(rf"{re.escape(owner['name'])}-{safe}{{5}}", pod["metadata"]["name"])
+            continue
         assert owner["kind"] == "ReplicaSet"
         assert re.fullmatch(rf"{re.escape(owner['name'])}-{safe}{{5}}", pod["metadata"]["name"])
         assert re.fullmatch(rf"[a-z-]+-{safe}{{10}}", owner["name"])
@@ -128,7 +131,7 @@ def test_proxy_versions_one_namespace_behind() -> None:
 
 def test_policies_of_the_demo() -> None:
     assert not of_kind("PeerAuthentication", "istio-system")
-    assert [p["metadata"]["namespace"] for p in of_kind("PeerAuthentication")] == ["tenant-a-orders"]
+    assert [p["metadata"]["namespace"] for p in of_kind("PeerAuthentication")] == ["tenant-a-orders", "payments"]
     assert {d["spec"]["trafficPolicy"]["tls"]["mode"] for d in of_kind("DestinationRule", STAGING)} == {
         "ISTIO_MUTUAL"
     }
@@ -155,6 +158,7 @@ def test_snapshot_holds_the_demo(backend: DemoBackend) -> None:
         "tenant-b-orders",
         "researchflow",
         "legacy",
+        "payments",
     }
     assert len(snap.pods) == len(of_kind("Pod"))
     assert snap.mesh.root_namespace == "istio-system"

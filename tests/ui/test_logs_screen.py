@@ -87,6 +87,10 @@ async def test_problem_and_code_filters(demo: DemoBackend) -> None:
     async with Host(screen).run_test(size=(180, 40)) as pilot:
         view = screen.query_one(LogView)
         await until(pilot, lambda: len(view.view) > 100)
+        seen = -1
+        while len(view.view) != seen:  # the history of every pod has arrived
+            seen = len(view.view)
+            await pilot.pause(0.3)
         total = len(view.view)
         await pilot.press("e")
         problems = [e.record for e in view.view]

@@ -16,7 +16,7 @@ async def test_four_panes_populated_with_header(make_demo) -> None:
     async with demo.app.run_test(size=(120, 40)) as pilot:
         await populated(pilot)
         text = screen_text(demo.app)
-        for expected in ("ctx demo", "watching", "Namespaces  6", "Pods  istio-system", "Policies",
+        for expected in ("ctx demo", "watching", "Namespaces  7", "Pods  istio-system", "Policies",
                          "Envoy", "kubestock-staging", "tenant-a-orders", "STRICT", "? help"):
             assert expected in text, expected
 
@@ -64,7 +64,7 @@ async def test_filter_focused_list_and_clear(make_demo) -> None:
         await pilot.press("enter")
         assert demo.app.focused is screen.namespaces and screen.namespaces.row_count == 2
         await pilot.press("escape")
-        assert screen.namespaces.row_count == 6
+        assert screen.namespaces.row_count == 7
 
 
 async def test_help_lists_every_binding_with_id(make_demo) -> None:
@@ -139,7 +139,7 @@ async def test_explain_shows_chain_for_strict_namespace(make_demo) -> None:
     async with demo.app.run_test(size=(120, 40)) as pilot:
         await populated(pilot)
         screen = demo.app.screen
-        screen.namespaces.move_cursor(row=4)  # tenant-a-orders: namespace PeerAuthentication STRICT
+        screen.namespaces.move_cursor(row=5)  # tenant-a-orders: namespace PeerAuthentication STRICT
         await wait_for(pilot, lambda: screen.selected_namespace == "tenant-a-orders" and screen.selected_pod)
         await pilot.press("2", "e")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, ExplainScreen))

@@ -140,3 +140,13 @@ def istio_types() -> tuple[ResourceType, ...]:
             short_names=short, categories=("istio-io", category), subresources=("status",),
             schemas={v: schema for v in versions}))
     return tuple(types)
+
+
+def gateway_api_types() -> tuple[ResourceType, ...]:
+    """The Gateway API's Gateway (gateway.networking.k8s.io), which Istio uses for waypoints. Its
+    schema is not meshtui's concern: the spec is stored as given."""
+    schema = _root(_open())
+    return (ResourceType(group="gateway.networking.k8s.io", versions=("v1", "v1beta1"), plural="gateways",
+                         singular="gateway", kind="Gateway", namespaced=True, short_names=("gtw",),
+                         categories=("gateway-api",), subresources=("status",),
+                         schemas={"v1": schema, "v1beta1": schema}),)

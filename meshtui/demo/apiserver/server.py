@@ -15,7 +15,7 @@ from meshtui.demo.apiserver import status as st
 from meshtui.demo.apiserver.admission import apply_defaults
 from meshtui.demo.apiserver.dataplane import DataPlane, ExecHandler, ScriptedDataPlane
 from meshtui.demo.apiserver.handler import Handler, Request
-from meshtui.demo.apiserver.istio_crds import istio_types
+from meshtui.demo.apiserver.istio_crds import gateway_api_types, istio_types
 from meshtui.demo.apiserver.resources import BUILTINS, ResourceType, load_crds
 from meshtui.demo.apiserver.store import BOOKMARK, CLOSE, Store, format_now
 from meshtui.demo.apiserver.store import now as store_now
@@ -44,7 +44,9 @@ class Emulator:
     def __init__(self, *, istio: bool = True, token: str = "emulator-token", user: str = "tester",
                  crds: Path | None = None, dataplane: DataPlane | None = None,
                  now: Callable[[], datetime] | None = None):
-        istio_kinds = (load_crds(crds) if crds is not None else istio_types()) if istio else ()
+        # Ambient's waypoints are Gateway API Gateways: where Istio runs, those CRDs are installed too.
+        istio_kinds = ((load_crds(crds) if crds is not None else istio_types()) + gateway_api_types()
+                       if istio else ())
         types = [*BUILTINS, *istio_kinds]
         self.store = Store(types, (lambda: format_now(now())) if now else store_now)
         self._scripted = ScriptedDataPlane()
@@ -54,7 +56,12 @@ class Emulator:
         self.requests: list[Request] = []
         self.internal_errors: list[str] = []
         self._by_path = {(rt.group, v, rt.plural): rt for rt in types for v in rt.versions}
-        self._by_kind = {rt.kind: rt for rt in types}
+        # A kind name can be served by two groups (Istio's Gateway, the Gateway API's): the first
+        # registered answers to the bare name, and add() tells them apart by apiVersion.
+        self._by_kind: dict[str, ResourceType] = {}
+        for rt in types:
+            self._by_kind.setdefault(rt.kind, rt)
+        self._by_group_kind = {(rt.group, rt.kind): rt for rt in types}
         self._denied: set[tuple[str, str, str | None]] = set()
         self._failures: list[dict[str, Any]] = []
         self.gone_as_http = False
@@ -106,7 +113,8 @@ class Emulator:
     # -- seeding and inspection ----------------------------------------------------------------
 
     def add(self, obj: dict[str, Any]) -> dict[str, Any]:
-        rt = self._by_kind[obj["kind"]]
+        group = obj.get("apiVersion", "").rpartition("/")[0]
+        rt = self._by_group_kind.get((group, obj["kind"])) or self._by_kind[obj["kind"]]
         version = obj.get("apiVersion", "").rpartition("/")[2] or rt.versions[0]
         seeded = copy.deepcopy(obj)
         seeded["apiVersion"] = rt.api_version(version)

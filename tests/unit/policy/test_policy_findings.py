@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from policy_factories import ap, dr, ns, pa, pod, snap, svc
 
-from meshtui.model.objects import Pod
+from meshtui.model.objects import Pod, Waypoint
 from meshtui.model.snapshot import ModelObject
 from meshtui.policy.engine import evaluate
 
@@ -29,6 +29,9 @@ def _rs_pod(name: str, sidecar: bool) -> Pod:
 
 
 # (code, objects that raise it, expected (kind, namespace, name), objects that must not)
+AMBIENT = ns("pay", **{"istio.io/dataplane-mode": "ambient"})
+REDIRECTED = {"ambient.istio.io/redirection": "enabled"}
+
 CASES: list[tuple[str, list[ModelObject], tuple[str, str, str], list[ModelObject]]] = [
     ("IST0102", [ns("bar")], ("Namespace", "", "bar"), [ns("bar", **{"istio-injection": "disabled"})]),
     (
@@ -150,6 +153,25 @@ CASES: list[tuple[str, list[ModelObject], tuple[str, str, str], list[ModelObject
         [pod("istio-system", "x", WEB), pa("istio-system", "sel", "STRICT", WEB)],
         ("PeerAuthentication", "istio-system", "sel"),
         [pod("istio-system", "x", WEB), pa("istio-system", "d", "STRICT")],
+    ),
+    # Ambient (meshtui.policy.ambient): the pods carry istio-cni's redirection annotation once captured.
+    (
+        "MT0021",
+        [AMBIENT, pod("pay", "web-1", WEB, sidecar=False, annotations=REDIRECTED), pa("pay", "default", "DISABLE")],
+        ("PeerAuthentication", "pay", "default"),
+        [AMBIENT, pod("pay", "web-1", WEB, sidecar=False, annotations=REDIRECTED), pa("pay", "default", "PERMISSIVE")],
+    ),
+    (
+        "MT0022",
+        [AMBIENT, pod("pay", "web-1", WEB, sidecar=False)],
+        ("Pod", "pay", "web-1"),
+        [AMBIENT, pod("pay", "web-1", WEB, sidecar=False, annotations=REDIRECTED)],
+    ),
+    (
+        "MT0023",
+        [ns("pay", **{"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "gone"})],
+        ("Namespace", "", "pay"),
+        [ns("pay", **{"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "wp"}), Waypoint("pay", "wp")],
     ),
 ]
 
