@@ -8,12 +8,19 @@ from typing import Any, Literal
 Kind = Literal["access", "tcp", "json", "envoy", "raw"]
 Direction = Literal["inbound", "outbound"]
 
-# The fields `meshtui logs --output json` prints, in this order (issue #5, requirement 4).
+# The fields `meshtui logs --output json` prints, in this order (issue #5, requirement 4); the
+# second row was added later (issue #12) and goes after "raw" so the first fields keep their places.
 DOCUMENTED_FIELDS: tuple[str, ...] = (
     "time", "direction", "method", "path", "protocol", "code", "flags", "details", "termination",
     "transport_failure", "bytes_in", "bytes_out", "duration_ms", "upstream_host", "upstream_cluster",
     "authority", "sni", "raw",
+    "downstream_remote", "downstream_local", "upstream_local", "route_name", "request_id", "user_agent",
+    "x_forwarded_for", "tls", "client",
 )
+# Documented names that differ from the record's attribute names.
+_ATTRIBUTE = {"route_name": "route"}
+
+Tls = Literal["mtls", "tls", "plaintext"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,8 @@ class LogRecord:
     sni: str | None = None
     request_id: str | None = None
     user_agent: str | None = None
+    x_forwarded_for: str | None = None
+    upstream_local: str | None = None
     downstream_local: str | None = None
     downstream_remote: str | None = None
     route: str | None = None
@@ -56,11 +65,32 @@ class LogRecord:
     problem: bool = False
     mtls_problem: str | None = None
 
-    def documented(self) -> dict[str, Any]:
-        """The documented fields as JSON-ready values (flags as a list, None for absent)."""
+    @property
+    def tls(self) -> Tls | None:
+        """How the downstream connection arrived, as far as the line tells.
+
+        A TLS client names a server (%REQUESTED_SERVER_NAME%); Istio's mTLS clients name
+        "outbound_.PORT_.SUBSET_.HOST". An inbound line without one came in plaintext. On an
+        outbound line the app talked to its own sidecar (plaintext by design) and the line does
+        not say what the sidecar sent on, so there is no reading (None). A connection no filter
+        chain accepted (NR filter_chain_not_found) is the inbound listener refusing plaintext.
+        """
+        sni = self.sni
+        if sni:
+            return "mtls" if sni.startswith("outbound_.") else "tls"
+        if self.mtls_problem == "filter_chain_not_found" or (self.direction == "inbound" and self.kind != "envoy"):
+            return "plaintext"
+        return None
+
+    def documented(self, client: str | None = None) -> dict[str, Any]:
+        """The documented fields as JSON-ready values (flags as a list, None for absent).
+        ``client`` is the resolved downstream pod, when the caller knows the cluster."""
         out: dict[str, Any] = {}
         for name in DOCUMENTED_FIELDS:
-            value = getattr(self, name)
+            if name == "client":
+                out[name] = client
+                continue
+            value = getattr(self, _ATTRIBUTE.get(name, name))
             out[name] = list(value) if name == "flags" else value
         return out
 
