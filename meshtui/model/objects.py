@@ -98,6 +98,8 @@ class Pod:
     created: datetime = EPOCH
     node: str = ""
     ip: str = ""
+    # The node's IP (status.hostIP): traffic from it is the node's own (NodePort, kubelet probes).
+    host_ip: str = ""
     service_account: str = "default"
     owner_kind: str = ""
     owner_name: str = ""
