@@ -11,9 +11,10 @@ pilot-agent's tab-separated lines), else a raw line.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
+
+import msgspec
 
 from meshtui.logs.record import Direction, LogRecord
 
@@ -45,6 +46,8 @@ _ACCESS = re.compile(
 _ENVOY = re.compile(r"\[(\d{4}-\d\d-\d\d[ T][^\]]*)\]\[(\d+)\]\[(\w+)\]\[([\w.\-]+)\] ?(.*)", re.S)
 # pilot-agent (zap): "2024-08-27T20:00:10.142Z\tinfo\txdsproxy\tmessage".
 _AGENT = re.compile(r"(\d{4}-\d\d-\d\dT[^\t]+)\t(\w+)\t(?:([\w.\-]+)\t)?(.*)", re.S)
+
+_decode_json = msgspec.json.Decoder().decode  # C decoding: JSON-encoded logs are parsed line by line
 
 _PROBLEM_LEVELS = frozenset({"warn", "warning", "error", "err", "critical", "fatal"})
 _NO_FLAGS: tuple[str, ...] = ()
@@ -137,8 +140,8 @@ def _text(value: Any) -> str | None:
 
 def _json(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
     try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
+        data = _decode_json(body)
+    except (msgspec.DecodeError, RecursionError):
         return None
     if not isinstance(data, dict) or not ("response_code" in data or "start_time" in data):
         return None

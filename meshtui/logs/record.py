@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Literal
+
+import msgspec
 
 Kind = Literal["access", "tcp", "json", "envoy", "raw"]
 Direction = Literal["inbound", "outbound"]
@@ -23,9 +25,13 @@ _ATTRIBUTE = {"route_name": "route"}
 Tls = Literal["mtls", "tls", "plaintext"]
 
 
-@dataclass(frozen=True, slots=True)
-class LogRecord:
+class LogRecord(msgspec.Struct, frozen=True, gc=False):
     """A log line and whatever the format chain could read from it.
+
+    A frozen msgspec Struct rather than a dataclass: built in C, it costs a third of a frozen
+    dataclass's construction (which sets each of its ~30 fields through object.__setattr__), and
+    with gc=False (it only ever holds strings, numbers and tuples of strings) the cyclic GC never
+    walks the hundreds of thousands a log buffer keeps.
 
     Absent values are None (Envoy prints "-" for them). ``kind`` says which format matched;
     ``level``/``logger``/``message`` are set for the proxy's own log lines (kind "envoy").
@@ -82,15 +88,15 @@ class LogRecord:
             return "plaintext"
         return None
 
-    def documented(self, client: str | None = None) -> dict[str, Any]:
-        """The documented fields as JSON-ready values (flags as a list, None for absent).
-        ``client`` is the resolved downstream pod, when the caller knows the cluster."""
-        out: dict[str, Any] = {}
-        for name in DOCUMENTED_FIELDS:
-            if name == "client":
-                out[name] = client
-                continue
-            value = getattr(self, _ATTRIBUTE.get(name, name))
-            out[name] = list(value) if name == "flags" else value
-        return out
+    def documented(self, client: str | None = None) -> Documented:
+        """The documented fields, for msgspec to encode as one JSON object (None for absent,
+        flags as an array). ``client`` is the resolved downstream pod, when the caller knows the
+        cluster."""
+        # Built in C from one attrgetter call: this runs once per printed line.
+        return Documented(*_documented_values(self), client)
 
+
+# The printed record: a struct (not a dict) because msgspec encodes it faster than a dict.
+Documented = msgspec.defstruct("Documented", [(name, Any) for name in DOCUMENTED_FIELDS], frozen=True, gc=False)
+# Every documented field but "client", which the record does not hold.
+_documented_values = attrgetter(*(_ATTRIBUTE.get(name, name) for name in DOCUMENTED_FIELDS[:-1]))
