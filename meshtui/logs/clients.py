@@ -33,6 +33,10 @@ class Client:
             return f"node {self.node} (NodePort/external)"
         return self.address
 
+    def label_in(self, namespace: str) -> str:
+        """The label as seen from ``namespace``: a pod of that namespace goes by its workload alone."""
+        return self.workload if self.kind == "pod" and self.namespace == namespace else self.label
+
     @property
     def description(self) -> str:
         """For prose: the label with the address it was resolved from."""

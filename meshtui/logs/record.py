@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 import msgspec
 
-Kind = Literal["access", "tcp", "json", "envoy", "raw"]
+# "marker" is not from a log: meshtui puts one in every open stream when it changes the cluster.
+Kind = Literal["access", "tcp", "json", "envoy", "raw", "marker"]
 Direction = Literal["inbound", "outbound"]
 
 # The fields `meshtui logs --output json` prints, in this order (issue #5, requirement 4); the

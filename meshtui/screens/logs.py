@@ -267,7 +267,7 @@ class LogsScreen(Screen[None]):
         self._update_header()
 
     def on_log_view_selected(self, message: LogView.Selected) -> None:
-        self.query_one(LogExplain).show(message.entry)
+        self.query_one(LogExplain).show(message.entry, message.log_view.resolve_client(message.entry))
 
     # -- actions --------------------------------------------------------------------------------
 

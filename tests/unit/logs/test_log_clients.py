@@ -70,3 +70,11 @@ def test_indexes_compare_by_what_they_resolve() -> None:
     b = ClientIndex([pod("batch-reporter-6d5c9-x2k4p", "10.244.1.152")])
     c = ClientIndex([pod("batch-reporter-6d5c9-zzzzz", "10.244.1.152")])
     assert a == b and a != c
+
+
+def test_label_in_own_namespace_is_the_workload() -> None:
+    client = INDEX.resolve("10.244.1.152:1")
+    assert client is not None
+    assert (client.label_in("legacy"), client.label_in("shop")) == ("batch-reporter", "legacy/batch-reporter")
+    node = INDEX.resolve("172.18.0.3:1")
+    assert node is not None and node.label_in("legacy") == node.label
