@@ -29,8 +29,8 @@ from meshtui.backend.base import Backend, BackendError, LogOptions
 from meshtui.config import Settings
 from meshtui.logs.buffer import LogBuffer, LogFilter, Search, parse_filter
 from meshtui.logs.levels import raise_levels, restore_levels
-from meshtui.logs.parser import parse_line
 from meshtui.logs.record import LogRecord
+from meshtui.logs.saved import MARKER_POD, change_marker, read_line, saved_line
 from meshtui.logs.tail import Batch, LogTail, Target
 from meshtui.widgets.log_explain import LogExplain
 from meshtui.widgets.log_view import LogView
@@ -162,7 +162,14 @@ class LogsScreen(Screen[None]):
             self._load_lines(self._lines or ())
         else:
             self._start_tail()
+            changes = getattr(self.app, "change_applied", None)
+            if changes is not None:
+                changes.subscribe(self, self.mark_change)
         self._update_header()
+
+    def mark_change(self, what: str) -> None:
+        """Put a change marker in the stream, so "did it fix it?" is read off the lines around it."""
+        self._ingest([(MARKER_POD, change_marker(what, self.app.now()))])
 
     def on_unmount(self) -> None:
         self._stop_tail()
@@ -181,7 +188,7 @@ class LogsScreen(Screen[None]):
     def _load_lines(self, lines: Iterable[str]) -> None:
         # Only the newest `capacity` lines can be shown, so only those are parsed.
         tail = deque(lines, maxlen=self.buffer.capacity)
-        self.post_message(self.Loaded([(self._source, parse_line(line)) for line in tail]))
+        self.post_message(self.Loaded([read_line(line, self._source) for line in tail]))
 
     def on_logs_screen_loaded(self, message: Loaded) -> None:
         self._ingest(message.batch)
@@ -458,7 +465,7 @@ class LogsScreen(Screen[None]):
         view.move_cursor(found)
 
     def _save(self, path: str) -> None:
-        lines = [entry.record.raw for entry in self.log_view.view]
+        lines = [saved_line(entry.pod, entry.record) for entry in self.log_view.view]
         self._write_file(Path(path).expanduser(), lines)
 
     @work(thread=True, group="logs-save")

@@ -37,13 +37,13 @@ from meshtui.logs.columns import (
     row_text,
     short_pod,
 )
+from meshtui.logs.saved import MARKER_POD
 
 _STYLE_KEYS = (
     "time", "inbound", "outbound", "dim", "tcp", "code-2xx", "code-3xx", "code-4xx", "code-5xx",
     "flag", "details", "mtls", "upstream", "cursor", "match", "client", "tls-mtls", "tls-other", "tls-plain",
     "marker", *(f"pod-{i}" for i in range(POD_STYLES)),
 )
-MARKER_POD = ""  # the pod key of change markers: not a pod, never given a column or colour
 # Rebuilding the pod-IP index is O(pods): at most this often, however fast the cluster changes.
 CLIENT_INDEX_INTERVAL = 1.0
 
