@@ -47,7 +47,7 @@ DEFAULT_LAYOUT = Layout()
 
 
 def layout_for(width: int, *, show_time: bool = True, pod_width: int = 0) -> Layout:
-    """Share ``width`` (0: unknown, the defaults) between the columns: path 45%, client 30% and
+    """Share ``width`` (0: unknown, the defaults) between the columns: path 40%, client 35% and
     upstream 25% of what the fixed columns leave, never less than a readable minimum."""
     if width <= 0:
         return DEFAULT_LAYOUT if show_time else Layout(time=0)
@@ -61,8 +61,8 @@ def layout_for(width: int, *, show_time: bool = True, pod_width: int = 0) -> Lay
                 break
     rest -= time + 1 if time else 0
     rest = max(rest - 3, 16 + 12 + 10)  # three separating spaces; the minimums below
-    path = max(16, rest * 45 // 100)
-    client = max(12, rest * 30 // 100)
+    path = max(16, rest * 40 // 100)
+    client = max(12, rest * 35 // 100)
     return Layout(time=time, path=path, client=client, upstream=max(10, rest - path - client))
 
 
@@ -124,6 +124,16 @@ def short_upstream(record: LogRecord) -> str:
     return cluster or record.upstream_host or ""
 
 
+def _fit_client(text: str, width: int, wrap: bool) -> str:
+    """A "namespace/workload" too long for its column loses the namespace before the workload."""
+    if len(text) > width and not wrap and "/" in text:
+        namespace, _, workload = text.partition("/")
+        room = width - len(workload) - 2
+        if room >= 0:
+            return (namespace[:room] + "…/" + workload).ljust(width)
+    return _fit(text, width, wrap)
+
+
 def _fit(text: str, width: int, wrap: bool) -> str:
     if len(text) > width and not wrap:
         return text[: width - 1] + "…"
@@ -167,7 +177,7 @@ def row_segments(record: LogRecord, *, pod: str | None = None, pod_index: int = 
         request = f"{record.method or '-'} {record.path or '-'}"
     out.append((_fit(request, layout.path, wrap) + " ", "tcp" if request == "TCP" else ""))
     peer = client or record.downstream_remote or ""
-    out.append((_fit(peer, layout.client, wrap) + " ", "client"))
+    out.append((_fit_client(peer, layout.client, wrap) + " ", "client"))
     out.append((_fit(short_upstream(record), layout.upstream, wrap) + " ", "upstream"))
     if record.details and record.details != "via_upstream":
         out.append((record.details + " ", "mtls" if record.mtls_problem else "details"))

@@ -191,17 +191,32 @@ def test_row_columns() -> None:
     ("width", "show_time", "pod_width", "expected"),
     [
         (0, True, 0, Layout(12, 36, 24, 32)),
-        (68, True, 0, Layout(0, 20, 13, 13)),  # the Envoy pane at 120x40: time gives way first
-        (76, True, 0, Layout(8, 20, 13, 12)),  # the full-screen viewer at 120 columns, beside the explanation
-        (80, True, 0, Layout(8, 22, 14, 13)),
-        (136, True, 0, Layout(12, 45, 30, 26)),  # the full-screen viewer at 180 columns
-        (136, True, 19, Layout(12, 36, 24, 22)),
-        (136, False, 0, Layout(0, 51, 34, 29)),
-        (30, True, 0, Layout(0, 17, 12, 10)),  # never below the minimums: the row scrolls instead
+        (68, True, 0, Layout(0, 18, 16, 12)),  # the Envoy pane at 120x40: time gives way first
+        (76, True, 0, Layout(8, 18, 15, 12)),  # the full-screen viewer at 120 columns, beside the explanation
+        (80, True, 0, Layout(8, 19, 17, 13)),
+        (136, True, 0, Layout(12, 40, 35, 26)),  # the full-screen viewer at 180 columns
+        (136, True, 19, Layout(12, 32, 28, 22)),
+        (136, False, 0, Layout(0, 45, 39, 30)),
+        (30, True, 0, Layout(0, 16, 13, 10)),  # never below the minimums: the row scrolls instead
     ],
 )
 def test_layout_for_width(width: int, show_time: bool, pod_width: int, expected: Layout) -> None:
     assert layout_for(width, show_time=show_time, pod_width=pod_width) == expected
+
+
+@pytest.mark.parametrize(
+    ("client", "width", "shown"),
+    [
+        ("legacy/batch-reporter", 16, "…/batch-reporter"),
+        ("legacy/batch-reporter", 18, "le…/batch-reporter"),
+        ("legacy/batch-reporter", 30, "legacy/batch-reporter"),
+        ("legacy/a-very-long-workload-name", 16, "legacy/a-very-l…"),
+        ("10.244.1.152:43512", 16, "10.244.1.152:43…"),
+    ],
+)
+def test_client_column_gives_up_the_namespace_first(client: str, width: int, shown: str) -> None:
+    segments = row_segments(parse_line(UC_LINE), client=client, layout=Layout(0, 20, width, 12))
+    assert next(text for text, style in segments if style == "client").rstrip() == shown
 
 
 def test_layout_fills_the_width() -> None:
