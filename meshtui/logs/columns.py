@@ -18,7 +18,7 @@ from meshtui.logs.record import LogRecord
 Segment = tuple[str, str]  # (text, style key; "" = the widget's base style)
 
 FLAGS_WIDTH = 4  # one flag and its padding; several flags take what they need
-POD_WIDTH = 18
+POD_WIDTH = 20
 POD_STYLES = 6  # pods cycle through style keys "pod-0" .. "pod-5"
 _DIR_WIDTH = 4
 _TLS_WIDTH = 6

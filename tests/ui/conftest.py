@@ -21,6 +21,10 @@ class Demo:
     backend: SimulatedBackend
     clock: ManualClock
 
+    def advance(self, seconds: float) -> None:
+        """Simulated time passes: rollouts progress and the traffic model writes its log lines."""
+        self.backend.advance(seconds)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -164,7 +164,7 @@ def test_row_columns() -> None:
                             client="default/api-gateway")
     text = row_text(segments)
     # Code and flags before the path: what failed stays visible in a narrow pane.
-    assert text.startswith("internal-ap…-abcde 10:19:42.614 in  mTLS  503 UC   POST /topup")
+    assert text.startswith("internal-api-…-abcde 10:19:42.614 in  mTLS  503 UC   POST /topup")
     assert segments[0][1] == "pod-1"
     styles = {t.strip(): s for t, s in segments}
     assert styles["503"] == "code-5xx" and styles["UC"] == "flag" and styles["mTLS"] == "tls-mtls"
@@ -233,7 +233,7 @@ def test_layout_fills_the_width() -> None:
         ("shop/reviews-v1-5d8f7c9b6-x2k4p", "reviews-v1-x2k4p"),
         ("shop/ms-identity-gmpb9t7vbv-nzcfb", "ms-identity-nzcfb"),
         ("shop/web-0", "web-0"),
-        ("shop/a-very-long-statefulset-name-12", "a-very-long…ame-12"),
+        ("shop/a-very-long-statefulset-name-12", "a-very-long-s…ame-12"),
         ("ticket.log", "ticket.log"),
     ],
 )
