@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from meshtui.logs.clients import Client, ClientIndex, host_of
+from meshtui.model import convert
 from meshtui.model.objects import Pod
 
 
@@ -78,3 +79,17 @@ def test_label_in_own_namespace_is_the_workload() -> None:
     assert (client.label_in("legacy"), client.label_in("shop")) == ("batch-reporter", "legacy/batch-reporter")
     node = INDEX.resolve("172.18.0.3:1")
     assert node is not None and node.label_in("legacy") == node.label
+
+
+def test_node_ips_come_from_the_pods_status() -> None:
+    # What the API server sends: the resolver needs status.hostIP carried into the model.
+    pod_object = {
+        "metadata": {"namespace": "shop", "name": "web-5b6c7d8f9-abcde",
+                     "ownerReferences": [{"kind": "ReplicaSet", "name": "web-5b6c7d8f9"}],
+                     "labels": {"pod-template-hash": "5b6c7d8f9"}},
+        "spec": {"nodeName": "kind-worker2", "containers": [{"name": "web", "image": "web"}]},
+        "status": {"phase": "Running", "podIP": "10.244.2.7", "hostIP": "172.18.0.5"},
+    }
+    index = ClientIndex([convert.pod(pod_object)])
+    assert index.resolve("172.18.0.5:30080").label == "node kind-worker2 (NodePort/external)"
+    assert index.resolve("10.244.2.7:41000").label == "shop/web"
