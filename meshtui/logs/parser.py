@@ -117,7 +117,9 @@ def _access(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
     flags = tuple(flags_s.split(",")) if flags_s else _NO_FLAGS
     transport = transport or None
     direction = _direction(cluster, sni)
-    mtls = _mtls_problem(direction, details, transport) if details or transport else None
+    # Most lines are "via_upstream" with no transport failure: nothing to look for in them.
+    mtls = _mtls_problem(direction, details, transport) if transport or (details and details != "via_upstream") \
+        else None
     tcp = method == "-" and path == "-"
     return LogRecord(
         raw=line, kind="tcp" if tcp else "access", time=time or prefix_time, direction=direction,
