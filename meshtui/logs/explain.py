@@ -40,6 +40,9 @@ def explain(record: LogRecord, client: Client | None = None) -> Explanation:
     ``client`` is the resolved downstream peer, when the caller knows the cluster."""
     if record.kind == "raw":
         return [("Raw line", "Not an access log line meshtui recognises; shown as it came.")]
+    if record.kind == "marker":
+        return [("Change", f"{record.message}: meshtui changed the cluster here. The lines after it came "
+                           "after the change (give the proxies a few seconds to receive the new config).")]
     out: Explanation = []
     if record.mtls_problem:
         out.append(("mTLS / policy", explain_mtls(record.mtls_problem)))

@@ -299,7 +299,7 @@ class LogsScreen(Screen[None]):
 
     def action_filter(self) -> None:
         self._open_prompt("filter", self.log_view.view.filter.spec(),
-                          "filter: problems 2xx..5xx in|out UF upstream:TEXT pod:TEXT (empty clears)")
+                          "filter: problems 4xx,5xx in|out UF,UC upstream:TEXT pod:TEXT (empty clears)")
 
     def action_search(self) -> None:
         self._open_prompt("search", self._search.pattern if self._search else "", "search (regex)")

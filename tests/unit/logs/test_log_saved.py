@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from meshtui.logs.explain import explain
 from meshtui.logs.parser import parse_line
 from meshtui.logs.saved import MARKER_POD, change_marker, read_line, saved_line
 
@@ -46,3 +47,9 @@ def test_a_pods_line_is_never_taken_for_a_marker() -> None:
     assert parse_line(fake).kind == "raw"
     pod, back = read_line("[pod/evil-1/istio-proxy] " + fake, "f.log")
     assert (pod, back.kind) == ("evil-1", "raw")
+
+
+def test_a_marker_explains_itself() -> None:
+    marker = change_marker("Set mTLS STRICT on namespace shop applied", AT)
+    ((heading, words),) = explain(marker)
+    assert heading == "Change" and words.startswith(marker.raw + ": meshtui changed the cluster here.")
