@@ -6,6 +6,7 @@ JSON output streams: one line in, one record out, so memory stays flat however l
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from collections import deque
@@ -45,9 +46,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open(name: str, stdin: TextIO) -> TextIO:
-    if name == "-":
-        return stdin
     # errors="replace": a log with a stray binary byte is still a log worth reading.
+    if name == "-":
+        binary = getattr(stdin, "buffer", None)
+        return stdin if binary is None else io.TextIOWrapper(binary, encoding="utf-8", errors="replace")
     return open(name, encoding="utf-8", errors="replace")
 
 
@@ -106,11 +108,15 @@ def run(args: argparse.Namespace, *, app_factory: AppFactory, stdin: TextIO | No
             return EXIT_OK
         # Only the newest lines fit the viewer's buffer: only those are kept.
         lines = [line.rstrip("\r\n") for line in deque(source, maxlen=buffer_lines)]
-    except UnicodeError as exc:  # stdin in a strict encoding; files are read with errors="replace"
+    except UnicodeError as exc:  # a text stdin without bytes underneath, in a strict encoding
         stderr.write(f"meshtui logs: cannot read {args.file}: {exc}\n")
         return EXIT_ERROR
     finally:
-        if source is not stdin:
+        if source is stdin:
+            pass
+        elif args.file == "-":
+            source.detach()  # stdin's own buffer stays open: the viewer may still need fd 0
+        else:
             source.close()
     if args.file == "-" and not stdin.isatty():
         try:

@@ -183,3 +183,16 @@ def test_json_streams_while_reading() -> None:
     assert out.getvalue().count("\n") == 3000
     # Output starts long before the input ends: nothing waits for the whole log.
     assert feed.printed_at[1000] >= 512 and feed.printed_at[2999] >= 2048
+
+
+def test_stray_bytes_on_stdin_are_replaced_not_fatal() -> None:
+    class BinaryStdin(io.TextIOWrapper):
+        def isatty(self) -> bool:
+            return False
+
+    stdin = BinaryStdin(io.BytesIO(b"bad \xff byte\n" + record_lines()[0].encode() + b"\n"), encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert logs_cli.run(parse_args("-", "-o", "json"), app_factory=no_app, stdin=stdin, stdout=out,
+                        stderr=err) == 0
+    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    assert first["raw"] == "bad \ufffd byte" and second["code"] == 418 and err.getvalue() == ""
