@@ -53,28 +53,26 @@ def _open(name: str, stdin: TextIO) -> TextIO:
     return open(name, encoding="utf-8", errors="replace")
 
 
-# The JSON encoder: msgspec appends each record to one bytearray in C; measured in
-# tests/bench/bench_logs_cli.py against json and orjson, it is the fastest of the three here.
-_FLUSH_BYTES = 1 << 16
+# The JSON encoder: msgspec encodes a batch of records as newline-delimited JSON in one C call;
+# measured in tests/bench/bench_logs_cli.py against json and orjson, it is the fastest here.
+_BATCH = 256  # records per write: a syscall per line would cost more than parsing it
 
 
 def _print_json(source: Iterable[str], stdout: TextIO) -> None:
-    encode_into = msgspec.json.Encoder().encode_into
+    encode_lines = msgspec.json.Encoder().encode_lines
     # Bytes straight to the binary stream when there is one (a real stdout); text otherwise.
     binary = getattr(stdout, "buffer", None)
-    out = bytearray()
+    batch: list[Any] = []
     for line in source:
-        encode_into(parse_line(line).documented(), out, -1)
-        out += b"\n"
-        if len(out) >= _FLUSH_BYTES:  # one write per batch: a syscall per line would cost more than parsing
-            _write(stdout, binary, out)
-            out.clear()
-    _write(stdout, binary, out)
+        batch.append(parse_line(line).documented())
+        if len(batch) == _BATCH:
+            _write(stdout, binary, encode_lines(batch))
+            batch.clear()
+    if batch:
+        _write(stdout, binary, encode_lines(batch))
 
 
-def _write(stdout: TextIO, binary: Any, data: bytearray) -> None:
-    if not data:
-        return
+def _write(stdout: TextIO, binary: Any, data: bytes) -> None:
     if binary is None:
         stdout.write(data.decode())
     else:
