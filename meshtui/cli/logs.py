@@ -30,7 +30,8 @@ time, direction, method, path, protocol, code, flags, details, termination, tran
 bytes_in, bytes_out, duration_ms, upstream_host, upstream_cluster, authority, sni, raw,
 downstream_remote, downstream_local, upstream_local, route_name, request_id, user_agent,
 x_forwarded_for, tls (mtls, tls or plaintext as far as the line tells), client (the pod behind
-downstream_remote; always null here, as a file carries no cluster to resolve it against)
+downstream_remote; null here, as a file carries no cluster to resolve it against; the
+viewer's Y copies a line with it resolved)
 (null when absent). See docs/logs-json.md. Exit status: 0 done, 2 the file cannot be read.
 """
 

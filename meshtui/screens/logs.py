@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, ClassVar, Iterable
 
+import msgspec
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -81,6 +82,7 @@ class LogsScreen(Screen[None]):
         Binding("C", "clear", "Clear", show=False, id="logs.clear"),
         Binding("s", "save", "Save", id="logs.save"),
         Binding("y", "copy", "Copy", show=False, id="logs.copy"),
+        Binding("Y", "copy_json", "Copy JSON", show=False, id="logs.copy_json"),
         Binding("L", "level", "Debug log", id="logs.level"),
     ]
 
@@ -346,6 +348,17 @@ class LogsScreen(Screen[None]):
             return
         self.app.copy_to_clipboard(entry.record.raw)
         self.notify("Line copied", title="copy")
+
+    def action_copy_json(self) -> None:
+        """The line as `meshtui logs -o json` prints it, with the client resolved against the cluster."""
+        entry = self.log_view.selected
+        if entry is None:
+            self.notify("Select a line first (↑/↓ or click)", title="copy", severity="warning")
+            return
+        client = self.log_view.resolve_client(entry)
+        pod = f"{client.namespace}/{client.pod}" if client is not None and client.kind == "pod" else None
+        self.app.copy_to_clipboard(msgspec.json.encode(entry.record.documented(client=pod)).decode())
+        self.notify("Line copied as JSON", title="copy")
 
     def action_level(self) -> None:
         assert self.backend is not None

@@ -3,6 +3,7 @@ files read back, OR-ed filters and the change markers an apply and an undo leave
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from textual.widgets import Static
@@ -61,6 +62,12 @@ async def test_envoy_pane_and_viewer_name_the_plaintext_client(make_demo) -> Non
         explained = str(logs.query_one(LogExplain).render())
         assert f"plaintext from legacy/batch-reporter ({ip}) to port 3001" in explained
         assert "legacy/batch-reporter" in screen_text(demo.app)
+        # Copied as JSON, the line names its client pod (a file, without a cluster, says null).
+        await pilot.press("Y")
+        record = json.loads(demo.app.clipboard)
+        reporter = next(p for p in demo.backend.snapshot().pods.values() if p.ip == ip)
+        assert record["client"] == f"legacy/{reporter.name}" and record["tls"] == "plaintext"
+        assert record["downstream_remote"].startswith(ip + ":") and record["code"] == 200
 
 
 async def test_multi_pod_tail_names_each_pod_filters_with_or_and_saves_them(make_demo, tmp_path: Path) -> None:
