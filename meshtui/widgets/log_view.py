@@ -392,9 +392,9 @@ class LogView(ScrollView, can_focus=True):
         if label in taken:  # two pods that shorten alike: the later one keeps its name's end
             name = pod.rsplit("/", 1)[-1]
             label = name if len(name) <= POD_WIDTH else "…" + name[-(POD_WIDTH - 1):]
-        n = 2
+        base, n = label, 2
         while label in taken:
-            label = f"{label[: POD_WIDTH - 3]}#{n}"
+            label = f"{base[: POD_WIDTH - 3]}#{n}"
             n += 1
         return label
 
