@@ -160,3 +160,17 @@ async def test_apply_and_undo_leave_markers_in_every_open_stream(make_demo) -> N
         await wait_for(pilot, lambda: "PERMISSIVE on namespace kubestock-staging applied ──" in
                        screen_text(demo.app))
         assert [e.record.kind for e in logs.log_view.view] == ["marker"]
+
+
+def test_pods_that_shorten_alike_keep_distinct_names() -> None:
+    from meshtui.logs.buffer import LogBuffer
+    from meshtui.widgets.log_view import LogView
+
+    view = LogView(LogBuffer(10))
+    names = ["shop/web-5d8f7c9b6-x2k4p", "shop/web-7c9f5d8b4-x2k4p", "mall/web-5d8f7c9b6-x2k4p",
+             "mall/web-7c9f5d8b4-x2k4p"]
+    for pod in names:
+        view.pod_labels[pod] = view._distinct_label(pod)
+    # The first keeps the short name; later ones fall back to the full name, then a number.
+    assert [view.pod_labels[p] for p in names] == ["web-x2k4p", "web-7c9f5d8b4-x2k4p", "web-5d8f7c9b6-x2k4p",
+                                                    "web-7c9f5d8b4-x2k#2"]
