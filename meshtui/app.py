@@ -16,6 +16,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.signal import Signal
 
 from meshtui.backend.base import Access, Backend, BackendError, ClusterInfo, mutating_permissions
 from meshtui.change.journal import Journal, default_journal_path
@@ -76,6 +77,8 @@ class MeshApp(App[int]):
         self.connection_state = "connecting"
         self._stop_sync = threading.Event()
         self.journal = Journal(journal_path or default_journal_path())
+        # "TITLE applied" / "TITLE undone" after meshtui changed the cluster: open log streams mark it.
+        self.change_applied: Signal[str] = Signal(self, "change-applied")
         for theme in bundled_themes():
             self.register_theme(theme)
         theme, problem = resolve_theme(settings.theme, dict(self.available_themes))

@@ -1,12 +1,18 @@
-"""`meshtui logs FILE|-`: open a saved istio-proxy log in the viewer, or print it parsed as JSON."""
+"""`meshtui logs FILE|-`: open a saved istio-proxy log in the viewer, or print it parsed as JSON.
+
+JSON output streams: one line in, one record out, so memory stays flat however long the log is.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import io
 import os
 import sys
-from typing import Any, Callable, TextIO
+from collections import deque
+from typing import Any, Callable, Iterable, TextIO
+
+import msgspec
 
 from meshtui.config import Settings
 from meshtui.logs.parser import parse_line
@@ -19,10 +25,14 @@ AppFactory = Callable[..., Any]
 DESCRIPTION = """\
 Open an istio-proxy log (saved from a ticket, or piped: kubectl logs POD -c istio-proxy |
 meshtui logs -) in the log viewer: columns, problem filters, search and explanations.
-With --output json, print one parsed record per line instead, with the fields
+With --output json, print one parsed record per line instead, as it is read, with the fields
 time, direction, method, path, protocol, code, flags, details, termination, transport_failure,
-bytes_in, bytes_out, duration_ms, upstream_host, upstream_cluster, authority, sni, raw
-(null when absent). Exit status: 0 done, 2 the file cannot be read.
+bytes_in, bytes_out, duration_ms, upstream_host, upstream_cluster, authority, sni, raw,
+downstream_remote, downstream_local, upstream_local, route_name, request_id, user_agent,
+x_forwarded_for, tls (mtls, tls or plaintext as far as the line tells), client (the pod behind
+downstream_remote; null here, as a file carries no cluster to resolve it against; the
+viewer's Y copies a line with it resolved)
+(null when absent). See docs/logs-json.md. Exit status: 0 done, 2 the file cannot be read.
 """
 
 
@@ -36,12 +46,38 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="tui (default): the viewer; json: one parsed record per line on stdout")
 
 
-def _read_lines(name: str, stdin: TextIO) -> list[str]:
-    if name == "-":
-        return stdin.read().splitlines()
+def _open(name: str, stdin: TextIO) -> TextIO:
     # errors="replace": a log with a stray binary byte is still a log worth reading.
-    with open(name, encoding="utf-8", errors="replace") as fh:
-        return fh.read().splitlines()
+    if name == "-":
+        binary = getattr(stdin, "buffer", None)
+        return stdin if binary is None else io.TextIOWrapper(binary, encoding="utf-8", errors="replace")
+    return open(name, encoding="utf-8", errors="replace")
+
+
+# The JSON encoder: msgspec encodes a batch of records as newline-delimited JSON in one C call;
+# measured in tests/bench/bench_logs_cli.py against json and orjson, it is the fastest here.
+_BATCH = 256  # records per write: a syscall per line would cost more than parsing it
+
+
+def _print_json(source: Iterable[str], stdout: TextIO) -> None:
+    encode_lines = msgspec.json.Encoder().encode_lines
+    # Bytes straight to the binary stream when there is one (a real stdout); text otherwise.
+    binary = getattr(stdout, "buffer", None)
+    batch: list[Any] = []
+    for line in source:
+        batch.append(parse_line(line).documented())
+        if len(batch) == _BATCH:
+            _write(stdout, binary, encode_lines(batch))
+            batch.clear()
+    if batch:
+        _write(stdout, binary, encode_lines(batch))
+
+
+def _write(stdout: TextIO, binary: Any, data: bytes) -> None:
+    if binary is None:
+        stdout.write(data.decode())
+    else:
+        binary.write(data)
 
 
 def _reattach_terminal() -> None:
@@ -59,17 +95,28 @@ def run(args: argparse.Namespace, *, app_factory: AppFactory, stdin: TextIO | No
     stdin = stdin if stdin is not None else sys.stdin
     stdout = stdout if stdout is not None else sys.stdout
     stderr = stderr if stderr is not None else sys.stderr
+    buffer_lines = getattr(args, "log_buffer_lines", None) or Settings().log_buffer_lines
     try:
-        lines = _read_lines(args.file, stdin)
-    except (OSError, UnicodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        stderr.write(f"meshtui logs: cannot read {args.file}: {reason}\n")
+        source = _open(args.file, stdin)
+    except OSError as exc:
+        stderr.write(f"meshtui logs: cannot read {args.file}: {exc.strerror or exc}\n")
         return EXIT_ERROR
-    if args.output == "json":
-        write = stdout.write
-        for line in lines:
-            write(json.dumps(parse_line(line).documented(), ensure_ascii=False) + "\n")
-        return EXIT_OK
+    try:
+        if args.output == "json":
+            _print_json(source, stdout)
+            return EXIT_OK
+        # Only the newest lines fit the viewer's buffer: only those are kept.
+        lines = [line.rstrip("\r\n") for line in deque(source, maxlen=buffer_lines)]
+    except UnicodeError as exc:  # a text stdin without bytes underneath, in a strict encoding
+        stderr.write(f"meshtui logs: cannot read {args.file}: {exc}\n")
+        return EXIT_ERROR
+    finally:
+        if source is stdin:
+            pass
+        elif args.file == "-":
+            source.detach()  # stdin's own buffer stays open: the viewer may still need fd 0
+        else:
+            source.close()
     if args.file == "-" and not stdin.isatty():
         try:
             _reattach_terminal()
@@ -78,7 +125,6 @@ def run(args: argparse.Namespace, *, app_factory: AppFactory, stdin: TextIO | No
             return EXIT_ERROR
     from meshtui.screens.logs import LogsScreen
 
-    buffer_lines = getattr(args, "log_buffer_lines", None) or Settings().log_buffer_lines
     title = "stdin" if args.file == "-" else os.path.basename(args.file)
     screen = LogsScreen.from_lines(lines, title, Settings(log_buffer_lines=buffer_lines))
     app = app_factory(initial_screen=screen)

@@ -90,11 +90,13 @@ CodeClass = Literal[2, 3, 4, 5]
 
 @dataclass(frozen=True, slots=True)
 class LogFilter:
-    """What a view shows. Empty/None fields do not filter."""
+    """What a view shows. Empty/None fields do not filter. Several code classes or several flags
+    are alternatives (a line passes with any of them); different fields must all hold. Change
+    markers pass every filter: they are the timeline the filtered lines are read against."""
 
     problems_only: bool = False
-    code_class: CodeClass | None = None
-    flag: str | None = None
+    code_classes: tuple[CodeClass, ...] = ()
+    flags: tuple[str, ...] = ()
     direction: Literal["inbound", "outbound"] | None = None
     upstream: str = ""  # substring of the upstream cluster or host
     pod: str | None = None  # substring of the "namespace/pod" key
@@ -104,11 +106,13 @@ class LogFilter:
         return self != LogFilter()
 
     def matches(self, pod: str, r: LogRecord) -> bool:
+        if r.kind == "marker":
+            return True
         if self.problems_only and not r.problem:
             return False
-        if self.code_class is not None and (r.code is None or r.code // 100 != self.code_class):
+        if self.code_classes and (r.code is None or r.code // 100 not in self.code_classes):
             return False
-        if self.flag is not None and self.flag not in r.flags:
+        if self.flags and not any(flag in r.flags for flag in self.flags):
             return False
         if self.direction is not None and r.direction != self.direction:
             return False
@@ -118,14 +122,14 @@ class LogFilter:
         return self.pod is None or self.pod in pod
 
     def spec(self) -> str:
-        """The filter in the words :func:`parse_filter` reads, e.g. "problems 5xx flag:UF"."""
+        """The filter in the words :func:`parse_filter` reads, e.g. "problems 4xx,5xx flag:UF,UC"."""
         parts: list[str] = []
         if self.problems_only:
             parts.append("problems")
-        if self.code_class is not None:
-            parts.append(f"{self.code_class}xx")
-        if self.flag:
-            parts.append(f"flag:{self.flag}")
+        if self.code_classes:
+            parts.append(",".join(f"{c}xx" for c in self.code_classes))
+        if self.flags:
+            parts.append("flag:" + ",".join(self.flags))
         if self.direction:
             parts.append(self.direction)
         if self.upstream:
@@ -142,32 +146,48 @@ _DIRECTIONS: dict[str, Literal["inbound", "outbound"]] = {
 
 
 def parse_filter(text: str) -> LogFilter:
-    """Read a filter typed by the user: words in any order, e.g. "problems 5xx UF out upstream:reviews".
+    """Read a filter typed by the user: words in any order, e.g. "problems 5xx UF,UC out upstream:reviews".
 
     Words: problems (or !), 2xx..5xx, in/inbound, out/outbound, a response flag (UF or flag:UF),
-    upstream:TEXT (or up:TEXT), pod:TEXT. Raises ValueError naming the first word it cannot read.
+    upstream:TEXT (or up:TEXT), pod:TEXT. Code classes and flags may be listed with commas
+    ("4xx,5xx", "UF,UC", "flag:UF,UC") or as several words: any of them passes. Raises ValueError
+    naming the first word it cannot read.
     """
     values: dict[str, object] = {}
+    classes: list[CodeClass] = []
+    flags: list[str] = []
     for word in text.split():
         key, sep, value = word.partition(":")
         lower = word.lower()
         if lower in ("problems", "problem", "!"):
             values["problems_only"] = True
-        elif lower in _CODE_CLASSES:
-            values["code_class"] = _CODE_CLASSES[lower]
         elif lower in _DIRECTIONS:
             values["direction"] = _DIRECTIONS[lower]
         elif sep and key.lower() == "flag" and value:
-            values["flag"] = value.upper()
+            flags.extend(_list(value, word, lambda part: part.upper() if part else None))
         elif sep and key.lower() in ("upstream", "up") and value:
             values["upstream"] = value
         elif sep and key.lower() == "pod" and value:
             values["pod"] = value
-        elif not sep and word.upper() in RESPONSE_FLAGS:
-            values["flag"] = word.upper()
+        elif not sep and all(part.lower() in _CODE_CLASSES for part in lower.split(",")):
+            classes.extend(_list(lower, word, _CODE_CLASSES.get))
+        elif not sep:
+            flags.extend(_list(word, word, lambda part: part.upper() if part.upper() in RESPONSE_FLAGS else None))
         else:
             raise ValueError(f"cannot read filter word {word!r}")
-    return LogFilter(**values)  # type: ignore[arg-type]
+    return LogFilter(code_classes=tuple(dict.fromkeys(classes)), flags=tuple(dict.fromkeys(flags)),
+                     **values)  # type: ignore[arg-type]
+
+
+def _list(value: str, word: str, read: Callable[[str], object]) -> list:
+    """The comma-separated parts of ``value``, each read by ``read`` (None: not readable)."""
+    out = []
+    for part in value.split(","):
+        item = read(part)
+        if item is None:
+            raise ValueError(f"cannot read filter word {word!r}")
+        out.append(item)
+    return out
 
 
 class FilteredView:

@@ -1,44 +1,54 @@
 """istio-proxy log lines → :class:`LogRecord`, through a chain of formats (first match wins).
 
-Chain: optional `kubectl logs --prefix` and `--timestamps` prefixes are stripped, then Istio's
-default TEXT access-log format (1.9+ and the older field set without %RESPONSE_CODE_DETAILS% /
-%CONNECTION_TERMINATION_DETAILS%), JSON-encoded access logs, the proxy's own log lines (Envoy's
-`[time][thread][level][logger]` and pilot-agent's tab-separated lines), else a raw line.
+Chain: optional `kubectl logs --prefix` and `--timestamps` prefixes (or the CRI node-log prefix
+"TIME stdout F " that log shippers such as fluent-bit keep) are stripped, then Istio's default TEXT
+access-log format (1.9+, and 1.5–1.8's without %RESPONSE_CODE_DETAILS% /
+%CONNECTION_TERMINATION_DETAILS%, with or without the quoted %DYNAMIC_METADATA(istio.mixer:status)%),
+JSON-encoded access logs, the proxy's own log lines (Envoy's `[time][thread][level][logger]` and
+pilot-agent's tab-separated lines), else a raw line.
 :func:`parse_line` never raises: the viewer must survive any byte the cluster sends.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
+
+import msgspec
 
 from meshtui.logs.record import Direction, LogRecord
 from meshtui.logs.ztunnel import parse_ztunnel
 
-__all__ = ["LogRecord", "parse_line", "time_key"]
+__all__ = ["LogRecord", "parse_line", "pod_prefix", "time_key"]
 
-# `kubectl logs --prefix` writes "[pod/NAME/CONTAINER] "; `--timestamps` writes RFC3339Nano + space.
-_KUBECTL_PREFIX = re.compile(r"\[pod/[^\]\s]+\] ")
-_KUBECTL_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) ")
+# `kubectl logs --prefix` writes "[pod/NAME/CONTAINER] "; `--timestamps` writes RFC3339Nano + space;
+# the CRI log file on the node (what log shippers read) adds the stream and a full/partial tag.
+_KUBECTL_PREFIX = re.compile(r"\[pod/([^\]\s/]+)/[^\]\s]+\] ")
+_KUBECTL_TIME = re.compile(
+    r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) (?:(?:stdout|stderr) [FP] )?"
+)
 
 # Istio's default TEXT format. Envoy prints "-" for an absent value: the field patterns below
 # match it without capturing, so an absent field reads as None with no per-field Python work.
 _F = r"(?:-|(\S+))"  # unquoted field
 _Q = r'"(?:-|([^"]*))"'  # quoted field
 _N = r"(?:-|(\d+))"  # number
-# The optional group is %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% (Istio >= 1.9):
+# The first optional group is %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% (Istio >= 1.9):
 # before 1.9 the quoted transport-failure reason follows the flags directly, and Envoy never
-# starts those two unquoted tokens with a quote.
+# starts those two unquoted tokens with a quote. Istio 1.5–1.8 (Mixer era) put the quoted
+# "%DYNAMIC_METADATA(istio.mixer:status)%" before it: of two quoted fields there, the second is
+# the transport failure.
 _ACCESS = re.compile(
-    rf'\[([^\]]+)\] "(\S+) (\S+) (\S+)" {_N} {_F} (?:(?:-|([^"\s]\S*)) {_F} )?{_Q} '
-    rf'{_N} {_N} {_N} \S+ "[^"]*" {_Q} {_Q} {_Q} {_Q} {_F} \S+ {_F} {_F}(?: {_F}(?: {_F})?)?\s*$'
+    rf'\[([^\]]+)\] "(\S+) (\S+) (\S+)" {_N} {_F} (?:(?:-|([^"\s]\S*)) {_F} )?(?:"[^"]*" )?{_Q} '
+    rf'{_N} {_N} {_N} \S+ {_Q} {_Q} {_Q} {_Q} {_Q} {_F} {_F} {_F} {_F}(?: {_F}(?: {_F})?)?\s*$'
 )
 
 # Envoy: "[2024-08-27 20:00:10.142][15][debug][connection] [source/...:12] [C3] message".
 _ENVOY = re.compile(r"\[(\d{4}-\d\d-\d\d[ T][^\]]*)\]\[(\d+)\]\[(\w+)\]\[([\w.\-]+)\] ?(.*)", re.S)
 # pilot-agent (zap): "2024-08-27T20:00:10.142Z\tinfo\txdsproxy\tmessage".
 _AGENT = re.compile(r"(\d{4}-\d\d-\d\dT[^\t]+)\t(\w+)\t(?:([\w.\-]+)\t)?(.*)", re.S)
+
+_decode_json = msgspec.json.Decoder().decode  # C decoding: JSON-encoded logs are parsed line by line
 
 _PROBLEM_LEVELS = frozenset({"warn", "warning", "error", "err", "critical", "fatal"})
 _NO_FLAGS: tuple[str, ...] = ()
@@ -102,13 +112,15 @@ def _access(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
     m = _ACCESS.match(body)
     if m is None:
         return None
-    (time, method, path, protocol, code_s, flags_s, details, term, transport, b_in, b_out, dur,
-     user_agent, request_id, authority, upstream_host, cluster, d_local, d_remote, sni, route) = m.groups()
+    (time, method, path, protocol, code_s, flags_s, details, term, transport, b_in, b_out, dur, xff,
+     user_agent, request_id, authority, upstream_host, cluster, u_local, d_local, d_remote, sni, route) = m.groups()
     code = int(code_s) if code_s else None
     flags = tuple(flags_s.split(",")) if flags_s else _NO_FLAGS
     transport = transport or None
     direction = _direction(cluster, sni)
-    mtls = _mtls_problem(direction, details, transport) if details or transport else None
+    # Most lines are "via_upstream" with no transport failure: nothing to look for in them.
+    mtls = _mtls_problem(direction, details, transport) if transport or (details and details != "via_upstream") \
+        else None
     tcp = method == "-" and path == "-"
     return LogRecord(
         raw=line, kind="tcp" if tcp else "access", time=time or prefix_time, direction=direction,
@@ -117,8 +129,8 @@ def _access(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
         termination=term, transport_failure=transport, bytes_in=int(b_in) if b_in else None,
         bytes_out=int(b_out) if b_out else None, duration_ms=int(dur) if dur else None,
         upstream_host=upstream_host or None, upstream_cluster=cluster, authority=authority or None, sni=sni,
-        request_id=request_id or None, user_agent=user_agent or None, downstream_local=d_local,
-        downstream_remote=d_remote, route=route,
+        request_id=request_id or None, user_agent=user_agent or None, x_forwarded_for=xff or None,
+        upstream_local=u_local, downstream_local=d_local, downstream_remote=d_remote, route=route,
         problem=_is_problem(code, flags, mtls, transport), mtls_problem=mtls,
     )
 
@@ -131,8 +143,8 @@ def _text(value: Any) -> str | None:
 
 def _json(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
     try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
+        data = _decode_json(body)
+    except (msgspec.DecodeError, RecursionError):
         return None
     if not isinstance(data, dict) or not ("response_code" in data or "start_time" in data):
         return None
@@ -154,7 +166,8 @@ def _json(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
         bytes_out=_int(data.get("bytes_sent")), duration_ms=_int(data.get("duration")),
         upstream_host=_text(data.get("upstream_host")), upstream_cluster=cluster,
         authority=_text(data.get("authority")), sni=sni, request_id=_text(data.get("request_id")),
-        user_agent=_text(data.get("user_agent")),
+        user_agent=_text(data.get("user_agent")), x_forwarded_for=_text(data.get("x_forwarded_for")),
+        upstream_local=_text(data.get("upstream_local_address")),
         downstream_local=_text(data.get("downstream_local_address")),
         downstream_remote=_text(data.get("downstream_remote_address")), route=_text(data.get("route_name")),
         problem=_is_problem(code, flags, mtls, transport), mtls_problem=mtls,
@@ -176,6 +189,14 @@ def parse_line(line: str) -> LogRecord:
         return _parse(line.rstrip("\r\n"))
     except Exception:  # a parser bug must cost one line's columns, never the viewer
         return LogRecord(raw=line)
+
+
+def pod_prefix(line: str) -> str | None:
+    """The pod named by a `kubectl logs --prefix` "[pod/NAME/CONTAINER] " prefix, if the line has one."""
+    if not line.startswith("[pod/"):
+        return None
+    m = _KUBECTL_PREFIX.match(line)
+    return m.group(1) if m else None
 
 
 def _parse(line: str) -> LogRecord:

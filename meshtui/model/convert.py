@@ -130,6 +130,7 @@ def pod(obj: Mapping[str, Any], *, template: bool = False) -> Pod:
         created=parse_time(m.get("creationTimestamp")),
         node=spec.get("nodeName") or "",
         ip=status.get("podIP") or "",
+        host_ip=status.get("hostIP") or "",
         service_account=spec.get("serviceAccountName") or spec.get("serviceAccount") or "default",
         owner_kind=owner.get("kind", ""),
         owner_name=owner.get("name", ""),
@@ -137,7 +138,6 @@ def pod(obj: Mapping[str, Any], *, template: bool = False) -> Pod:
         deleting=bool(m.get("deletionTimestamp")),
         template=template,
         host_network=bool(spec.get("hostNetwork")),
-        host_ip=status.get("hostIP") or "",
     )
 
 

@@ -125,6 +125,8 @@ class Pod:
     created: datetime = EPOCH
     node: str = ""
     ip: str = ""
+    # The node's IP (status.hostIP): traffic from it is the node's own (NodePort, kubelet probes).
+    host_ip: str = ""
     service_account: str = "default"
     owner_kind: str = ""
     owner_name: str = ""
@@ -134,8 +136,6 @@ class Pod:
     template: bool = False
     # hostNetwork pods are never injected and never checked for a missing proxy.
     host_network: bool = False
-    # The node's address (status.hostIP): traffic from it came from outside through that node.
-    host_ip: str = ""
 
     @property
     def ref(self) -> Ref:

@@ -105,6 +105,8 @@ def preview(screen: MainScreen, replan: Replan, then: Callable[[], None] | None 
             return
         notice = result_notice(result)
         screen.notify(notice.message, severity=notice.severity, timeout=8)  # type: ignore[arg-type]
+        if result.ok and result.applied:
+            screen.app.change_applied.publish(f"{plan.title} applied")
         if result.ok and then is not None:
             then()
 
@@ -237,3 +239,5 @@ def show_undo_result(screen: MainScreen, result: UndoResult) -> None:
         screen.app.push_screen(TextScreen(f"Undo refused: {result.message}", result.diff))
         return
     screen.notify(result.message, severity="error" if result.status == "failed" else "information", timeout=8)
+    if result.status == "undone" and result.entry is not None and result.undo_entry is not None:
+        screen.app.change_applied.publish(f"{result.entry.title} undone")

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, ClassVar, Iterable
 
+import msgspec
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -29,8 +30,8 @@ from meshtui.backend.base import Backend, BackendError, LogOptions
 from meshtui.config import Settings
 from meshtui.logs.buffer import LogBuffer, LogFilter, Search, parse_filter
 from meshtui.logs.levels import raise_levels, restore_levels
-from meshtui.logs.parser import parse_line
 from meshtui.logs.record import LogRecord
+from meshtui.logs.saved import MARKER_POD, change_marker, read_line, saved_line
 from meshtui.logs.tail import Batch, LogTail, Target
 from meshtui.widgets.log_explain import LogExplain
 from meshtui.widgets.log_view import LogView
@@ -81,6 +82,7 @@ class LogsScreen(Screen[None]):
         Binding("C", "clear", "Clear", show=False, id="logs.clear"),
         Binding("s", "save", "Save", id="logs.save"),
         Binding("y", "copy", "Copy", show=False, id="logs.copy"),
+        Binding("Y", "copy_json", "Copy JSON", show=False, id="logs.copy_json"),
         Binding("L", "level", "Debug log", id="logs.level"),
     ]
 
@@ -164,7 +166,14 @@ class LogsScreen(Screen[None]):
             self._load_lines(self._lines or ())
         else:
             self._start_tail()
+            changes = getattr(self.app, "change_applied", None)
+            if changes is not None:
+                changes.subscribe(self, self.mark_change)
         self._update_header()
+
+    def mark_change(self, what: str) -> None:
+        """Put a change marker in the stream, so "did it fix it?" is read off the lines around it."""
+        self._ingest([(MARKER_POD, change_marker(what, self.app.now()))])
 
     def on_unmount(self) -> None:
         self._stop_tail()
@@ -183,7 +192,7 @@ class LogsScreen(Screen[None]):
     def _load_lines(self, lines: Iterable[str]) -> None:
         # Only the newest `capacity` lines can be shown, so only those are parsed.
         tail = deque(lines, maxlen=self.buffer.capacity)
-        self.post_message(self.Loaded([(self._source, parse_line(line)) for line in tail]))
+        self.post_message(self.Loaded([read_line(line, self._source) for line in tail]))
 
     def on_logs_screen_loaded(self, message: Loaded) -> None:
         self._ingest(message.batch)
@@ -273,7 +282,7 @@ class LogsScreen(Screen[None]):
         self._update_header()
 
     def on_log_view_selected(self, message: LogView.Selected) -> None:
-        self.query_one(LogExplain).show(message.entry)
+        self.query_one(LogExplain).show(message.entry, message.log_view.resolve_client(message.entry))
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -298,7 +307,7 @@ class LogsScreen(Screen[None]):
 
     def action_filter(self) -> None:
         self._open_prompt("filter", self.log_view.view.filter.spec(),
-                          "filter: problems 2xx..5xx in|out UF upstream:TEXT pod:TEXT (empty clears)")
+                          "filter: problems 4xx,5xx in|out UF,UC upstream:TEXT pod:TEXT (empty clears)")
 
     def action_search(self) -> None:
         self._open_prompt("search", self._search.pattern if self._search else "", "search (regex)")
@@ -345,6 +354,17 @@ class LogsScreen(Screen[None]):
             return
         self.app.copy_to_clipboard(entry.record.raw)
         self.notify("Line copied", title="copy")
+
+    def action_copy_json(self) -> None:
+        """The line as `meshtui logs -o json` prints it, with the client resolved against the cluster."""
+        entry = self.log_view.selected
+        if entry is None:
+            self.notify("Select a line first (↑/↓ or click)", title="copy", severity="warning")
+            return
+        client = self.log_view.resolve_client(entry)
+        pod = f"{client.namespace}/{client.pod}" if client is not None and client.kind == "pod" else None
+        self.app.copy_to_clipboard(msgspec.json.encode(entry.record.documented(client=pod)).decode())
+        self.notify("Line copied as JSON", title="copy")
 
     def action_level(self) -> None:
         assert self.backend is not None
@@ -464,7 +484,7 @@ class LogsScreen(Screen[None]):
         view.move_cursor(found)
 
     def _save(self, path: str) -> None:
-        lines = [entry.record.raw for entry in self.log_view.view]
+        lines = [saved_line(entry.pod, entry.record) for entry in self.log_view.view]
         self._write_file(Path(path).expanduser(), lines)
 
     @work(thread=True, group="logs-save")

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from meshtui.logs.buffer import LogEntry
+from meshtui.logs.clients import Client
 from meshtui.logs.explain import explain
 
 
@@ -24,7 +25,7 @@ class LogExplain(Static):
         super().__init__("Select a line to see what it means.", id=id, classes=classes)
         self.entry: LogEntry | None = None
 
-    def show(self, entry: LogEntry | None) -> None:
+    def show(self, entry: LogEntry | None, client: Client | None = None) -> None:
         self.entry = entry
         if entry is None:
             self.update("Select a line to see what it means.")
@@ -33,7 +34,7 @@ class LogExplain(Static):
         mtls = self.get_component_rich_style("log-explain--mtls", partial=True)
         text = Text()
         text.append(entry.pod + "\n\n", heading)
-        for title, words in explain(entry.record):
+        for title, words in explain(entry.record, client):
             text.append(title + "\n", mtls if title == "mTLS / policy" else heading)
             text.append(words + "\n\n")
         self.update(text)

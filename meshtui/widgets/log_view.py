@@ -9,6 +9,7 @@ in view and pauses itself as soon as the user scrolls or moves the cursor up.
 from __future__ import annotations
 
 import bisect
+import time
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -25,13 +26,26 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from meshtui.logs.buffer import FilteredView, LogBuffer, LogEntry, LogFilter, Search
-from meshtui.logs.columns import POD_STYLES, row_segments, row_text
+from meshtui.logs.clients import Client, ClientIndex
+from meshtui.logs.columns import (
+    DEFAULT_LAYOUT,
+    POD_STYLES,
+    POD_WIDTH,
+    Layout,
+    layout_for,
+    row_segments,
+    row_text,
+    short_pod,
+)
+from meshtui.logs.saved import MARKER_POD
 
 _STYLE_KEYS = (
     "time", "inbound", "outbound", "dim", "tcp", "code-2xx", "code-3xx", "code-4xx", "code-5xx",
-    "flag", "details", "mtls", "upstream", "cursor", "match",
-    *(f"pod-{i}" for i in range(POD_STYLES)),
+    "flag", "details", "mtls", "upstream", "cursor", "match", "client", "tls-mtls", "tls-other", "tls-plain",
+    "marker", *(f"pod-{i}" for i in range(POD_STYLES)),
 )
+# Rebuilding the pod-IP index is O(pods): at most this often, however fast the cluster changes.
+CLIENT_INDEX_INTERVAL = 1.0
 
 
 _NO_STYLE = Style()
@@ -66,6 +80,11 @@ class LogView(ScrollView, can_focus=True):
     LogView > .log-view--details { color: $text-muted; }
     LogView > .log-view--mtls { color: $mtls-disabled; text-style: bold; }
     LogView > .log-view--upstream { color: $accent; }
+    LogView > .log-view--client { color: $secondary; }
+    LogView > .log-view--tls-mtls { color: $mtls-strict; }
+    LogView > .log-view--tls-other { color: $mtls-mixed; }
+    LogView > .log-view--tls-plain { color: $mtls-permissive; text-style: bold; }
+    LogView > .log-view--marker { color: $warning; text-style: bold; }
     LogView > .log-view--cursor { background: $primary 30%; }
     LogView > .log-view--match { background: $warning; color: $background; }
     LogView > .log-view--pod-0 { color: $primary; }
@@ -105,6 +124,11 @@ class LogView(ScrollView, can_focus=True):
         self._cache: LRUCache[tuple[int, bool], Strip] = LRUCache(1024)
         self._styles: dict[str, Style] | None = None
         self._pods: dict[str, int] = {}
+        self.pod_labels: dict[str, str] = {}  # pod key → its short, distinct name in this view
+        self._layout = DEFAULT_LAYOUT
+        self._clients: ClientIndex | None = None
+        self._clients_source: object = None
+        self._clients_at = 0.0
         self._max_width = 0
         # Wrap mode: _ends[i] is the row after entry i of the view (offset by _ends_start / _ends_base).
         self._ends: list[int] = []
@@ -120,9 +144,11 @@ class LogView(ScrollView, can_focus=True):
             return
         for i in range(len(self.view) - added, len(self.view)):
             pod = self.view[i].pod
-            if pod not in self._pods:
+            if pod not in self._pods and pod != MARKER_POD:
                 self._pods[pod] = len(self._pods)
+                self.pod_labels[pod] = self._distinct_label(pod)
                 if len(self._pods) == 2:  # the pod column appears: every cached row is stale
+                    self._layout = self._layout_now()
                     self._cache.clear()
         old_rows = self._row_of(removed) if removed and self.wrap else removed
         if self.wrap:
@@ -156,6 +182,7 @@ class LogView(ScrollView, can_focus=True):
         self.view.set_filter(self.view.filter)
         self.cursor = None
         self._pods.clear()
+        self.pod_labels.clear()
         self._max_width = 0
         self._relayout()
 
@@ -242,7 +269,8 @@ class LogView(ScrollView, can_focus=True):
         self._cache.clear()
 
     def on_resize(self, event: events.Resize) -> None:
-        if self.wrap:
+        layout = self._layout_now()
+        if self.wrap or layout != self._layout:
             self._relayout()
         elif self.follow:
             # Lines that arrived before the first layout had no height to scroll within.
@@ -259,8 +287,14 @@ class LogView(ScrollView, can_focus=True):
 
     # -- layout ---------------------------------------------------------------------------------
 
+    def _layout_now(self) -> Layout:
+        pod_width = POD_WIDTH + 1 if len(self._pods) > 1 else 0
+        width = self.scrollable_content_region.width if self.is_mounted else 0
+        return layout_for(width, show_time=self.show_time, pod_width=pod_width)
+
     def _relayout(self) -> None:
         # _max_width is kept: a slightly wide scroll area is cheaper than re-measuring every row.
+        self._layout = self._layout_now()
         self._cache.clear()
         if self.wrap:
             # Room for the vertical scrollbar is kept even before it appears, so that its arrival
@@ -352,10 +386,47 @@ class LogView(ScrollView, can_focus=True):
 
     # -- rendering ------------------------------------------------------------------------------
 
+    def _distinct_label(self, pod: str) -> str:
+        label = short_pod(pod)
+        taken = set(self.pod_labels.values())
+        if label in taken:  # two pods that shorten alike: the later one keeps its name's end
+            name = pod.rsplit("/", 1)[-1]
+            label = name if len(name) <= POD_WIDTH else "…" + name[-(POD_WIDTH - 1):]
+        base, n = label, 2
+        while label in taken:
+            label = f"{base[: POD_WIDTH - 3]}#{n}"
+            n += 1
+        return label
+
+    def client_index(self) -> ClientIndex | None:
+        """The app's snapshot as a pod-IP index (None without a cluster: a file, a bare host app)."""
+        snapshot = getattr(self.app, "snapshot", None)
+        pods = getattr(snapshot, "pods", None)
+        if pods is None:
+            return None
+        now = time.monotonic()
+        if pods is not self._clients_source and (self._clients is None or now - self._clients_at
+                                                 >= CLIENT_INDEX_INTERVAL):
+            index = ClientIndex(pods.values())
+            if index != self._clients:
+                self._cache.clear()
+            self._clients, self._clients_source, self._clients_at = index, pods, now
+        return self._clients
+
+    def resolve_client(self, entry: LogEntry) -> Client | None:
+        """Who sent the line's connection, resolved against the app's snapshot (None without one)."""
+        index = self.client_index()
+        return index.resolve(entry.record.downstream_remote) if index else None
+
+    def client_of(self, entry: LogEntry) -> str | None:
+        client = self.resolve_client(entry)
+        return client.label_in(entry.pod.partition("/")[0]) if client else None
+
     def _segments(self, entry: LogEntry) -> list[tuple[str, str]]:
         multi = len(self._pods) > 1
-        return row_segments(entry.record, pod=entry.pod if multi else None,
-                            pod_index=self._pods.get(entry.pod, 0), show_time=self.show_time, wrap=self.wrap)
+        return row_segments(entry.record, pod=self.pod_labels.get(entry.pod) if multi else None,
+                            pod_index=self._pods.get(entry.pod, 0), show_time=self.show_time, wrap=self.wrap,
+                            client=self.client_of(entry), layout=self._layout)
 
     def _plain(self, entry: LogEntry) -> str:
         return row_text(self._segments(entry))

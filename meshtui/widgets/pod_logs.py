@@ -13,6 +13,7 @@ from textual.widgets import Static
 from meshtui.backend.base import LogOptions
 from meshtui.logs.buffer import LogBuffer
 from meshtui.logs.record import LogRecord
+from meshtui.logs.saved import MARKER_POD, change_marker
 from meshtui.logs.tail import Batch, LogTail, pod_key
 from meshtui.logs.ztunnel import pod_filter
 from meshtui.model.objects import Pod
@@ -53,6 +54,16 @@ class PodLogPane(Vertical):
         yield self.empty
         yield self.view
 
+    def on_mount(self) -> None:
+        changes = getattr(self.app, "change_applied", None)
+        if changes is not None:
+            changes.subscribe(self, self.mark_change)
+
+    def mark_change(self, what: str) -> None:
+        """A change marker in the stream being followed (none when no pod's log is open)."""
+        if self.tail is not None:
+            self.buffer.append(MARKER_POD, change_marker(what, self.app.now()))
+            self.view.sync()
     def focus_view(self) -> None:
         self.view.focus()
 

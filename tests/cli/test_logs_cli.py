@@ -129,3 +129,71 @@ def test_main_entry_point_bad_file(
     assert main(["logs", str(tmp_path / "nope.log")]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1
+
+
+FIRST_FIELDS = [
+    "time", "direction", "method", "path", "protocol", "code", "flags", "details", "termination",
+    "transport_failure", "bytes_in", "bytes_out", "duration_ms", "upstream_host", "upstream_cluster",
+    "authority", "sni", "raw",
+]
+
+
+def test_json_new_fields_follow_the_old_ones_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "inbound.log"
+    path.write_text(record_lines()[1] + "\n" + record_lines()[11] + "\n")
+    out = io.StringIO()
+    assert logs_cli.run(parse_args(str(path), "-o", "json"), app_factory=no_app, stdout=out,
+                        stderr=io.StringIO()) == 0
+    inbound, gateway = (json.loads(line) for line in out.getvalue().splitlines())
+    assert list(inbound)[: len(FIRST_FIELDS)] == FIRST_FIELDS
+    assert {k: inbound[k] for k in list(inbound)[len(FIRST_FIELDS):]} == {
+        "downstream_remote": "10.44.1.23:37652",
+        "downstream_local": "10.44.1.27:80",
+        "upstream_local": "127.0.0.1:41854",
+        "route_name": "default",
+        "request_id": "84961386-6d84-929d-98bd-c5aee93b5c88",
+        "user_agent": "curl/7.73.0-DEV",
+        "x_forwarded_for": None,
+        "tls": "mtls",
+        "client": None,  # a file has no cluster to resolve the address against
+    }
+    assert gateway["x_forwarded_for"] == "10.244.0.1" and gateway["upstream_local"] is None
+    assert gateway["downstream_remote"] == "10.244.0.1:10858" and gateway["route_name"] is None
+
+
+class Feed:
+    """stdin that checks, as it hands out line N, how much JSON has already been printed."""
+
+    def __init__(self, lines: list[str], out: io.StringIO) -> None:
+        self.lines, self.out, self.printed_at = lines, out, {}
+
+    def __iter__(self) -> Any:
+        for i, line in enumerate(self.lines):
+            self.printed_at[i] = self.out.getvalue().count("\n")
+            yield line + "\n"
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_json_streams_while_reading() -> None:
+    out = io.StringIO()
+    feed = Feed([record_lines()[0]] * 3000, out)
+    assert logs_cli.run(parse_args("-", "-o", "json"), app_factory=no_app, stdin=feed,  # type: ignore[arg-type]
+                        stdout=out, stderr=io.StringIO()) == 0
+    assert out.getvalue().count("\n") == 3000
+    # Output starts long before the input ends: nothing waits for the whole log.
+    assert feed.printed_at[1000] >= 512 and feed.printed_at[2999] >= 2048
+
+
+def test_stray_bytes_on_stdin_are_replaced_not_fatal() -> None:
+    class BinaryStdin(io.TextIOWrapper):
+        def isatty(self) -> bool:
+            return False
+
+    stdin = BinaryStdin(io.BytesIO(b"bad \xff byte\n" + record_lines()[0].encode() + b"\n"), encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert logs_cli.run(parse_args("-", "-o", "json"), app_factory=no_app, stdin=stdin, stdout=out,
+                        stderr=err) == 0
+    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    assert first["raw"] == "bad \ufffd byte" and second["code"] == 418 and err.getvalue() == ""

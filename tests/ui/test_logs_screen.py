@@ -260,9 +260,10 @@ async def test_wrap_and_timestamps_change_the_layout() -> None:
         await pilot.press("w")
         assert view.virtual_size.height >= 5 * 3
         assert view.virtual_size.width <= view.scrollable_content_region.width
-        with_time = view._plain(view.view[0])
+        assert view._plain(view.view[0]).startswith("21:26:18 out ")
         await pilot.press("t")
-        assert len(view._plain(view.view[0])) == len(with_time) - 13
+        # The time column goes and its room goes to the other columns.
+        assert view._plain(view.view[0]).startswith("out ")
         await pilot.press("w")
         assert view.virtual_size.height == 5
 

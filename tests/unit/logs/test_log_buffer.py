@@ -87,9 +87,13 @@ D = rec("d", code=0, kind="tcp", direction="inbound")
     [
         (LogFilter(), "abcd"),
         (LogFilter(problems_only=True), "bc"),
-        (LogFilter(code_class=5), "b"),
-        (LogFilter(code_class=2), "a"),
-        (LogFilter(flag="URX"), "b"),
+        (LogFilter(code_classes=(5,)), "b"),
+        (LogFilter(code_classes=(2,)), "a"),
+        (LogFilter(code_classes=(2, 4)), "ac"),  # several classes: any of them
+        (LogFilter(flags=("URX",)), "b"),
+        (LogFilter(flags=("UC", "URX")), "b"),  # several flags: any of them
+        (LogFilter(flags=("UC", "NR")), ""),
+        (LogFilter(code_classes=(4, 5), direction="outbound"), "b"),  # different fields: all of them
         (LogFilter(direction="inbound"), "cd"),
         (LogFilter(upstream="reviews"), "a"),
         (LogFilter(upstream="10.0.0.7"), "b"),
@@ -110,11 +114,16 @@ def test_filters(flt: LogFilter, expected: str) -> None:
     [
         ("", LogFilter()),
         ("problems", LogFilter(problems_only=True)),
-        ("! 5xx", LogFilter(problems_only=True, code_class=5)),
-        ("UF out", LogFilter(flag="UF", direction="outbound")),
-        ("flag:uaex inbound", LogFilter(flag="UAEX", direction="inbound")),
+        ("! 5xx", LogFilter(problems_only=True, code_classes=(5,))),
+        ("UF out", LogFilter(flags=("UF",), direction="outbound")),
+        ("flag:uaex inbound", LogFilter(flags=("UAEX",), direction="inbound")),
         ("upstream:reviews pod:ratings-v1", LogFilter(upstream="reviews", pod="ratings-v1")),
-        ("up:Reviews 4XX", LogFilter(upstream="Reviews", code_class=4)),
+        ("up:Reviews 4XX", LogFilter(upstream="Reviews", code_classes=(4,))),
+        ("UF,UC", LogFilter(flags=("UF", "UC"))),
+        ("flag:UF flag:UC", LogFilter(flags=("UF", "UC"))),
+        ("flag:uf,uc NR", LogFilter(flags=("UF", "UC", "NR"))),
+        ("4xx,5xx", LogFilter(code_classes=(4, 5))),
+        ("4xx 5xx 4xx", LogFilter(code_classes=(4, 5))),
     ],
 )
 def test_parse_filter(text: str, expected: LogFilter) -> None:
@@ -122,7 +131,7 @@ def test_parse_filter(text: str, expected: LogFilter) -> None:
     assert parse_filter(expected.spec()) == expected
 
 
-@pytest.mark.parametrize("text", ["6xx", "sideways", "upstream:", "XYZ"])
+@pytest.mark.parametrize("text", ["6xx", "sideways", "upstream:", "XYZ", "UF,XYZ", "4xx,6xx", "UF,", "flag:UF,"])
 def test_parse_filter_rejects_unknown_words(text: str) -> None:
     with pytest.raises(ValueError, match="cannot read filter word"):
         parse_filter(text)
@@ -155,3 +164,11 @@ def test_search_next_previous_wraps() -> None:
 def test_bad_regex_raises_re_error() -> None:
     with pytest.raises(re.error):
         Search("(")
+
+
+def test_change_markers_pass_every_filter() -> None:
+    buf = LogBuffer(10)
+    marker = rec("── 08:12:24 STRICT on ns applied ──", kind="marker")
+    buf.extend([("ns/p1", A), ("", marker), ("ns/p1", B)])
+    view = FilteredView(buf, LogFilter(flags=("NR",), pod="elsewhere"))
+    assert [e.record.kind for e in view] == ["marker"]
