@@ -18,13 +18,21 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from meshtui.backend.base import Access, Backend, BackendError, ClusterInfo, mutating_permissions
+from meshtui.backend.base import (
+    SKIPPED_STATUS,
+    Access,
+    Backend,
+    BackendError,
+    ClusterInfo,
+    mutating_permissions,
+)
 from meshtui.change.journal import Journal, default_journal_path
 from meshtui.config import Settings
 from meshtui.keymap import Keymap
 from meshtui.messages import ClusterLoaded, ConnectionState, PermissionsChecked
 from meshtui.model.snapshot import ChangeEvent, Snapshot
 from meshtui.policy.engine import MeshReport, evaluate
+from meshtui.text import safe_line
 from meshtui.theming import (
     DEFAULT_THEME,
     MESHTUI_VARIABLES_DARK,
@@ -32,6 +40,11 @@ from meshtui.theming import (
     bundled_themes,
     resolve_theme,
 )
+
+
+def _skipped_notice(skipped: tuple[str, ...]) -> str:
+    first = skipped[0] if len(skipped) == 1 else f"{len(skipped)} malformed objects, first {skipped[0]}"
+    return f"{SKIPPED_STATUS}{first}"
 
 
 def journal_path(settings: Settings) -> Path:
@@ -129,6 +142,8 @@ class MeshApp(App[int]):
             self.post_message(ConnectionState(f"error: {exc}", error=True))
             return
         snap = snap.with_mesh(replace(snap.mesh, root_namespace=self.settings.root_namespace))
+        if snap.skipped:
+            self.post_message(ConnectionState(_skipped_notice(snap.skipped)))
         self.post_message(ClusterLoaded(info, snap, None))
         self.post_message(ClusterLoaded(info, snap, evaluate(snap)))
         self.check_permissions(info)
@@ -177,6 +192,10 @@ class MeshApp(App[int]):
                 screen.refresh_targets()
 
     def on_connection_state(self, message: ConnectionState) -> None:
+        if message.state.startswith(SKIPPED_STATUS):
+            self.notify(safe_line(message.state), title="malformed objects", severity="warning", timeout=15,
+                        markup=False)
+            return
         self.connection_state = message.state
         if message.error:
             self.notify(message.state, severity="error", timeout=15)

@@ -14,12 +14,12 @@ from typing import Any, Iterator, Mapping, Sequence, TextIO
 import yaml
 
 from meshtui.model import convert
+from meshtui.model.convert import Skipped
 from meshtui.model.objects import PROXY_CONTAINER, Container, Namespace, Pod, Workload
 from meshtui.model.snapshot import ModelObject, Snapshot
 from meshtui.policy.injection import would_inject
 
 SUFFIXES = (".yaml", ".yml", ".json")
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 
 
 class ManifestError(Exception):
@@ -63,14 +63,13 @@ def _sources(paths: Sequence[str], stdin: TextIO | None) -> Iterator[tuple[str, 
                 raise ManifestError(f"{f}: {exc}") from None
 
 
-def _objects(doc: Any, name: str, index: int) -> Iterator[Mapping[str, Any]]:
+def _objects(doc: Any) -> Iterator[Any]:
+    """The objects of a document: itself, or the items of a List (items are checked by the converter)."""
     if doc is None:
         return
-    if not isinstance(doc, Mapping):
-        raise ManifestError(f"{name}: document {index} is not a Kubernetes object")
-    if doc.get("kind") == "List" or (str(doc.get("kind", "")).endswith("List") and "items" in doc):
-        for item in doc.get("items") or ():
-            yield from _objects(item, name, index)
+    kind = doc.get("kind") if isinstance(doc, Mapping) else None
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
+        yield from (item for item in doc["items"] if item is not None)
         return
     yield doc
 
@@ -103,29 +102,26 @@ def with_predicted_sidecar(pod: Pod, namespace: Namespace | None) -> Pod:
 
 
 def load_paths(paths: Sequence[str], stdin: TextIO | None = None) -> Snapshot:
-    """Read manifests; kinds meshtui does not model are ignored."""
+    """Read manifests; kinds meshtui does not model are ignored; malformed objects are left out and
+    listed in ``Snapshot.skipped``, each named by file and document number."""
     objects: list[ModelObject] = []
     pods: list[Pod] = []
+    skipped: list[Skipped] = []
     for name, text in _sources(paths, stdin):
         for index, doc in _documents(text, name):
-            for raw in _objects(doc, name, index):
-                kind = raw.get("kind", "")
+            for raw in _objects(doc):
                 try:
-                    if kind in WORKLOAD_KINDS:
-                        wl = convert.workload(raw)
-                        objects.append(wl)
-                        pods.append(template_pod(wl, raw))
-                    elif kind == "Pod":
-                        pods.append(convert.pod(raw, template=True))
-                    else:
-                        obj = convert.from_k8s(raw)
-                        if obj is not None:
-                            objects.append(obj)
-                except (AttributeError, TypeError, ValueError) as exc:
-                    meta = raw.get("metadata") if isinstance(raw.get("metadata"), Mapping) else {}
-                    raise ManifestError(
-                        f"{name}: document {index} ({kind} {meta.get('name', '?')}) is malformed: {exc}"
-                    ) from None
+                    obj = convert.from_k8s(raw, template=True)
+                except convert.Malformed as exc:
+                    skipped.append(Skipped(f"{name}: document {index} ({convert.describe(raw)})", str(exc)))
+                    continue
+                if isinstance(obj, Workload):
+                    objects.append(obj)
+                    pods.append(template_pod(obj, raw))
+                elif isinstance(obj, Pod):
+                    pods.append(obj)
+                elif obj is not None:
+                    objects.append(obj)
     namespaces = {o.name: o for o in objects if isinstance(o, Namespace)}
     objects += [with_predicted_sidecar(p, namespaces.get(p.namespace)) for p in pods]
-    return Snapshot.build(objects)
+    return Snapshot.build(objects, skipped=map(str, skipped))

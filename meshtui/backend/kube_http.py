@@ -96,7 +96,7 @@ class KubeHttp:
         data = self.read(self.open(method, path, query, body, content_type=content_type, timeout=timeout))
         try:
             value = json.loads(data) if data else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BackendError(f"{self.server} sent a response that is not JSON for {path}") from None
         return value if isinstance(value, dict) else {}
 

@@ -3,10 +3,15 @@
 Pure functions over plain dicts: the real backend feeds them raw JSON (never the client's model
 classes, which are several times slower to build), the simulated mesh keeps its state as the same
 dicts, and `meshtui check -f` feeds parsed YAML.
+
+:func:`from_k8s` is the one validation boundary: every object from outside (files, API lists and
+watch events, the journal) passes through it, and a malformed one raises :class:`Malformed` with a
+one-line reason instead of whatever a converter would trip over. Callers skip and report it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Callable, Mapping
 
@@ -29,6 +34,34 @@ from meshtui.model.objects import (
 from meshtui.model.snapshot import ModelObject
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet")
+# Deeper than any real object (a Pod is ~12 levels); bounds the walk and what the converters recurse into.
+MAX_OBJECT_DEPTH = 100
+
+
+class Malformed(ValueError):
+    """An object meshtui cannot take as the kind it claims to be; the message is one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A malformed object left out: where it came from ("f.yaml document 3", "Pod ns/x") and why."""
+
+    where: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+def describe(obj: Any, kind: str | None = None) -> str:
+    """"Kind namespace/name" as far as the object says it, for naming a skipped object."""
+    if not isinstance(obj, Mapping):
+        return kind or "object"
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+    kind = kind or (obj.get("kind") if isinstance(obj.get("kind"), str) else "") or "object"
+    name = meta.get("name") if isinstance(meta.get("name"), str) else "?"
+    ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) else ""
+    return f"{kind} {ns}/{name}" if ns else f"{kind} {name}"
 
 
 def parse_time(value: Any) -> datetime:
@@ -333,11 +366,82 @@ CONVERTERS: dict[str, Callable[[Mapping[str, Any]], ModelObject]] = {
 }
 
 
-def from_k8s(obj: Mapping[str, Any], kind: str | None = None) -> ModelObject | None:
-    """Convert any supported object; None for kinds meshtui does not model."""
-    conv = CONVERTERS.get(kind or obj.get("kind", ""))
+def _check_strings(obj: Any) -> None:
+    """Depth bound and text that can be shown: a lone surrogate (JSON "\\ud800") cannot be encoded."""
+    stack: list[tuple[Any, int]] = [(obj, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_OBJECT_DEPTH:
+            raise Malformed(f"nested deeper than {MAX_OBJECT_DEPTH} levels")
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise Malformed("contains text that is not valid Unicode (a lone surrogate)") from None
+        elif isinstance(value, Mapping):
+            for k, v in value.items():
+                stack.append((k, depth + 1))
+                stack.append((v, depth + 1))
+        elif isinstance(value, list | tuple):
+            stack.extend((v, depth + 1) for v in value)
+
+
+def _check_string_map(meta: Mapping[str, Any], field: str) -> None:
+    value = meta.get(field)
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        raise Malformed(f"metadata.{field} is {type(value).__name__}, not a map of strings")
+    for k, v in value.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise Malformed(f"metadata.{field}.{k} is {type(v).__name__}, not a string (quote it)")
+
+
+def _check_metadata(obj: Mapping[str, Any]) -> None:
+    """What the API server would reject in metadata, and what every converter relies on."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, Mapping):
+        raise Malformed("metadata is missing or not a map")
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        raise Malformed("metadata.name must be a non-empty string")
+    for field in ("namespace", "resourceVersion", "creationTimestamp"):
+        value = meta.get(field)
+        if value is not None and not isinstance(value, str | datetime):
+            raise Malformed(f"metadata.{field} is {type(value).__name__}, not a string")
+    stamp = meta.get("creationTimestamp")
+    if isinstance(stamp, str) and stamp and parse_time(stamp) is EPOCH:
+        raise Malformed(f"metadata.creationTimestamp {stamp[:40]!r} is not a timestamp")
+    _check_string_map(meta, "labels")
+    _check_string_map(meta, "annotations")
+    owners = meta.get("ownerReferences")
+    if owners is not None and not (isinstance(owners, list) and all(isinstance(o, Mapping) for o in owners)):
+        raise Malformed("metadata.ownerReferences is not a list of objects")
+    for section in ("spec", "status"):
+        if obj.get(section) is not None and not isinstance(obj.get(section), Mapping):
+            raise Malformed(f"{section} is {type(obj.get(section)).__name__}, not a map")
+
+
+def from_k8s(obj: Any, kind: str | None = None, *, template: bool = False) -> ModelObject | None:
+    """Convert any supported object; None for kinds meshtui does not model; Malformed if unusable.
+
+    ``template``: a Pod from a manifest (not running; phase "Template" unless it says otherwise).
+    """
+    if not isinstance(obj, Mapping):
+        raise Malformed(f"is {type(obj).__name__}, not an object")
+    kind = kind or obj.get("kind") or ""
+    if not isinstance(kind, str):
+        raise Malformed(f"kind is {type(kind).__name__}, not a string")
+    conv = CONVERTERS.get(kind)
     if conv is None:
         return None
-    if conv is workload and kind and not obj.get("kind"):
+    _check_metadata(obj)
+    _check_strings(obj)
+    if conv is workload and not obj.get("kind"):
         obj = {**obj, "kind": kind}
-    return conv(obj)
+    try:
+        return pod(obj, template=True) if template and conv is pod else conv(obj)
+    except (AttributeError, TypeError, ValueError, KeyError, OverflowError) as exc:
+        # A field of the wrong type deeper in spec/status: the converter's complaint is the reason.
+        raise Malformed(f"unexpected field value ({type(exc).__name__}: {exc})") from None

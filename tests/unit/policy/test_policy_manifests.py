@@ -134,9 +134,8 @@ def test_stdin_and_several_paths(tmp_path: Path) -> None:
         ("kind: Namespace\nmetadata:\n  name: a: b\n", r"bad\.yaml:3:10: mapping values are not allowed"),
         ("kind: Namespace\nmetadata:\n  name: [unclosed\n", r"bad\.yaml:4:1: .*started at line 3"),
         ("kind: Namespace\n\tmetadata: {}\n", r"bad\.yaml:2:"),
-        ("- just\n- a list\n", r"bad\.yaml: document 1 is not a Kubernetes object"),
     ],
-    ids=["mapping in a scalar", "unclosed flow", "tab indentation", "not an object"],
+    ids=["mapping in a scalar", "unclosed flow", "tab indentation"],
 )
 def test_errors_name_file_and_line(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "bad.yaml").write_text(text)
@@ -147,3 +146,31 @@ def test_errors_name_file_and_line(tmp_path: Path, text: str, message: str) -> N
 def test_missing_path(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="no such file"):
         load_paths([str(tmp_path / "nope")])
+
+
+GOOD_NS = "apiVersion: v1\nkind: Namespace\nmetadata: {name: good}\n"
+
+
+@pytest.mark.parametrize(
+    ("doc", "reason"),
+    [
+        ("- just\n- a list\n", "is list, not an object"),
+        ("kind: Namespace\nmetadata: {name: 7}\n", "metadata.name must be a non-empty string"),
+        ("kind: Pod\nmetadata: {name: p, namespace: [a]}\n", "metadata.namespace is list"),
+        ("kind: Pod\nmetadata: {name: p, labels: {version: 1.0}}\n", "metadata.labels.version is float"),
+        ("kind: Pod\nmetadata: {name: p, labels: [a, b]}\n", "metadata.labels is list"),
+        ("kind: Pod\nmetadata: {name: p, creationTimestamp: yesterday}\n", "is not a timestamp"),
+        ('{"kind": "Pod", "metadata": {"name": "p\\ud800"}}\n', "lone surrogate"),
+        ("kind: Service\nmetadata: {name: s}\nspec: [1]\n", "spec is list"),
+        ("kind: Deployment\nmetadata: {name: d}\nspec: {replicas: many}\n", "unexpected field value"),
+        ("kind: List\nitems: [3]\n", "is int, not an object"),
+    ],
+    ids=["list document", "int name", "list namespace", "float label", "list labels", "bad timestamp",
+         "lone surrogate", "list spec", "string replicas", "list of non-objects"],
+)
+def test_malformed_objects_are_skipped_and_named(tmp_path: Path, doc: str, reason: str) -> None:
+    (tmp_path / "bad.yaml").write_text(f"{GOOD_NS}---\n{doc}")
+    snapshot = load_paths([str(tmp_path / "bad.yaml")])
+    assert list(snapshot.namespaces) == [("", "good")]
+    (skipped,) = snapshot.skipped
+    assert skipped.startswith(f"{tmp_path / 'bad.yaml'}: document 2 (") and reason in skipped, skipped
