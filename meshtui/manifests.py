@@ -18,6 +18,7 @@ from meshtui.model.convert import Skipped
 from meshtui.model.objects import PROXY_CONTAINER, Container, Namespace, Pod, Workload
 from meshtui.model.snapshot import ModelObject, Snapshot
 from meshtui.policy.injection import would_inject
+from meshtui.yamlfile import MAX_YAML_BYTES, YamlLimitError, load_all
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -28,7 +29,10 @@ class ManifestError(Exception):
 
 def _documents(text: str, name: str) -> Iterator[tuple[int, Any]]:
     try:
-        yield from enumerate(yaml.safe_load_all(text), start=1)
+        documents = load_all(text)
+    except YamlLimitError as exc:
+        where = f"{name}:{exc.line}" if exc.line else name
+        raise ManifestError(f"{where}: refused: {exc.problem} (see docs/limits.md)") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
@@ -39,7 +43,8 @@ def _documents(text: str, name: str) -> Iterator[tuple[int, Any]]:
             message += f" ({exc.context} started at line {ctx.line + 1})"
         raise ManifestError(message) from None
     except yaml.YAMLError as exc:
-        raise ManifestError(f"{name}: {exc}") from None
+        raise ManifestError(f"{name}: {' '.join(str(exc).split())}") from None
+    yield from enumerate(documents, start=1)
 
 
 def _files(path: str) -> list[Path]:
@@ -51,16 +56,25 @@ def _files(path: str) -> list[Path]:
     raise ManifestError(f"{path}: no such file or directory")
 
 
+def _bounded(name: str, text: str) -> str:
+    if len(text) > MAX_YAML_BYTES:
+        raise ManifestError(f"{name}: refused: larger than {MAX_YAML_BYTES // (1024 * 1024)} MiB (see docs/limits.md)")
+    return text
+
+
 def _sources(paths: Sequence[str], stdin: TextIO | None) -> Iterator[tuple[str, str]]:
     for path in paths:
         if path == "-":
-            yield "<stdin>", (stdin or sys.stdin).read()
+            yield "<stdin>", _bounded("<stdin>", (stdin or sys.stdin).read(MAX_YAML_BYTES + 1))
             continue
         for f in _files(path):
             try:
-                yield str(f), f.read_text(encoding="utf-8")
+                # Read one byte past the limit, never the whole of an endless or huge input.
+                with f.open(encoding="utf-8") as fh:
+                    text = fh.read(MAX_YAML_BYTES + 1)
             except (OSError, UnicodeDecodeError) as exc:
-                raise ManifestError(f"{f}: {exc}") from None
+                raise ManifestError(f"{f}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+            yield str(f), _bounded(str(f), text)
 
 
 def _objects(doc: Any) -> Iterator[Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from meshtui.manifests import ManifestError, load_paths
+from meshtui.model import convert
 
 NAMESPACES = """\
 apiVersion: v1
@@ -160,13 +161,12 @@ GOOD_NS = "apiVersion: v1\nkind: Namespace\nmetadata: {name: good}\n"
         ("kind: Pod\nmetadata: {name: p, labels: {version: 1.0}}\n", "metadata.labels.version is float"),
         ("kind: Pod\nmetadata: {name: p, labels: [a, b]}\n", "metadata.labels is list"),
         ("kind: Pod\nmetadata: {name: p, creationTimestamp: yesterday}\n", "is not a timestamp"),
-        ('{"kind": "Pod", "metadata": {"name": "p\\ud800"}}\n', "lone surrogate"),
         ("kind: Service\nmetadata: {name: s}\nspec: [1]\n", "spec is list"),
         ("kind: Deployment\nmetadata: {name: d}\nspec: {replicas: many}\n", "unexpected field value"),
         ("kind: List\nitems: [3]\n", "is int, not an object"),
     ],
     ids=["list document", "int name", "list namespace", "float label", "list labels", "bad timestamp",
-         "lone surrogate", "list spec", "string replicas", "list of non-objects"],
+         "list spec", "string replicas", "list of non-objects"],
 )
 def test_malformed_objects_are_skipped_and_named(tmp_path: Path, doc: str, reason: str) -> None:
     (tmp_path / "bad.yaml").write_text(f"{GOOD_NS}---\n{doc}")
@@ -174,3 +174,17 @@ def test_malformed_objects_are_skipped_and_named(tmp_path: Path, doc: str, reaso
     assert list(snapshot.namespaces) == [("", "good")]
     (skipped,) = snapshot.skipped
     assert skipped.startswith(f"{tmp_path / 'bad.yaml'}: document 2 (") and reason in skipped, skipped
+
+
+def test_a_lone_surrogate_from_json_is_malformed() -> None:
+    # libyaml refuses "\ud800" in YAML; JSON from an API server can still carry one.
+    with pytest.raises(convert.Malformed, match="lone surrogate"):
+        convert.from_k8s({"kind": "Pod", "metadata": {"name": "p", "annotations": {"a": "\ud800"}}})
+
+
+def test_objects_nested_too_deep_are_malformed() -> None:
+    deep: dict = {}
+    for _ in range(convert.MAX_OBJECT_DEPTH + 5):
+        deep = {"x": deep}
+    with pytest.raises(convert.Malformed, match="nested deeper"):
+        convert.from_k8s({"kind": "Pod", "metadata": {"name": "p"}, "spec": deep})
