@@ -60,6 +60,8 @@ class MeshApp(App[int]):
 
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
+        # On call ctrl+c must end meshtui at once, even from a text field (Textual's only explains ctrl+q).
+        Binding("ctrl+c", "quit", "Quit", show=False, id="app.interrupt", priority=True),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="app.palette"),
         Binding("T", "cycle_theme", "Theme", show=False, id="app.theme"),
@@ -277,12 +279,15 @@ class MeshApp(App[int]):
             yield SystemCommand(f"Theme: {name}", "switch theme", lambda name=name: setattr(self, "theme", name))
 
     def shutdown(self) -> None:
-        """Stop background work and put back anything meshtui changed on the proxies."""
+        """Stop background work and put back anything meshtui changed on the proxies, then close the
+        backend so a worker still connecting, listing or waiting on a credential plugin ends at once."""
         self._stop_sync.set()
         for screen in self.screen_stack:
             restore = getattr(screen, "restore_log_levels", None)
             if restore is not None:
                 restore()
+        if self.backend is not None:
+            self.backend.close()
 
     async def action_quit(self) -> None:
         self.shutdown()

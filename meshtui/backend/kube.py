@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import quote
 
-from meshtui.backend import kube_config
+from meshtui.backend import kube_config, kube_plugin
 from meshtui.backend.base import (
     FIELD_MANAGER,
     Access,
@@ -153,8 +153,10 @@ class KubeBackend:
         return self.connect()
 
     def close(self) -> None:
-        with self._lock:
-            http, self._http = self._http, None
+        """Ends requests in flight and a credential plugin still running (the user quits)."""
+        kube_plugin.stop_all()
+        http = self._http  # not under the lock: _client() may hold it while a plugin runs
+        self._http = None
         if http is not None:
             http.close()
 

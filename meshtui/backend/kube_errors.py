@@ -8,7 +8,6 @@ to a single line and scrubbed of anything that looks like a credential.
 from __future__ import annotations
 
 import json
-import re
 import socket
 import ssl
 from typing import Any
@@ -25,8 +24,8 @@ from meshtui.backend.base import (
     NotFound,
     Unauthorized,
 )
+from meshtui.redact import scrub
 
-_SECRET = re.compile(r"""(?i)(bearer\s+|(?:token|password|secret)["']?\s*[=:]\s*["']?)[^\s"',}]+""")
 _MAX_LEN = 300
 
 _BY_STATUS: dict[int, type[BackendError]] = {
@@ -41,7 +40,7 @@ _BY_STATUS: dict[int, type[BackendError]] = {
 
 def one_line(text: str) -> str:
     """Whitespace collapsed, credentials masked, length capped: safe to show and to log."""
-    text = _SECRET.sub(lambda m: m.group(1) + "***", " ".join(str(text).split()))
+    text = scrub(" ".join(str(text).split()))
     return text if len(text) <= _MAX_LEN else text[: _MAX_LEN - 1] + "…"
 
 
