@@ -104,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(argv: Sequence[str] | None) -> int:
+    from meshtui.config import state_dir
+    from meshtui.liblog import route_library_logging
+
+    route_library_logging(state_dir())
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
