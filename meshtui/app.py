@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from meshtui.backend.base import (
@@ -32,7 +33,7 @@ from meshtui.keymap import Keymap
 from meshtui.messages import ClusterLoaded, ConnectionState, PermissionsChecked
 from meshtui.model.snapshot import ChangeEvent, Snapshot
 from meshtui.policy.engine import MeshReport, evaluate
-from meshtui.text import safe_line
+from meshtui.text import safe_line, safe_text
 from meshtui.theming import (
     DEFAULT_THEME,
     MESHTUI_VARIABLES_DARK,
@@ -195,8 +196,7 @@ class MeshApp(App[int]):
 
     def on_connection_state(self, message: ConnectionState) -> None:
         if message.state.startswith(SKIPPED_STATUS):
-            self.notify(safe_line(message.state), title="malformed objects", severity="warning", timeout=15,
-                        markup=False)
+            self.notify(message.state, title="malformed objects", severity="warning", timeout=15)
             return
         self.connection_state = message.state
         if message.error:
@@ -221,6 +221,12 @@ class MeshApp(App[int]):
             if access is not None and not access.allowed:
                 return access.reason or f"RBAC: cannot {need}"
         return None
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every toast (screens' and widgets' too) shows names and server messages: no markup, no
+        control characters."""
+        super().notify(safe_text(message), title=safe_line(title), severity=severity, timeout=timeout, markup=False)
 
     # -- actions ------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -154,6 +154,10 @@ class KubeHttp:
                 yield from complete
         except _TRANSPORT_ERRORS as exc:
             raise transport_error(exc, server=self.server) from None
+        except (AttributeError, ValueError):
+            # close_quietly() from another thread (stop, quit) pulls the file from under urllib3's
+            # reader, which then fails with these instead of a transport error.
+            raise ConnectionFailed(f"connection to {self.server} closed") from None
         if pending:
             yield pending
 

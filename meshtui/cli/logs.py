@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any, Callable, TextIO
 
 from meshtui.config import Settings
 from meshtui.logs.parser import parse_line
+from meshtui.text import safe_json
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace, *, app_factory: AppFactory, stdin: TextIO | No
     if args.output == "json":
         write = stdout.write
         for line in lines:
-            write(json.dumps(parse_line(line).documented(), ensure_ascii=False) + "\n")
+            write(safe_json(parse_line(line).documented()) + "\n")
         return EXIT_OK
     if args.file == "-" and not stdin.isatty():
         try:

@@ -9,6 +9,7 @@ message; anything else shows the raw text.
 from __future__ import annotations
 
 from meshtui.logs.record import LogRecord
+from meshtui.text import safe_line
 
 Segment = tuple[str, str]  # (text, style key; "" = the widget's base style)
 
@@ -23,13 +24,11 @@ _LEVEL_STYLES = {
 }
 
 
-# A log line may carry terminal escape sequences or other control bytes; shown as-is they would
-# drive the terminal, so each becomes a visible replacement character (tab becomes a space).
-_CONTROLS = {**{c: "\ufffd" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}, 0x09: " "}
-
-
 def _printable(segments: list[Segment]) -> list[Segment]:
-    return [(text if text.isprintable() else text.translate(_CONTROLS), style) for text, style in segments]
+    """A log line may carry escape sequences, bidi overrides or other control characters: shown
+    as-is they would drive the terminal (isprintable() is the fast path for the usual line). A tab
+    only spaces text out: it stays a space."""
+    return [(text if text.isprintable() else safe_line(text.replace("\t", " ")), style) for text, style in segments]
 
 
 def code_style(code: int | None) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, ClassVar, Iterable
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -32,6 +33,7 @@ from meshtui.logs.levels import raise_levels, restore_levels
 from meshtui.logs.parser import parse_line
 from meshtui.logs.record import LogRecord
 from meshtui.logs.tail import Batch, LogTail, Target
+from meshtui.text import safe_line
 from meshtui.widgets.log_explain import LogExplain
 from meshtui.widgets.log_view import LogView
 
@@ -260,7 +262,7 @@ class LogsScreen(Screen[None]):
             plural = "s" if raised != 1 else ""
             parts.append(f"LOG LEVEL RAISED ({','.join(loggers)}=debug on {raised} pod{plural})")
         header = self.query_one("#logs-header", Static)
-        header.update(" · ".join(parts), layout=False)  # one fixed line: no layout pass per batch
+        header.update(Text(safe_line(" · ".join(parts))), layout=False)  # one fixed line: no layout pass per batch
         header.set_class(bool(raised), "-raised")
 
     def on_log_view_follow_changed(self, message: LogView.FollowChanged) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,6 +31,7 @@ from meshtui.render import (
     pod_row,
     virtual_service_row,
 )
+from meshtui.text import safe_line, safe_text
 from meshtui.widgets.header import StatusHeader, header_text
 from meshtui.widgets.pod_logs import PodLogPane
 from meshtui.widgets.resource_table import ResourceTable, Row
@@ -132,7 +134,7 @@ class MainScreen(Screen):
             # Nothing to show: say why where the data would be, instead of an endless spinner.
             self.namespaces.loading = False
             hint = "" if self.app.settings.demo else "\n\nmeshtui --demo runs on a simulated mesh instead."
-            self.cluster_error.update(state.split(": ", 1)[-1] + hint)
+            self.cluster_error.update(Text(safe_text(state.split(": ", 1)[-1] + hint)))
         self.cluster_error.set_class(failed, "visible")
 
     def update_cluster(self, snapshot: Snapshot, report: MeshReport | None) -> None:
@@ -176,7 +178,7 @@ class MainScreen(Screen):
             for p in pods
         ]
         self.pods.sync(rows)
-        self.query_one("#pods-pane").border_title = f"Pods  {self.selected_namespace}  {len(rows)}"
+        self.query_one("#pods-pane").border_title = Text(safe_line(f"Pods  {self.selected_namespace}  {len(rows)}"))
         key = self.pods.selected_key
         self._select_pod(tuple(key.split("/", 1)) if key else None)  # type: ignore[arg-type]
 
@@ -198,7 +200,7 @@ class MainScreen(Screen):
             rows.append((f"ap/{ap.namespace}/{ap.name}", authorization_policy_row(ap)))
         self.policies.sync(rows)
         scope = f"{pod.name}" if pod else self.selected_namespace
-        self.query_one("#policies-pane").border_title = f"Policies  {scope}"
+        self.query_one("#policies-pane").border_title = Text(safe_line(f"Policies  {scope}"))
         ns = self.selected_namespace
         findings = [f for f in (self.report.findings if self.report else ())
                     if (f.namespace == ns or (f.kind == "Namespace" and f.name == ns))

@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from meshtui.logs.buffer import LogEntry
 from meshtui.logs.explain import explain
+from meshtui.text import safe_rich
 
 
 class LogExplain(Static):
@@ -36,4 +37,4 @@ class LogExplain(Static):
         for title, words in explain(entry.record):
             text.append(title + "\n", mtls if title == "mTLS / policy" else heading)
             text.append(words + "\n\n")
-        self.update(text)
+        self.update(safe_rich(text, multiline=True))

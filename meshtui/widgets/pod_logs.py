@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.timer import Timer
@@ -13,6 +14,7 @@ from meshtui.backend.base import LogOptions
 from meshtui.logs.buffer import LogBuffer
 from meshtui.logs.tail import Batch, LogTail
 from meshtui.model.objects import Pod
+from meshtui.text import safe_line, safe_text
 from meshtui.widgets.log_view import LogView
 
 # The pane is a glance, not the full viewer (`l`): a short history is enough and cheap.
@@ -69,7 +71,7 @@ class PodLogPane(Vertical):
     def _set_empty(self, message: str | None) -> None:
         self.set_class(message is not None, "-empty")
         if message is not None:
-            self.empty.update(message)
+            self.empty.update(Text(safe_text(message)))
 
     def _start(self) -> None:
         pod = self.pod
@@ -115,7 +117,7 @@ class PodLogPane(Vertical):
             return
         state = "● following" if self.view.follow else "scrolled"
         problems = f"  {self.problems} problems" if self.problems else ""
-        self.border_title = f"Envoy  {self.pod.name}  istio-proxy  {state}{problems}"
+        self.border_title = Text(safe_line(f"Envoy  {self.pod.name}  istio-proxy  {state}{problems}"))
 
     def on_log_view_follow_changed(self, message: LogView.FollowChanged) -> None:
         self._update_title()
