@@ -48,11 +48,16 @@ def _documents(text: str, name: str) -> Iterator[tuple[int, Any]]:
 
 
 def _files(path: str) -> list[Path]:
+    if not path:
+        raise ManifestError("-f needs a file, a directory or - for stdin (got an empty path)")
     p = Path(path)
     if p.is_dir():
         return sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES)
-    if p.is_file():
+    if p.exists():
+        # Not only regular files: /dev/stdin, /dev/fd/N (<(kustomize build ...)) and FIFOs are inputs.
         return [p]
+    if p.is_symlink():
+        raise ManifestError(f"{path}: a broken symbolic link")
     raise ManifestError(f"{path}: no such file or directory")
 
 

@@ -27,6 +27,8 @@ from meshtui.backend.base import (
 from meshtui.redact import scrub
 
 _MAX_LEN = 300
+# OpenSSL's words for a TLS handshake that got an HTTP answer (1.1: wrong version; 3.x: record layer).
+_PLAIN_HTTP_SIGNS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG")
 
 _BY_STATUS: dict[int, type[BackendError]] = {
     401: Unauthorized,
@@ -82,7 +84,11 @@ def transport_error(exc: BaseException, *, server: str) -> BackendError:
     if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
         exc = exc.reason
     if isinstance(exc, u3.SSLError | ssl.SSLError):
-        return ConnectionFailed(f"TLS verification failed for {server}: {one_line(_ssl_reason(exc))}")
+        reason = _ssl_reason(exc)
+        if any(s in reason.upper().replace(" ", "_") for s in _PLAIN_HTTP_SIGNS):
+            return ConnectionFailed(f"{server} answered in plain HTTP, not HTTPS: use an http:// server "
+                                    "address in the kubeconfig, or check the port")
+        return ConnectionFailed(f"TLS verification failed for {server}: {one_line(reason)}")
     # urllib3 derives NameResolutionError from NewConnectionError and that from ConnectTimeoutError.
     if isinstance(exc, u3.NameResolutionError):
         return ConnectionFailed(f"cannot resolve the host of {server}")

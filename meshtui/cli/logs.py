@@ -59,6 +59,9 @@ def run(args: argparse.Namespace, *, app_factory: AppFactory, stdin: TextIO | No
     stdin = stdin if stdin is not None else sys.stdin
     stdout = stdout if stdout is not None else sys.stdout
     stderr = stderr if stderr is not None else sys.stderr
+    if not args.file:
+        stderr.write("meshtui logs: FILE is an empty path; give a file, or - for standard input\n")
+        return EXIT_ERROR
     try:
         lines = _read_lines(args.file, stdin)
     except (OSError, UnicodeError) as exc:

@@ -241,20 +241,34 @@ def workload(obj: Mapping[str, Any]) -> Workload:
     )
 
 
-def _mode(value: Any) -> str | None:
+# The enums of Istio's CRDs (crd-all.gen.yaml): the API server rejects any other value.
+PA_MODES = ("UNSET", "DISABLE", "PERMISSIVE", "STRICT")
+TLS_MODES = ("DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL")
+
+
+def _enum(value: Any, allowed: tuple[str, ...], where: str, rejected: list[str]) -> str | None:
+    """The value if it is one of ``allowed``; otherwise None, and why the API server rejects it."""
+    if value is None or value in allowed:
+        return value
+    shown = repr(value)[:40]
+    rejected.append(f"{where}: Unsupported value: {shown}: supported values: {', '.join(allowed)}")
+    return None
+
+
+def _mode(value: Any, where: str, rejected: list[str]) -> str | None:
     if isinstance(value, Mapping):
-        mode = value.get("mode")
-        return str(mode) if mode else None
+        return _enum(value.get("mode"), PA_MODES, f"{where}.mode", rejected)
     return None
 
 
 def peer_authentication(obj: Mapping[str, Any]) -> PeerAuthentication:
     m = _meta(obj)
     spec = obj.get("spec") or {}
+    rejected: list[str] = []
     port_level: dict[int, str | None] = {}
     for port, value in (spec.get("portLevelMtls") or {}).items():
         try:
-            port_level[int(port)] = _mode(value)
+            port_level[int(port)] = _mode(value, f"spec.portLevelMtls[{port}]", rejected)
         except (TypeError, ValueError):
             continue
     return PeerAuthentication(
@@ -262,18 +276,22 @@ def peer_authentication(obj: Mapping[str, Any]) -> PeerAuthentication:
         name=m.get("name", ""),
         created=parse_time(m.get("creationTimestamp")),
         selector=_selector(spec),
-        mode=_mode(spec.get("mtls")),
+        mode=_mode(spec.get("mtls"), "spec.mtls", rejected),
         port_level=port_level,
         resource_version=str(m.get("resourceVersion") or ""),
         raw=obj,
+        rejected=tuple(rejected),
     )
 
 
-def _tls(value: Any) -> TLSSettings | None:
+def _tls(value: Any, where: str, rejected: list[str]) -> TLSSettings | None:
     if not isinstance(value, Mapping):
         return None
+    mode = _enum(value.get("mode"), TLS_MODES, f"{where}.mode", rejected)
+    if value.get("mode") is not None and mode is None:
+        return None
     return TLSSettings(
-        mode=str(value.get("mode") or "DISABLE"),
+        mode=mode or "DISABLE",
         ca_certificates=str(value.get("caCertificates") or ""),
         credential_name=str(value.get("credentialName") or ""),
         sni=str(value.get("sni") or ""),
@@ -284,9 +302,10 @@ def destination_rule(obj: Mapping[str, Any]) -> DestinationRule:
     m = _meta(obj)
     spec = obj.get("spec") or {}
     policy = spec.get("trafficPolicy") or {}
+    rejected: list[str] = []
     port_tls: dict[int, TLSSettings] = {}
-    for pls in policy.get("portLevelSettings") or ():
-        tls = _tls(pls.get("tls"))
+    for i, pls in enumerate(policy.get("portLevelSettings") or ()):
+        tls = _tls(pls.get("tls"), f"spec.trafficPolicy.portLevelSettings[{i}].tls", rejected)
         number = (pls.get("port") or {}).get("number")
         if tls is not None and number is not None:
             try:
@@ -300,11 +319,12 @@ def destination_rule(obj: Mapping[str, Any]) -> DestinationRule:
         created=parse_time(m.get("creationTimestamp")),
         export_to=tuple(str(x) for x in spec.get("exportTo") or ()),
         workload_selector=_selector(spec, "workloadSelector"),
-        tls=_tls(policy.get("tls")),
+        tls=_tls(policy.get("tls"), "spec.trafficPolicy.tls", rejected),
         port_tls=port_tls,
         subsets=tuple(str(s.get("name", "")) for s in spec.get("subsets") or () if isinstance(s, Mapping)),
         resource_version=str(m.get("resourceVersion") or ""),
         raw=obj,
+        rejected=tuple(rejected),
     )
 
 
