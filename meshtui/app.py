@@ -27,7 +27,7 @@ from meshtui.backend.base import (
     ClusterInfo,
     mutating_permissions,
 )
-from meshtui.change.journal import Journal, default_journal_path
+from meshtui.change.journal import Journal, JournalUnusable, default_journal_path
 from meshtui.config import Settings
 from meshtui.keymap import Keymap
 from meshtui.messages import ClusterLoaded, ConnectionState, PermissionsChecked
@@ -95,6 +95,13 @@ class MeshApp(App[int]):
         self.connection_state = "connecting"
         self._stop_sync = threading.Event()
         self.journal = Journal(journal_path(settings))
+        if backend is not None:
+            try:
+                self.journal.check_writable()
+            except JournalUnusable as exc:
+                # Changes that cannot be journaled could not be undone: offer none.
+                self.settings = replace(settings, read_only=True)
+                self.startup_notices.append(f"{exc}; meshtui runs read-only")
         for theme in bundled_themes():
             self.register_theme(theme)
         theme, problem = resolve_theme(settings.theme, dict(self.available_themes))

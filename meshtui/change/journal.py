@@ -1,11 +1,14 @@
 """The change journal: one JSON line per applied change, and undo of the last one.
 
-Append-only so a crash can at worst lose the line being written; a damaged line is skipped when
-reading rather than making the whole history unreadable.
+Append-only so a crash can at worst lose the line being written; a damaged line (truncated, binary,
+not UTF-8, not JSON, nested too deep, missing fields) is skipped when reading, with a warning naming
+it, rather than making the whole history unreadable. Each line is written with one write() on an
+O_APPEND descriptor under an exclusive flock, so two meshtui processes never interleave lines.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import uuid
@@ -68,40 +71,98 @@ class JournalEntry:
 
     @classmethod
     def from_json(cls, line: str) -> JournalEntry:
-        data = json.loads(line)
-        objects = tuple(
-            JournalObject(str(o["kind"]), str(o.get("namespace") or ""), str(o["name"]), str(o["op"]),
-                          o.get("before"), o.get("after"), str(o.get("resourceVersion") or ""))
-            for o in data["objects"]
-        )
-        return cls(str(data["id"]), str(data["time"]), str(data["context"]), str(data["title"]),
-                   objects, str(data.get("undoes") or ""))
+        """Raises ValueError (with the reason) for anything but a whole, well-formed entry."""
+        try:
+            data = json.loads(line)
+        except RecursionError:
+            raise ValueError("nested too deep") from None
+        if not isinstance(data, dict) or not isinstance(data.get("objects"), list):
+            raise ValueError("not a journal entry")
+        for key in ("id", "time", "context", "title"):
+            if not isinstance(data.get(key), str):
+                raise ValueError(f"{key} is missing or not a string")
+        return cls(data["id"], data["time"], data["context"], data["title"],
+                   tuple(_object(o) for o in data["objects"]), str(data.get("undoes") or ""))
+
+
+def _object(o: Any) -> JournalObject:
+    if not isinstance(o, dict):
+        raise ValueError("an object is not a map")
+    for key in ("kind", "name", "op"):
+        if not isinstance(o.get(key), str):
+            raise ValueError(f"object {key} is missing or not a string")
+    before, after = o.get("before"), o.get("after")
+    if not (before is None or isinstance(before, dict)) or not (after is None or isinstance(after, dict)):
+        raise ValueError("object before/after is not a map")
+    return JournalObject(o["kind"], str(o.get("namespace") or ""), o["name"], o["op"], before, after,
+                         str(o.get("resourceVersion") or ""))
+
+
+# A real entry is a few KB (two versions of a handful of objects); a longer line is damage.
+MAX_LINE_BYTES = 1024 * 1024
+
+
+class JournalUnusable(OSError):
+    """The journal cannot be written (state directory is a file, no permission...); one line."""
 
 
 class Journal:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_journal_path()
+        # Lines skipped by the last entries() call, each naming the file and line number.
+        self.warnings: list[str] = []
+
+    def check_writable(self) -> None:
+        """Raise JournalUnusable, with one line saying why, if append() would fail."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            os.close(fd)
+        except OSError as exc:
+            raise JournalUnusable(f"cannot write the change journal {self.path}: {exc.strerror or exc}") from None
 
     def append(self, entry: JournalEntry) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(entry.to_json() + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        data = (entry.to_json() + "\n").encode("utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise JournalUnusable(f"cannot write the change journal {self.path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            view = memoryview(data)
+            while view:  # a regular file takes it in one write; loop only for safety
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def entries(self) -> list[JournalEntry]:
+        self.warnings = []
         try:
-            text = self.path.read_text(encoding="utf-8")
+            with self.path.open("rb") as fh:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_SH)  # never read a line while another process writes it
+                raw = fh.read()
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            self.warnings.append(f"{self.path}: cannot read: {exc.strerror or exc}")
+            return []
         out = []
-        for line in text.splitlines():
+        lines = raw.split(b"\n")
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
-                out.append(JournalEntry.from_json(line))
-            except (ValueError, KeyError, TypeError):
-                continue
+                if len(line) > MAX_LINE_BYTES:
+                    raise ValueError(f"longer than {MAX_LINE_BYTES} bytes")
+                if number == len(lines):
+                    raise ValueError("truncated (no end of line; an interrupted write?)")
+                out.append(JournalEntry.from_json(line.decode("utf-8")))
+            except UnicodeDecodeError:
+                self.warnings.append(f"{self.path}:{number}: skipped: not UTF-8 text")
+            except ValueError as exc:
+                self.warnings.append(f"{self.path}:{number}: skipped: {' '.join(str(exc).split())[:120]}")
         return out
 
     def record(self, context: str, title: str, result: ApplyResult, *, undoes: str = "",

@@ -12,6 +12,7 @@ from meshtui.change.apply import ReadOnlyError
 from meshtui.change.diff import yaml_diff
 from meshtui.change.journal import Journal, JournalEntry, undo_last
 from meshtui.config import ConfigError
+from meshtui.text import safe_line
 
 EXIT_OK = 0
 EXIT_NOT_DONE = 1
@@ -69,12 +70,12 @@ def _status(entry: JournalEntry, undone: set[str]) -> str:
 
 def _print_entry(entry: JournalEntry, status: str, show_diff: bool, out: TextIO) -> None:
     mark = f"  [{status}]" if status else ""
-    out.write(f"{entry.time}  {entry.context}  {entry.title}{mark}\n")
+    out.write(safe_line(f"{entry.time}  {entry.context}  {entry.title}{mark}") + "\n")
     for obj in entry.objects:
-        out.write(f"    {obj.op:<8} {obj.label}\n")
+        out.write(safe_line(f"    {obj.op:<8} {obj.label}") + "\n")
         if show_diff and obj.op != "restart":
             for line in yaml_diff(obj.before, obj.after, label=obj.label).splitlines():
-                out.write(f"      {line}\n")
+                out.write(f"      {safe_line(line)}\n")
 
 
 def run_history(args: argparse.Namespace, *, backend_factory: BackendFactory,
@@ -84,7 +85,10 @@ def run_history(args: argparse.Namespace, *, backend_factory: BackendFactory,
     except (BackendError, ConfigError) as exc:
         err.write(f"meshtui history: {exc}\n")
         return EXIT_ERROR
-    entries = _journal(args).entries()
+    journal = _journal(args)
+    entries = journal.entries()
+    for warning in journal.warnings:
+        err.write(f"meshtui history: {safe_line(warning)}\n")
     undone = {e.undoes for e in entries if e.undoes}
     shown = [e for e in entries if context is None or e.context == context]
     if not shown:
