@@ -21,9 +21,10 @@ from meshtui.backend.base import Backend, merge_patch
 from meshtui.change.apply import ApplyResult, ReadOnlyError, apply_changes
 from meshtui.change.bodies import clean, merge_diff, resource_version
 from meshtui.change.diff import yaml_diff
-from meshtui.change.plan import ObjectChange
+from meshtui.change.plan import ChangePlan, ObjectChange, undo_plan
 from meshtui.config import state_dir
 from meshtui.model.convert import format_time
+from meshtui.model.snapshot import Snapshot
 
 
 def default_journal_path() -> Path:
@@ -181,16 +182,21 @@ class Journal:
         return entry
 
     def last_undoable(self, context: str) -> JournalEntry | None:
-        """The newest change in the context that is not an undo and has not been undone."""
+        """The newest change in the context that is not an undo, has not been undone and has
+        something to revert: a restart cannot be reverted, so it never hides the change before it."""
         entries = [e for e in self.entries() if e.context == context]
         undone = {e.undoes for e in entries if e.undoes}
         for entry in reversed(entries):
-            if not entry.undoes and entry.id not in undone:
+            if not entry.undoes and entry.id not in undone and _revertible(entry):
                 return entry
         return None
 
 
-UndoStatus = Literal["undone", "refused", "nothing", "failed"]
+def _revertible(entry: JournalEntry) -> bool:
+    return any(o.op != "restart" for o in entry.objects)
+
+
+UndoStatus = Literal["planned", "undone", "refused", "nothing", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +208,8 @@ class UndoResult:
     # For "refused": a YAML diff per object that changed since, recorded → current.
     diff: str = ""
     apply: ApplyResult | None = field(default=None)
+    # For "planned": the undo as a change to preview and confirm.
+    plan: ChangePlan | None = None
 
 
 def _last_written(entries: list[JournalEntry], obj: JournalObject) -> JournalObject:
@@ -233,12 +241,13 @@ def _inverse(obj: JournalObject, current: dict[str, Any] | None) -> ObjectChange
     return ObjectChange(obj.kind, obj.namespace, obj.name, current, restored, op)
 
 
-def undo_last(backend: Backend, journal: Journal, context: str, *, dry_run: bool = False,
+def plan_undo(backend: Backend, journal: Journal, context: str, snapshot: Snapshot, *,
               read_only: bool = False) -> UndoResult:
-    """Revert the newest change recorded for ``context``, exactly, or refuse if anything moved.
+    """The undo of the newest revertible change in ``context`` as a plan to preview ("planned"),
+    or why there is none ("nothing", "refused" with the difference). Nothing is sent yet.
 
     Every object is checked first: if one was changed by someone else since (its resourceVersion
-    is not the one recorded after the apply), nothing is touched and the difference is returned.
+    is not the one recorded after the apply), the undo is refused and the difference returned.
     """
     if read_only:
         raise ReadOnlyError("meshtui is read-only: undo is not available")
@@ -246,8 +255,6 @@ def undo_last(backend: Backend, journal: Journal, context: str, *, dry_run: bool
     if entry is None:
         return UndoResult("nothing", f"nothing to undo in context {context}")
     objects = [o for o in entry.objects if o.op != "restart"]
-    if not objects:
-        return UndoResult("nothing", f"'{entry.title}' only restarted workloads; nothing to revert", entry)
     entries = [e for e in journal.entries() if e.context == context]
     later = entries[entries.index(entry) + 1:]
     written = {o.label: _last_written(later, o) for o in objects}
@@ -263,10 +270,37 @@ def undo_last(backend: Backend, journal: Journal, context: str, *, dry_run: bool
         return UndoResult("refused", f"changed since '{entry.title}': {names}; undo would overwrite it",
                           entry, diff=diff)
     changes = [_inverse(o, current[o.label]) for o in reversed(objects)]
-    result = apply_changes(backend, changes, dry_run=dry_run)
-    if not result.ok:
-        return UndoResult("failed", result.error, entry, apply=result)
+    later_restarts = [e.title for e in later if not e.undoes and not _revertible(e)]
+    namespaces = sorted({o.namespace or o.name for o in objects if o.namespace or o.kind == "Namespace"})
+    notes = [f"reverts '{entry.title}', applied {entry.time} in context {context}",
+             f"namespace(s): {', '.join(namespaces) or '-'}"]
+    if any(o.op == "restart" for o in entry.objects):
+        notes.append("its restarts cannot be reverted; pods keep running as restarted")
+    if later_restarts:
+        notes.append(f"not reverted (restarts cannot be): {', '.join(later_restarts)}")
+    plan = undo_plan(snapshot, f"Undo: {entry.title}", f"context {context}", changes, notes=notes,
+                     undoes=entry.id)
+    return UndoResult("planned", plan.title, entry, plan=plan)
+
+
+def apply_undo(backend: Backend, journal: Journal, context: str, result: UndoResult, *,
+               dry_run: bool = False) -> UndoResult:
+    """Apply a planned undo (after the user confirmed its preview) and journal it."""
+    plan, entry = result.plan, result.entry
+    assert plan is not None and entry is not None
+    applied = apply_changes(backend, plan.changes, dry_run=dry_run)
+    if not applied.ok:
+        return UndoResult("failed", applied.error, entry, apply=applied)
     if dry_run:
-        return UndoResult("undone", f"dry run: '{entry.title}' can be undone", entry, apply=result)
-    undo_entry = journal.record(context, f"Undo: {entry.title}", result, undoes=entry.id)
-    return UndoResult("undone", f"undone: {entry.title}", entry, undo_entry, apply=result)
+        return UndoResult("undone", f"dry run: '{entry.title}' can be undone", entry, apply=applied)
+    undo_entry = journal.record(context, plan.title, applied, undoes=entry.id)
+    return UndoResult("undone", f"undone: {entry.title}", entry, undo_entry, apply=applied)
+
+
+def undo_last(backend: Backend, journal: Journal, context: str, *, dry_run: bool = False,
+              read_only: bool = False) -> UndoResult:
+    """Plan and apply the undo without a preview (for tests and scripted use, --yes)."""
+    result = plan_undo(backend, journal, context, Snapshot(), read_only=read_only)
+    if result.status != "planned":
+        return result
+    return apply_undo(backend, journal, context, result, dry_run=dry_run)

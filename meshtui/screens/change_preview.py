@@ -41,7 +41,8 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
     PreviewScreen #impact, PreviewScreen #dry-run, PreviewScreen #notes { height: auto; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter,y", "confirm", "Apply", id="change.confirm"),
+        # enter only: y means YAML everywhere else, so a stray y must never apply a change.
+        Binding("enter", "confirm", "Apply", id="change.confirm"),
         Binding("escape", "cancel", "Cancel", id="change.cancel"),
     ]
 
@@ -136,7 +137,7 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
         except ReadOnlyError as exc:
             result = ApplyResult(dry_run=False, error=str(exc))
         if self._journal is not None:
-            self._journal.record(self._backend.context, self.plan.title, result)
+            self._journal.record(self._backend.context, self.plan.title, result, undoes=self.plan.undoes)
         self.post_message(self.ApplyFinished(result))
 
     def on_preview_screen_impact_ready(self, message: ImpactReady) -> None:

@@ -175,6 +175,8 @@ class LogsScreen(Screen[None]):
             self.app.run_worker(self.restore_log_levels, thread=True, group="logs-restore")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "level" and self.settings.read_only:
+            return False  # raising a proxy's log level is a write to the proxy
         return not (self.file_mode and action in ("pause", "preset", "level"))
 
     # -- data in --------------------------------------------------------------------------------
@@ -344,6 +346,10 @@ class LogsScreen(Screen[None]):
 
     def action_level(self) -> None:
         assert self.backend is not None
+        if self.settings.read_only:  # reachable from the palette even when the key is hidden
+            self.notify("read-only mode: the proxies' log level is not changed", title="log level",
+                        severity="warning")
+            return
         with self._raised_lock:
             raised = dict(self._raised)
         if raised:
