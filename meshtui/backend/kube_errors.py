@@ -53,7 +53,7 @@ def status_message(body: bytes | str | None) -> str:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
         data: Any = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return one_line(text)
     if isinstance(data, dict) and data.get("message"):
         return one_line(str(data["message"]))
