@@ -30,3 +30,5 @@ def route_library_logging(state_dir: Path) -> None:
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     logging.captureWarnings(True)  # urllib3's InsecureRequestWarning and friends, too
+    # A handler that fails (disk full, file removed) must not print its own traceback on stderr.
+    logging.raiseExceptions = False

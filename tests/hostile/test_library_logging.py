@@ -17,7 +17,8 @@ from tests.hostile.counter import PLANTED_TOKEN, count
 @pytest.fixture
 def routed(tmp_path: Path) -> Iterator[Path]:
     root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
+    saved = (list(root.handlers), root.level, logging.raiseExceptions)
+    logging.captureWarnings(False)  # an earlier main() in this process may have captured them already
     route_library_logging(tmp_path / "state")
     yield tmp_path / "state" / LOG_NAME
     for h in list(root.handlers):
@@ -26,6 +27,7 @@ def routed(tmp_path: Path) -> Iterator[Path]:
     for h in saved[0]:
         root.addHandler(h)
     root.setLevel(saved[1])
+    logging.raiseExceptions = saved[2]
     logging.captureWarnings(False)
 
 
@@ -49,14 +51,15 @@ def test_an_unusable_state_dir_drops_library_logs(tmp_path: Path, capfd: pytest.
     blocker = tmp_path / "file"
     blocker.write_text("")
     root = logging.getLogger()
-    saved = list(root.handlers)
+    saved = list(root.handlers), logging.raiseExceptions
     try:
         route_library_logging(blocker / "state")
         logging.getLogger("kubernetes").error("token: %s", PLANTED_TOKEN)
     finally:
         for h in list(root.handlers):
             root.removeHandler(h)
-        for h in saved:
+        for h in saved[0]:
             root.addHandler(h)
+        logging.raiseExceptions = saved[1]
         logging.captureWarnings(False)
     assert capfd.readouterr() == ("", "")
