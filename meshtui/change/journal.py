@@ -23,7 +23,7 @@ from meshtui.change.bodies import clean, merge_diff, resource_version
 from meshtui.change.diff import yaml_diff
 from meshtui.change.plan import ChangePlan, ObjectChange, undo_plan
 from meshtui.config import state_dir
-from meshtui.model.convert import format_time
+from meshtui.model.convert import check_value, format_time
 from meshtui.model.snapshot import Snapshot
 
 
@@ -95,6 +95,7 @@ def _object(o: Any) -> JournalObject:
     before, after = o.get("before"), o.get("after")
     if not (before is None or isinstance(before, dict)) or not (after is None or isinstance(after, dict)):
         raise ValueError("object before/after is not a map")
+    check_value([before, after])  # shown as YAML diffs: bounded depth, valid text (Malformed is a ValueError)
     return JournalObject(o["kind"], str(o.get("namespace") or ""), o["name"], o["op"], before, after,
                          str(o.get("resourceVersion") or ""))
 
