@@ -94,6 +94,16 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(argv)
+    except KeyboardInterrupt:
+        # ctrl+c outside the app (check or undo waiting on a server or a credential plugin): end the
+        # requests and plugins in flight so no thread or process keeps the interpreter alive.
+        from meshtui.backend.deadline import abort_all
+        from meshtui.backend.kube_plugin import stop_all
+
+        stop_all()
+        abort_all()
+        sys.stderr.write("meshtui: interrupted\n")
+        return 130
     except BrokenPipeError:
         # The reader went away (`meshtui logs -o json f | head`): stop quietly, as the Python docs
         # advise, pointing stdout at devnull so the interpreter's final flush cannot fail again.
@@ -102,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(argv: Sequence[str] | None) -> int:
+    from meshtui.config import state_dir
+    from meshtui.liblog import route_library_logging
+
+    route_library_logging(state_dir())
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -15,16 +15,25 @@ from typing import Callable, Iterable
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
 
-from meshtui.backend.base import Access, Backend, BackendError, ClusterInfo, mutating_permissions
-from meshtui.change.journal import Journal, default_journal_path
+from meshtui.backend.base import (
+    SKIPPED_STATUS,
+    Access,
+    Backend,
+    BackendError,
+    ClusterInfo,
+    mutating_permissions,
+)
+from meshtui.change.journal import Journal, JournalUnusable, default_journal_path
 from meshtui.config import Settings
 from meshtui.keymap import Keymap
 from meshtui.messages import ClusterLoaded, ConnectionState, PermissionsChecked
 from meshtui.model.snapshot import ChangeEvent, Snapshot
 from meshtui.policy.engine import MeshReport, evaluate
+from meshtui.text import safe_line, safe_text
 from meshtui.theming import (
     DEFAULT_THEME,
     MESHTUI_VARIABLES_DARK,
@@ -35,12 +44,20 @@ from meshtui.theming import (
 from meshtui.tls.report import TlsReport
 
 
+def _skipped_notice(skipped: tuple[str, ...]) -> str:
+    first = skipped[0] if len(skipped) == 1 else f"{len(skipped)} malformed objects, first {skipped[0]}"
+    return f"{SKIPPED_STATUS}{first}"
+
+
+
 class MeshApp(App[int]):
     CSS_PATH = "meshtui.tcss"
     TITLE = "meshtui"
 
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
+        # On call ctrl+c must end meshtui at once, even from a text field (Textual's only explains ctrl+q).
+        Binding("ctrl+c", "quit", "Quit", show=False, id="app.interrupt", priority=True),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="app.palette"),
         Binding("T", "cycle_theme", "Theme", show=False, id="app.theme"),
@@ -79,6 +96,13 @@ class MeshApp(App[int]):
         self.journal = Journal(journal_path or default_journal_path())
         # "TITLE applied" / "TITLE undone" after meshtui changed the cluster: open log streams mark it.
         self.change_applied: Signal[str] = Signal(self, "change-applied")
+        if backend is not None:
+            try:
+                self.journal.check_writable()
+            except JournalUnusable as exc:
+                # Changes that cannot be journaled could not be undone: offer none.
+                self.settings = replace(settings, read_only=True)
+                self.startup_notices.append(f"{exc}; meshtui runs read-only")
         for theme in bundled_themes():
             self.register_theme(theme)
         theme, problem = resolve_theme(settings.theme, dict(self.available_themes))
@@ -129,6 +153,8 @@ class MeshApp(App[int]):
             self.post_message(ConnectionState(f"error: {exc}", error=True))
             return
         snap = snap.with_mesh(replace(snap.mesh, root_namespace=self.settings.root_namespace))
+        if snap.skipped:
+            self.post_message(ConnectionState(_skipped_notice(snap.skipped)))
         self.post_message(ClusterLoaded(info, snap, None))
         self.post_message(ClusterLoaded(info, snap, evaluate(snap)))
         self.check_permissions(info)
@@ -177,6 +203,9 @@ class MeshApp(App[int]):
                 screen.refresh_targets()
 
     def on_connection_state(self, message: ConnectionState) -> None:
+        if message.state.startswith(SKIPPED_STATUS):
+            self.notify(message.state, title="malformed objects", severity="warning", timeout=15)
+            return
         self.connection_state = message.state
         if message.error:
             self.notify(message.state, severity="error", timeout=15)
@@ -200,6 +229,12 @@ class MeshApp(App[int]):
             if access is not None and not access.allowed:
                 return access.reason or f"RBAC: cannot {need}"
         return None
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every toast (screens' and widgets' too) shows names and server messages: no markup, no
+        control characters."""
+        super().notify(safe_text(message), title=safe_line(title), severity=severity, timeout=timeout, markup=False)
 
     # -- actions ------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -258,12 +293,15 @@ class MeshApp(App[int]):
             yield SystemCommand(f"Theme: {name}", "switch theme", lambda name=name: setattr(self, "theme", name))
 
     def shutdown(self) -> None:
-        """Stop background work and put back anything meshtui changed on the proxies."""
+        """Stop background work and put back anything meshtui changed on the proxies, then close the
+        backend so a worker still connecting, listing or waiting on a credential plugin ends at once."""
         self._stop_sync.set()
         for screen in self.screen_stack:
             restore = getattr(screen, "restore_log_levels", None)
             if restore is not None:
                 restore()
+        if self.backend is not None:
+            self.backend.close()
 
     async def action_quit(self) -> None:
         self.shutdown()

@@ -14,12 +14,13 @@ from typing import Any, Iterator, Mapping, Sequence, TextIO
 import yaml
 
 from meshtui.model import convert
+from meshtui.model.convert import Skipped
 from meshtui.model.objects import PROXY_CONTAINER, Container, Namespace, Pod, Workload
 from meshtui.model.snapshot import ModelObject, Snapshot
 from meshtui.policy.injection import would_inject
+from meshtui.yamlfile import MAX_YAML_BYTES, YamlLimitError, load_all
 
 SUFFIXES = (".yaml", ".yml", ".json")
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 
 
 class ManifestError(Exception):
@@ -28,7 +29,10 @@ class ManifestError(Exception):
 
 def _documents(text: str, name: str) -> Iterator[tuple[int, Any]]:
     try:
-        yield from enumerate(yaml.safe_load_all(text), start=1)
+        documents = load_all(text)
+    except YamlLimitError as exc:
+        where = f"{name}:{exc.line}" if exc.line else name
+        raise ManifestError(f"{where}: refused: {exc.problem} (see docs/limits.md)") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
@@ -39,38 +43,52 @@ def _documents(text: str, name: str) -> Iterator[tuple[int, Any]]:
             message += f" ({exc.context} started at line {ctx.line + 1})"
         raise ManifestError(message) from None
     except yaml.YAMLError as exc:
-        raise ManifestError(f"{name}: {exc}") from None
+        raise ManifestError(f"{name}: {' '.join(str(exc).split())}") from None
+    yield from enumerate(documents, start=1)
 
 
 def _files(path: str) -> list[Path]:
+    if not path:
+        raise ManifestError("-f needs a file, a directory or - for stdin (got an empty path)")
     p = Path(path)
     if p.is_dir():
         return sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES)
-    if p.is_file():
+    if p.exists():
+        # Not only regular files: /dev/stdin, /dev/fd/N (<(kustomize build ...)) and FIFOs are inputs.
         return [p]
+    if p.is_symlink():
+        raise ManifestError(f"{path}: a broken symbolic link")
     raise ManifestError(f"{path}: no such file or directory")
+
+
+def _bounded(name: str, text: str) -> str:
+    if len(text) > MAX_YAML_BYTES:
+        raise ManifestError(f"{name}: refused: larger than {MAX_YAML_BYTES // (1024 * 1024)} MiB (see docs/limits.md)")
+    return text
 
 
 def _sources(paths: Sequence[str], stdin: TextIO | None) -> Iterator[tuple[str, str]]:
     for path in paths:
         if path == "-":
-            yield "<stdin>", (stdin or sys.stdin).read()
+            yield "<stdin>", _bounded("<stdin>", (stdin or sys.stdin).read(MAX_YAML_BYTES + 1))
             continue
         for f in _files(path):
             try:
-                yield str(f), f.read_text(encoding="utf-8")
+                # Read one byte past the limit, never the whole of an endless or huge input.
+                with f.open(encoding="utf-8") as fh:
+                    text = fh.read(MAX_YAML_BYTES + 1)
             except (OSError, UnicodeDecodeError) as exc:
-                raise ManifestError(f"{f}: {exc}") from None
+                raise ManifestError(f"{f}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+            yield str(f), _bounded(str(f), text)
 
 
-def _objects(doc: Any, name: str, index: int) -> Iterator[Mapping[str, Any]]:
+def _objects(doc: Any) -> Iterator[Any]:
+    """The objects of a document: itself, or the items of a List (items are checked by the converter)."""
     if doc is None:
         return
-    if not isinstance(doc, Mapping):
-        raise ManifestError(f"{name}: document {index} is not a Kubernetes object")
-    if doc.get("kind") == "List" or (str(doc.get("kind", "")).endswith("List") and "items" in doc):
-        for item in doc.get("items") or ():
-            yield from _objects(item, name, index)
+    kind = doc.get("kind") if isinstance(doc, Mapping) else None
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
+        yield from (item for item in doc["items"] if item is not None)
         return
     yield doc
 
@@ -103,29 +121,26 @@ def with_predicted_sidecar(pod: Pod, namespace: Namespace | None) -> Pod:
 
 
 def load_paths(paths: Sequence[str], stdin: TextIO | None = None) -> Snapshot:
-    """Read manifests; kinds meshtui does not model are ignored."""
+    """Read manifests; kinds meshtui does not model are ignored; malformed objects are left out and
+    listed in ``Snapshot.skipped``, each named by file and document number."""
     objects: list[ModelObject] = []
     pods: list[Pod] = []
+    skipped: list[Skipped] = []
     for name, text in _sources(paths, stdin):
         for index, doc in _documents(text, name):
-            for raw in _objects(doc, name, index):
-                kind = raw.get("kind", "")
+            for raw in _objects(doc):
                 try:
-                    if kind in WORKLOAD_KINDS:
-                        wl = convert.workload(raw)
-                        objects.append(wl)
-                        pods.append(template_pod(wl, raw))
-                    elif kind == "Pod":
-                        pods.append(convert.pod(raw, template=True))
-                    else:
-                        obj = convert.from_k8s(raw)
-                        if obj is not None:
-                            objects.append(obj)
-                except (AttributeError, TypeError, ValueError) as exc:
-                    meta = raw.get("metadata") if isinstance(raw.get("metadata"), Mapping) else {}
-                    raise ManifestError(
-                        f"{name}: document {index} ({kind} {meta.get('name', '?')}) is malformed: {exc}"
-                    ) from None
+                    obj = convert.from_k8s(raw, template=True)
+                except convert.Malformed as exc:
+                    skipped.append(Skipped(f"{name}: document {index} ({convert.describe(raw)})", str(exc)))
+                    continue
+                if isinstance(obj, Workload):
+                    objects.append(obj)
+                    pods.append(template_pod(obj, raw))
+                elif isinstance(obj, Pod):
+                    pods.append(obj)
+                elif obj is not None:
+                    objects.append(obj)
     namespaces = {o.name: o for o in objects if isinstance(o, Namespace)}
     objects += [with_predicted_sidecar(p, namespaces.get(p.namespace)) for p in pods]
-    return Snapshot.build(objects)
+    return Snapshot.build(objects, skipped=map(str, skipped))

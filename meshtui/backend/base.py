@@ -104,6 +104,8 @@ class Access:
 
 
 WatchStatus = Callable[[str], None]
+# A watch status starting with this is a notice (a malformed object left out), not a connection state.
+SKIPPED_STATUS = "skipped "
 
 
 @runtime_checkable
@@ -132,7 +134,8 @@ class Backend(Protocol):
     def watch(self, emit: Callable[[list[ChangeEvent]], None], stop: threading.Event,
               status: WatchStatus | None = None) -> None:
         """Block until ``stop`` is set, calling ``emit`` with batches of changes after the last
-        ``snapshot()``. Reconnects by itself; reports connection state through ``status``."""
+        ``snapshot()``. Reconnects by itself; reports connection state through ``status``, and a
+        malformed object it left out as a status starting with SKIPPED_STATUS."""
         ...
 
     def proxy_logs(self, namespace: str, pod: str, options: LogOptions,

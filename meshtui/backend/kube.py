@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import quote
 
-from meshtui.backend import kube_config
+from meshtui.backend import kube_config, kube_plugin
 from meshtui.backend.base import (
     FIELD_MANAGER,
     Access,
@@ -33,8 +33,8 @@ from meshtui.backend.kube_http import MERGE_PATCH, KubeHttp, encode_path
 from meshtui.backend.kube_logs import ProxyLogStream
 from meshtui.backend.kube_resources import CORE_KINDS, ISTIO_KINDS, ResourceKind, discover_istio
 from meshtui.backend.kube_watch import Key, KindState, WatchRunner
-from meshtui.model.convert import format_time, from_k8s
-from meshtui.model.objects import MeshSettings, Namespace
+from meshtui.model.convert import Malformed, describe, format_time, from_k8s
+from meshtui.model.objects import MeshSettings, Namespace, Workload
 from meshtui.model.snapshot import ChangeEvent, ModelObject, Snapshot, key_of
 
 PAGE_SIZE = 500
@@ -62,6 +62,8 @@ class KubeBackend:
         self._http: KubeHttp | None = None
         self._istio: tuple[ResourceKind, ...] | None = None
         self._states: dict[str, KindState] = {}
+        # Malformed objects the last snapshot left out: (kind, "Kind ns/name") → reason.
+        self._skipped: dict[tuple[str, str], str] = {}
 
     # -- connection ------------------------------------------------------------------------------
     @property
@@ -122,13 +124,17 @@ class KubeBackend:
         except BackendError:
             return "", ()
         version, revisions = "", []
-        for item in doc.get("items") or ():
-            labels = (item.get("metadata") or {}).get("labels") or {}
-            revisions.append(str(labels.get("istio.io/rev") or "default"))
-            for c in ((item.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or ():
-                image = str(c.get("image") or "")
-                if c.get("name") == "discovery" and ":" in image.rsplit("/", 1)[-1]:
-                    version = version or image.rsplit(":", 1)[-1]
+        items = doc.get("items")
+        for item in items if isinstance(items, list) else ():
+            try:
+                istiod = from_k8s(item, "Deployment")
+            except Malformed:
+                continue
+            assert isinstance(istiod, Workload)
+            revisions.append(istiod.labels.get("istio.io/rev") or "default")
+            for c in istiod.containers:
+                if c.name == "discovery" and ":" in c.image.rsplit("/", 1)[-1]:
+                    version = version or c.image.rsplit(":", 1)[-1]
         return version, tuple(sorted(set(revisions)))
 
     def contexts(self) -> list[str]:
@@ -150,8 +156,10 @@ class KubeBackend:
         return self.connect()
 
     def close(self) -> None:
-        with self._lock:
-            http, self._http = self._http, None
+        """Ends requests in flight and a credential plugin still running (the user quits)."""
+        kube_plugin.stop_all()
+        http = self._http  # not under the lock: _client() may hold it while a plugin runs
+        self._http = None
         if http is not None:
             http.close()
 
@@ -165,6 +173,7 @@ class KubeBackend:
             return self._list_pages(rk)
 
     def _list_pages(self, rk: ResourceKind) -> tuple[dict[Key, ModelObject], str]:
+        """Malformed items are left out and remembered in ``self._skipped`` (reported with the snapshot)."""
         http = self._client()
         path = rk.collection(self._namespace)
         base: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
@@ -174,14 +183,26 @@ class KubeBackend:
         token: str | None = None
         while True:
             doc = http.json("GET", path, [*base, ("continue", token)])
-            for item in doc.get("items") or ():
-                obj = from_k8s(item, rk.kind)
-                if obj is not None:
-                    objects[key_of(obj)] = obj
-            meta = doc.get("metadata") or {}
+            for obj in self._convert_items(doc, rk.kind):
+                objects[key_of(obj)] = obj
+            meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
             token = meta.get("continue") or None
             if token is None:
                 return objects, str(meta.get("resourceVersion") or "")
+            if not isinstance(token, str):
+                raise BackendError(f"{http.server} sent a list whose continue token is not a string")
+
+    def _convert_items(self, doc: Mapping[str, Any], kind: str) -> Iterator[ModelObject]:
+        items = doc.get("items")
+        for item in items if isinstance(items, list) else ():
+            try:
+                obj = from_k8s(item, kind)
+            except Malformed as exc:
+                with self._lock:
+                    self._skipped[(kind, describe(item, kind))] = str(exc)
+                continue
+            if obj is not None:
+                yield obj
 
     def _list_scoped_namespace(self, rk: ResourceKind) -> tuple[dict[Key, ModelObject], str | None]:
         """With -n, users often may not list namespaces: then show the one namespace, unwatched."""
@@ -204,10 +225,11 @@ class KubeBackend:
             doc = self._client().json("GET", rk.collection(ISTIO_NAMESPACE), [])
         except (Forbidden, NotFound):
             return []
-        found = (from_k8s(item, rk.kind) for item in doc.get("items") or ())
-        return [obj for obj in found if obj is not None]
+        return list(self._convert_items(doc, rk.kind))
 
     def snapshot(self) -> Snapshot:
+        with self._lock:
+            self._skipped = {}
         istio = self._istio_kinds()
         kinds = (*CORE_KINDS, *istio)
 
@@ -228,7 +250,8 @@ class KubeBackend:
         objects.extend(self._mesh_policies(istio))
         version, revisions = self._istiod(self._client()) if istio else ("", ())
         mesh = MeshSettings(istio_installed=bool(istio), istio_version=version, revisions=revisions)
-        return Snapshot.build(objects, mesh)
+        skipped = [f"{where}: {reason}" for (_, where), reason in sorted(self._skipped.items())]
+        return Snapshot.build(objects, mesh, skipped)
 
     def watch(
         self,

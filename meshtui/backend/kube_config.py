@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path as _Path
 from typing import Any, Mapping
 
 from kubernetes import client, config
@@ -16,8 +17,13 @@ from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.kube_config import KubeConfigMerger
 from urllib3.util.retry import Retry
 
+from meshtui import redact
+from meshtui.backend import kube_plugin
 from meshtui.backend.base import ConnectionFailed, Unauthorized
 from meshtui.backend.kube_errors import one_line
+from meshtui.yamlfile import YamlFileError, load_yaml_file
+
+kube_plugin.install()
 
 IN_CLUSTER = "in-cluster"
 DEFAULT_KUBECONFIG = "~/.kube/config"
@@ -59,25 +65,62 @@ def auth_method(user: Mapping[str, Any]) -> str:
 
 def _named(items: Any, name: str) -> Mapping[str, Any]:
     for item in items or ():
-        if item["name"] == name:
-            value = item.value if hasattr(item, "value") else item
+        value = item.value if hasattr(item, "value") else item
+        if isinstance(value, Mapping) and value.get("name") == name:
             return value or {}
     return {}
+
+
+def _names(items: Any) -> tuple[str, ...]:
+    values = (item.value if hasattr(item, "value") else item for item in items or ())
+    return tuple(str(v["name"]) for v in values if isinstance(v, Mapping) and isinstance(v.get("name"), str))
+
+
+def _remember_secrets(users: Any) -> None:
+    """Every credential in the kubeconfig, whichever context is used: a server may echo any of them."""
+    for item in users or ():
+        value = item.value if hasattr(item, "value") else item
+        user = value.get("user") if isinstance(value, Mapping) else None
+        if not isinstance(user, Mapping):
+            continue
+        redact.remember(user.get("token"), user.get("client-key-data"))
+        exec_ = user.get("exec")
+        env = exec_.get("env") if isinstance(exec_, Mapping) else None
+        # Plugins take keys and tokens through env (AWS_SECRET_ACCESS_KEY...) and may echo them.
+        redact.remember(*(e.get("value") for e in env if isinstance(e, Mapping)) if isinstance(env, list) else ())
+        redact.remember_basic_auth(user.get("username"), user.get("password"))
+        provider = user.get("auth-provider")
+        config_ = provider.get("config") if isinstance(provider, Mapping) else None
+        if isinstance(config_, Mapping):
+            redact.remember(*(config_.get(k) for k in ("id-token", "refresh-token", "client-secret", "access-token")))
+
+
+def _check_files(paths: list[str]) -> None:
+    """Each file is YAML within meshtui's limits and a map; the message names the file and line."""
+    for path in paths:
+        try:
+            data = load_yaml_file(_Path(path))
+        except YamlFileError as exc:
+            raise ConnectionFailed(f"kubeconfig {path}{exc.where}: {exc.problem}") from None
+        if data is not None and not isinstance(data, Mapping):
+            raise ConnectionFailed(f"kubeconfig {path}: not a kubeconfig (a {type(data).__name__}, not a map)")
 
 
 def _merged(paths: list[str]) -> dict[str, Any] | None:
     existing = [p for p in paths if os.path.exists(p)]
     if not existing:
         return None
+    _check_files(existing)
     try:
         merger = KubeConfigMerger(os.pathsep.join(existing))
         merged = merger.config
-    except (ConfigException, OSError, ValueError) as exc:
+    except Exception as exc:  # the client's merger fails on odd shapes with assorted exception types
         where = ", ".join(existing)
         raise ConnectionFailed(f"cannot read kubeconfig {where}: {one_line(str(exc))}") from None
     if merged is None:
         return None
     value = dict(merged.value)
+    _remember_secrets(value.get("users"))
     # kubectl takes current-context from the first file that sets it; the client's merger, from the last.
     value["current-context"] = next(
         (
@@ -118,8 +161,7 @@ def list_contexts(kubeconfig: str | None = None) -> tuple[list[str], str]:
         if os.environ.get("KUBERNETES_SERVICE_HOST"):
             return [IN_CLUSTER], IN_CLUSTER
         raise ConnectionFailed(_no_kubeconfig(paths))
-    names = [str(c["name"]) for c in merged.get("contexts") or ()]
-    return names, str(merged.get("current-context") or "")
+    return list(_names(merged.get("contexts"))), str(merged.get("current-context") or "")
 
 
 def _no_kubeconfig(paths: list[str]) -> str:
@@ -134,7 +176,7 @@ def load(kubeconfig: str | None = None, context: str | None = None) -> LoadedCon
         if os.environ.get("KUBERNETES_SERVICE_HOST") and context in (None, IN_CLUSTER):
             return _in_cluster()
         raise ConnectionFailed(_no_kubeconfig(paths))
-    names = tuple(str(c["name"]) for c in merged.get("contexts") or ())
+    names = _names(merged.get("contexts"))
     name = context or str(merged.get("current-context") or "")
     available = ", ".join(names) or "none"
     if not name:
@@ -142,8 +184,9 @@ def load(kubeconfig: str | None = None, context: str | None = None) -> LoadedCon
     if name not in names:
         raise ConnectionFailed(f"context {name!r} not found in kubeconfig; available: {available}")
     ctx = _named(merged.get("contexts"), name).get("context") or {}
-    user_name = str(ctx.get("user") or "")
-    method = auth_method(_named(merged.get("users"), user_name).get("user") or {})
+    user_name = str(ctx.get("user") or "") if isinstance(ctx, Mapping) else ""
+    user = _named(merged.get("users"), user_name).get("user") or {}
+    method = auth_method(user if isinstance(user, Mapping) else {})
     cfg = _new_configuration()
     try:
         config.load_kube_config(
@@ -156,7 +199,11 @@ def load(kubeconfig: str | None = None, context: str | None = None) -> LoadedCon
         raise ConnectionFailed(f"context {name!r}: {one_line(str(exc))}") from None
     except Exception as exc:  # exec plugins and OIDC refreshes fail with assorted exception types
         raise Unauthorized(f"context {name!r}: {method} failed: {one_line(str(exc))}") from None
+    redact.remember(*(str(v).removeprefix("Bearer ") for v in (cfg.api_key or {}).values()))
+    redact.remember_basic_auth(cfg.username, cfg.password)
     if method.startswith("exec plugin") and not (cfg.api_key or cfg.cert_file):
         # The client only logs a failing plugin and carries on without credentials.
-        raise Unauthorized(f"context {name!r}: {method} returned no credentials (installed? logged in?)")
+        failure = kube_plugin.last_failure()
+        reason = one_line(failure) if failure else "returned no credentials (installed? logged in?)"
+        raise Unauthorized(f"context {name!r}: {reason}")
     return LoadedConfig(cfg, name, cfg.host, user_name, method, names)

@@ -8,7 +8,6 @@ to a single line and scrubbed of anything that looks like a credential.
 from __future__ import annotations
 
 import json
-import re
 import socket
 import ssl
 from typing import Any
@@ -25,9 +24,11 @@ from meshtui.backend.base import (
     NotFound,
     Unauthorized,
 )
+from meshtui.redact import scrub
 
-_SECRET = re.compile(r"""(?i)(bearer\s+|(?:token|password|secret)["']?\s*[=:]\s*["']?)[^\s"',}]+""")
 _MAX_LEN = 300
+# OpenSSL's words for a TLS handshake that got an HTTP answer (1.1: wrong version; 3.x: record layer).
+_PLAIN_HTTP_SIGNS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG")
 
 _BY_STATUS: dict[int, type[BackendError]] = {
     401: Unauthorized,
@@ -41,7 +42,7 @@ _BY_STATUS: dict[int, type[BackendError]] = {
 
 def one_line(text: str) -> str:
     """Whitespace collapsed, credentials masked, length capped: safe to show and to log."""
-    text = _SECRET.sub(lambda m: m.group(1) + "***", " ".join(str(text).split()))
+    text = scrub(" ".join(str(text).split()))
     return text if len(text) <= _MAX_LEN else text[: _MAX_LEN - 1] + "…"
 
 
@@ -52,7 +53,7 @@ def status_message(body: bytes | str | None) -> str:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
         data: Any = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return one_line(text)
     if isinstance(data, dict) and data.get("message"):
         return one_line(str(data["message"]))
@@ -83,7 +84,11 @@ def transport_error(exc: BaseException, *, server: str) -> BackendError:
     if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
         exc = exc.reason
     if isinstance(exc, u3.SSLError | ssl.SSLError):
-        return ConnectionFailed(f"TLS verification failed for {server}: {one_line(_ssl_reason(exc))}")
+        reason = _ssl_reason(exc)
+        if any(s in reason.upper().replace(" ", "_") for s in _PLAIN_HTTP_SIGNS):
+            return ConnectionFailed(f"{server} answered in plain HTTP, not HTTPS: use an http:// server "
+                                    "address in the kubeconfig, or check the port")
+        return ConnectionFailed(f"TLS verification failed for {server}: {one_line(reason)}")
     # urllib3 derives NameResolutionError from NewConnectionError and that from ConnectTimeoutError.
     if isinstance(exc, u3.NameResolutionError):
         return ConnectionFailed(f"cannot resolve the host of {server}")

@@ -4,6 +4,9 @@ Lists and watches are read as bytes and parsed with :mod:`json` instead of the c
 classes, which take two to three times as long for a 5,000-pod list (tests/bench/bench_kube_scale.py).
 Auth (bearer token, client cert, exec plugin and OIDC refresh) still comes from the client's
 ``Configuration``.
+
+Every request has a total deadline (:mod:`meshtui.backend.deadline`): ``json``/``text`` from send to
+the last byte, a streaming ``open`` until the headers arrived.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from urllib.parse import quote
 import urllib3
 from kubernetes import client
 
-from meshtui.backend.base import BackendError
+from meshtui.backend.base import BackendError, ConnectionFailed
+from meshtui.backend.deadline import POOL_CLASSES, Deadline, abort_all, deadline
 from meshtui.backend.kube_errors import http_error, transport_error
 
 Query = Sequence[tuple[str, Any]]
@@ -30,6 +34,9 @@ class KubeHttp:
 
     def __init__(self, configuration: client.Configuration, *, auth_method: str, timeout: float):
         self.api = client.ApiClient(configuration)
+        # Connections that join the sending thread's deadline (see deadline.py).
+        self.api.rest_client.pool_manager.pool_classes_by_scheme = POOL_CLASSES
+        self._deadlines: set[Deadline] = set()
         self.server = configuration.host
         self.auth_method = auth_method
         self.timeout = timeout
@@ -45,7 +52,26 @@ class KubeHttp:
         accept: str = JSON,
         timeout: float | tuple[float, float | None] | None = None,
     ) -> urllib3.BaseHTTPResponse:
-        """Send a request and return the unread response; non-2xx raises the matching BackendError."""
+        """Send a request and return the unread response; non-2xx raises the matching BackendError.
+        The headers must arrive within the request timeout (``timeout``'s first value if a pair)."""
+        limit = (timeout[0] if isinstance(timeout, tuple) else timeout) or self.timeout
+        with deadline(limit, self._deadlines) as d:
+            try:
+                return self._open(method, path, query, body, content_type, accept, timeout)
+            except BackendError:
+                self._raise_if_cut(d, path)
+                raise
+
+    def _raise_if_cut(self, d: Deadline, path: str) -> None:
+        if d.aborted:
+            raise ConnectionFailed(f"request to {self.server} stopped") from None
+        if d.expired:
+            raise ConnectionFailed(
+                f"{self.server} did not answer {path.split('?')[0]} within {d.seconds:g}s"
+            ) from None
+
+    def _open(self, method: str, path: str, query: Query, body: Any, content_type: str, accept: str,
+              timeout: float | tuple[float, float | None] | None) -> urllib3.BaseHTTPResponse:
         headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type
@@ -93,16 +119,28 @@ class KubeHttp:
         content_type: str = JSON,
         timeout: float | None = None,
     ) -> dict[str, Any]:
-        data = self.read(self.open(method, path, query, body, content_type=content_type, timeout=timeout))
+        with deadline(timeout or self.timeout, self._deadlines) as d:
+            try:
+                data = self.read(self._open(method, path, query, body, content_type, JSON, timeout))
+            except BackendError:
+                self._raise_if_cut(d, path)
+                raise
+            self._raise_if_cut(d, path)  # a cut connection may look like a short body
         try:
             value = json.loads(data) if data else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BackendError(f"{self.server} sent a response that is not JSON for {path}") from None
         return value if isinstance(value, dict) else {}
 
     def text(self, path: str, query: Query = (), *, timeout: float | None = None) -> str:
-        resp = self.open("GET", path, query, accept="*/*", timeout=timeout)
-        return self.read(resp).decode("utf-8", "replace")
+        with deadline(timeout or self.timeout, self._deadlines) as d:
+            try:
+                data = self.read(self._open("GET", path, query, None, JSON, "*/*", timeout))
+            except BackendError:
+                self._raise_if_cut(d, path)
+                raise
+            self._raise_if_cut(d, path)
+        return data.decode("utf-8", "replace")
 
     def lines(self, resp: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
         """Lines of a streaming response as they arrive (watch events, followed logs)."""
@@ -116,10 +154,16 @@ class KubeHttp:
                 yield from complete
         except _TRANSPORT_ERRORS as exc:
             raise transport_error(exc, server=self.server) from None
+        except (AttributeError, ValueError):
+            # close_quietly() from another thread (stop, quit) pulls the file from under urllib3's
+            # reader, which then fails with these instead of a transport error.
+            raise ConnectionFailed(f"connection to {self.server} closed") from None
         if pending:
             yield pending
 
     def close(self) -> None:
+        """Requests still in flight in other threads end at once with an error."""
+        abort_all(self._deadlines)
         self.api.close()
 
 

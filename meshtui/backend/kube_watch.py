@@ -17,11 +17,11 @@ from typing import Any, Callable, Literal
 
 import urllib3
 
-from meshtui.backend.base import BackendError, Gone, WatchStatus
+from meshtui.backend.base import SKIPPED_STATUS, BackendError, Gone, WatchStatus
 from meshtui.backend.kube_errors import one_line
 from meshtui.backend.kube_http import KubeHttp, close_quietly
 from meshtui.backend.kube_resources import ResourceKind
-from meshtui.model.convert import from_k8s
+from meshtui.model.convert import Malformed, describe, from_k8s
 from meshtui.model.snapshot import ChangeEvent, EventType, ModelObject, key_of
 
 Key = tuple[str, str]
@@ -218,21 +218,30 @@ class WatchRunner:
     def _handle(self, st: KindState, line: bytes) -> None:
         try:
             event = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise _Dropped("unreadable watch event") from None
+        if not isinstance(event, dict) or not isinstance(event.get("object") or {}, dict):
+            raise _Dropped("unreadable watch event (not an object)")
         etype = event.get("type")
         obj = event.get("object") or {}
         if etype == "ERROR":
             if obj.get("code") == 410:
                 raise _Relist()
             raise _Dropped(one_line(str(obj.get("message") or f"watch error {obj.get('code')}")))
-        rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        rv = meta.get("resourceVersion") if isinstance(meta.get("resourceVersion"), str) else ""
         if etype == "BOOKMARK":
             st.resource_version = rv or st.resource_version
             return
         if etype not in ("ADDED", "MODIFIED", "DELETED"):
             return
-        model = from_k8s(obj, st.rk.kind)
+        try:
+            model = from_k8s(obj, st.rk.kind)
+        except Malformed as exc:
+            # Skipped like a malformed list item: the stream goes on, the user hears of it once.
+            st.resource_version = rv or st.resource_version
+            self._queue.put(("status", f"{SKIPPED_STATUS}{describe(obj, st.rk.kind)}: {exc}"))
+            return
         if model is None:
             return
         st.resource_version = rv or st.resource_version

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Mapping, Sequence
 
 from meshtui.change.bodies import PA_API_VERSION, namespace_body, peer_authentication_body
-from meshtui.model.convert import format_time, from_k8s
+from meshtui.model.convert import Malformed, format_time, from_k8s
 from meshtui.model.objects import (
     AMBIENT,
     DATAPLANE_LABEL,
@@ -66,6 +66,8 @@ class ChangePlan:
     # True for a mesh-wide STRICT: the UI asks for the word STRICT to be typed.
     needs_typed_confirmation: bool = False
     notes: tuple[str, ...] = field(default=())
+    # Set on an undo: the id of the journal entry it reverts (journaled with the result).
+    undoes: str = ""
 
     @property
     def empty(self) -> bool:
@@ -106,32 +108,43 @@ class MtlsScope:
 
 
 def predict(snapshot: Snapshot, changes: Sequence[ObjectChange], now: datetime) -> Snapshot:
-    """The snapshot after the changes, converted exactly as a backend converts what it reads."""
+    """The snapshot after the changes, converted exactly as a backend converts what it reads.
+    A body the converter rejects (an undo from a damaged journal) is left out of the prediction;
+    the server's dry run will say what is wrong with it."""
     events: list[ChangeEvent] = []
     for change in changes:
         if change.op == "restart":
             continue
-        if change.after is None:
-            old = from_k8s(change.before or {}, change.kind)
-            if old is not None:
-                events.append(ChangeEvent("DELETED", old))
+        try:
+            if change.after is None:
+                old = from_k8s(change.before or {}, change.kind)
+                if old is not None:
+                    events.append(ChangeEvent("DELETED", old))
+                continue
+            body = change.after
+            if change.op == "create" and isinstance(body.get("metadata"), dict):
+                # A new object is the youngest: oldest-policy-wins must not pick it over existing ones.
+                body = copy.deepcopy(body)
+                body["metadata"]["creationTimestamp"] = format_time(now)
+            new = from_k8s(body, change.kind)
+        except Malformed:
             continue
-        body = change.after
-        if change.op == "create":
-            # A new object is the youngest: oldest-policy-wins must not pick it over existing ones.
-            body = copy.deepcopy(body)
-            body["metadata"]["creationTimestamp"] = format_time(now)
-        new = from_k8s(body, change.kind)
         if new is not None:
             events.append(ChangeEvent("MODIFIED" if change.before else "ADDED", new))
     return snapshot.apply(events)
 
 
 def _plan(snapshot: Snapshot, title: str, scope: str, changes: Sequence[ObjectChange], *,
-          now: datetime | None, typed: bool = False, notes: Sequence[str] = ()) -> ChangePlan:
+          now: datetime | None, typed: bool = False, notes: Sequence[str] = (), undoes: str = "") -> ChangePlan:
     when = now or datetime.now(UTC)
     return ChangePlan(title, scope, tuple(changes), snapshot, predict(snapshot, changes, when),
-                      needs_typed_confirmation=typed, notes=tuple(notes))
+                      needs_typed_confirmation=typed, notes=tuple(notes), undoes=undoes)
+
+
+def undo_plan(snapshot: Snapshot, title: str, scope: str, changes: Sequence[ObjectChange], *,
+              notes: Sequence[str], undoes: str) -> ChangePlan:
+    """An undo previewed and applied like any other change."""
+    return _plan(snapshot, title, scope, changes, now=None, notes=notes, undoes=undoes)
 
 
 # --- injection ------------------------------------------------------------------------------

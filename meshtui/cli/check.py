@@ -1,7 +1,8 @@
 """``meshtui check``: the engine's verdict on a cluster or on manifest files, for terminals and CI.
 
 Exit codes: 0 clean, 1 a finding at or above ``--fail-on``, 2 unusable input (YAML error, no
-cluster). The JSON/YAML shape is documented in docs/findings.md and kept stable.
+cluster, or a manifest object skipped as malformed: the report then covers less than was asked).
+The JSON/YAML shape is documented in docs/findings.md and kept stable.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from meshtui.manifests import ManifestError, load_paths
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.engine import evaluate
 from meshtui.policy.report import SEVERITIES, Finding, MeshReport, PodMtls, Source
+from meshtui.text import safe_line
 
 OUTPUTS = ("table", "json", "yaml")
 FAIL_ON = (*SEVERITIES, "never")
@@ -57,8 +59,10 @@ def run(args: argparse.Namespace, *, backend_factory: Callable[[argparse.Namespa
     try:
         snapshot = _load(args, backend_factory, stdin)
     except (ManifestError, BackendError) as exc:
-        print(f"meshtui check: {exc}", file=err)
+        print(f"meshtui check: {safe_line(str(exc))}", file=err)
         return 2
+    for skipped in snapshot.skipped:
+        print(f"meshtui check: skipped {safe_line(skipped)}", file=err)
     report = evaluate(snapshot)
     data = to_data(report, getattr(args, "namespace", None) if not getattr(args, "all_namespaces", None) else None)
     if args.output == "json":
@@ -67,6 +71,9 @@ def run(args: argparse.Namespace, *, backend_factory: Callable[[argparse.Namespa
         out.write(yaml.safe_dump(data, sort_keys=False))
     else:
         out.write(render_table(data))
+    if snapshot.skipped and args.filename:
+        print(f"meshtui check: {len(snapshot.skipped)} object(s) skipped; the report does not cover them", file=err)
+        return 2
     return exit_code(data["findings"], args.fail_on)
 
 
@@ -134,6 +141,7 @@ def to_data(report: MeshReport, namespace: str | None = None) -> dict[str, Any]:
 
 
 def _columns(rows: list[list[str]]) -> list[str]:
+    rows = [[safe_line(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
 
@@ -153,6 +161,6 @@ def render_table(data: dict[str, Any]) -> str:
         lines.append("No findings.")
     for f in data["findings"]:
         where = f"{f['kind']} {f['namespace']}/{f['name']}" if f["namespace"] else f"{f['kind']} {f['name']}"
-        lines.append(f"{f['severity'].upper():<7} [{f['code']}] ({where}) {f['message']}")
-        lines += [f"        {line}" for line in f["fix"].splitlines()]
+        lines.append(safe_line(f"{f['severity'].upper():<7} [{f['code']}] ({where}) {f['message']}"))
+        lines += [f"        {safe_line(line)}" for line in f["fix"].splitlines()]
     return "\n".join(lines) + "\n"

@@ -16,6 +16,7 @@ import msgspec
 
 from meshtui.config import Settings
 from meshtui.logs.parser import parse_line
+from meshtui.text import safe_json_bytes
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -74,6 +75,7 @@ def _print_json(source: Iterable[str], stdout: TextIO) -> None:
 
 
 def _write(stdout: TextIO, binary: Any, data: bytes) -> None:
+    data = safe_json_bytes(data)
     if binary is None:
         stdout.write(data.decode())
     else:
@@ -95,6 +97,9 @@ def run(args: argparse.Namespace, *, app_factory: AppFactory, stdin: TextIO | No
     stdin = stdin if stdin is not None else sys.stdin
     stdout = stdout if stdout is not None else sys.stdout
     stderr = stderr if stderr is not None else sys.stderr
+    if not args.file:
+        stderr.write("meshtui logs: FILE is an empty path; give a file, or - for standard input\n")
+        return EXIT_ERROR
     buffer_lines = getattr(args, "log_buffer_lines", None) or Settings().log_buffer_lines
     try:
         source = _open(args.file, stdin)

@@ -17,8 +17,8 @@ import yaml
 
 from meshtui.backend.base import BackendError, Forbidden
 from meshtui.cli.options import add_cluster_options
-from meshtui.logs.columns import printable
 from meshtui.model.snapshot import Snapshot
+from meshtui.text import safe_line as printable
 from meshtui.tls.check import DEFAULT_WINDOW_S, Progress, Scope, TlsSource, run_check
 from meshtui.tls.report import VERDICTS, TlsReport, to_data
 from meshtui.tls.summary import cert_cell, clients_cell, sync_cell

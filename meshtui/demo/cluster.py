@@ -20,9 +20,9 @@ from meshtui.demo.controllers import Controllers
 from meshtui.demo.dataplane import SimulatedDataPlane
 from meshtui.demo.mesh import ISTIO_VERSION, ROOT_NAMESPACE, demo_objects
 from meshtui.demo.traffic import MAX_CATCH_UP, TrafficModel
-from meshtui.model.convert import from_k8s
+from meshtui.model.convert import Malformed, from_k8s
 from meshtui.model.objects import MeshSettings
-from meshtui.model.snapshot import ChangeEvent, Snapshot
+from meshtui.model.snapshot import ChangeEvent, ModelObject, Snapshot
 
 CONTEXT = "demo"
 USER = "demo"
@@ -41,7 +41,7 @@ class DemoCluster:
         for obj in demo_objects(start, seed):
             self.server.add(obj)
         self.model = Snapshot.build(
-            (m for m in (from_k8s(o) for rt in self.server.types for o in self.server.store.all(rt))
+            (m for m in (_model(o) for rt in self.server.types for o in self.server.store.all(rt))
              if m is not None),
             MeshSettings(root_namespace=ROOT_NAMESPACE, auto_mtls=True, istio_version=ISTIO_VERSION))
         # The proxies have been running for a while: their logs already hold a minute of traffic.
@@ -104,7 +104,7 @@ class DemoCluster:
 
     # -- following the store -----------------------------------------------------------------------
     def _observe(self, event: Event) -> None:
-        model = from_k8s(event.obj)
+        model = _model(event.obj)
         if model is not None:
             self.traffic.run(self.controllers.acting_at or self.clock.now(), self.model, self._cluster_ips())
             self.model = self.model.apply([ChangeEvent(event.type, model)])
@@ -127,3 +127,12 @@ class DemoCluster:
 
     def objects(self, kind: str) -> list[dict[str, Any]]:
         return self.server.objects(kind)
+
+
+def _model(obj: dict[str, Any]) -> ModelObject | None:
+    """What the traffic model sees of an API object; one the model cannot read (anything may be
+    written through the API) takes no part in the simulated traffic."""
+    try:
+        return from_k8s(obj)
+    except Malformed:
+        return None

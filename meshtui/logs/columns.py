@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from meshtui.logs.record import LogRecord
+from meshtui.text import safe_line
 
 Segment = tuple[str, str]  # (text, style key; "" = the widget's base style)
 
@@ -66,18 +67,11 @@ def layout_for(width: int, *, show_time: bool = True, pod_width: int = 0) -> Lay
     return Layout(time=time, path=path, client=client, upstream=max(10, rest - path - client))
 
 
-# A log line may carry terminal escape sequences or other control bytes; shown as-is they would
-# drive the terminal, so each becomes a visible replacement character (tab becomes a space).
-_CONTROLS = {**{c: "\ufffd" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}, 0x09: " "}
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters made visible: safe to print from any untrusted source."""
-    return text if text.isprintable() else text.translate(_CONTROLS)
-
-
 def _printable(segments: list[Segment]) -> list[Segment]:
-    return [(text if text.isprintable() else text.translate(_CONTROLS), style) for text, style in segments]
+    """A log line may carry escape sequences, bidi overrides or other control characters: shown
+    as-is they would drive the terminal (isprintable() is the fast path for the usual line). A tab
+    only spaces text out: it stays a space."""
+    return [(text if text.isprintable() else safe_line(text.replace("\t", " ")), style) for text, style in segments]
 
 
 def code_style(code: int | None) -> str:

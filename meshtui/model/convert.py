@@ -3,10 +3,15 @@
 Pure functions over plain dicts: the real backend feeds them raw JSON (never the client's model
 classes, which are several times slower to build), the simulated mesh keeps its state as the same
 dicts, and `meshtui check -f` feeds parsed YAML.
+
+:func:`from_k8s` is the one validation boundary: every object from outside (files, API lists and
+watch events, the journal) passes through it, and a malformed one raises :class:`Malformed` with a
+one-line reason instead of whatever a converter would trip over. Callers skip and report it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Callable, Mapping
 
@@ -32,6 +37,34 @@ from meshtui.model.objects import (
 from meshtui.model.snapshot import ModelObject
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet")
+# Deeper than any real object (a Pod is ~12 levels); bounds the walk and what the converters recurse into.
+MAX_OBJECT_DEPTH = 100
+
+
+class Malformed(ValueError):
+    """An object meshtui cannot take as the kind it claims to be; the message is one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A malformed object left out: where it came from ("f.yaml document 3", "Pod ns/x") and why."""
+
+    where: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+def describe(obj: Any, kind: str | None = None) -> str:
+    """"Kind namespace/name" as far as the object says it, for naming a skipped object."""
+    if not isinstance(obj, Mapping):
+        return kind or "object"
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+    kind = kind or (obj.get("kind") if isinstance(obj.get("kind"), str) else "") or "object"
+    name = meta.get("name") if isinstance(meta.get("name"), str) else "?"
+    ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) else ""
+    return f"{kind} {ns}/{name}" if ns else f"{kind} {name}"
 
 
 def parse_time(value: Any) -> datetime:
@@ -212,20 +245,34 @@ def workload(obj: Mapping[str, Any]) -> Workload:
     )
 
 
-def _mode(value: Any) -> str | None:
+# The enums of Istio's CRDs (crd-all.gen.yaml): the API server rejects any other value.
+PA_MODES = ("UNSET", "DISABLE", "PERMISSIVE", "STRICT")
+TLS_MODES = ("DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL")
+
+
+def _enum(value: Any, allowed: tuple[str, ...], where: str, rejected: list[str]) -> str | None:
+    """The value if it is one of ``allowed``; otherwise None, and why the API server rejects it."""
+    if value is None or value in allowed:
+        return value
+    shown = repr(value)[:40]
+    rejected.append(f"{where}: Unsupported value: {shown}: supported values: {', '.join(allowed)}")
+    return None
+
+
+def _mode(value: Any, where: str, rejected: list[str]) -> str | None:
     if isinstance(value, Mapping):
-        mode = value.get("mode")
-        return str(mode) if mode else None
+        return _enum(value.get("mode"), PA_MODES, f"{where}.mode", rejected)
     return None
 
 
 def peer_authentication(obj: Mapping[str, Any]) -> PeerAuthentication:
     m = _meta(obj)
     spec = obj.get("spec") or {}
+    rejected: list[str] = []
     port_level: dict[int, str | None] = {}
     for port, value in (spec.get("portLevelMtls") or {}).items():
         try:
-            port_level[int(port)] = _mode(value)
+            port_level[int(port)] = _mode(value, f"spec.portLevelMtls[{port}]", rejected)
         except (TypeError, ValueError):
             continue
     return PeerAuthentication(
@@ -233,18 +280,22 @@ def peer_authentication(obj: Mapping[str, Any]) -> PeerAuthentication:
         name=m.get("name", ""),
         created=parse_time(m.get("creationTimestamp")),
         selector=_selector(spec),
-        mode=_mode(spec.get("mtls")),
+        mode=_mode(spec.get("mtls"), "spec.mtls", rejected),
         port_level=port_level,
         resource_version=str(m.get("resourceVersion") or ""),
         raw=obj,
+        rejected=tuple(rejected),
     )
 
 
-def _tls(value: Any) -> TLSSettings | None:
+def _tls(value: Any, where: str, rejected: list[str]) -> TLSSettings | None:
     if not isinstance(value, Mapping):
         return None
+    mode = _enum(value.get("mode"), TLS_MODES, f"{where}.mode", rejected)
+    if value.get("mode") is not None and mode is None:
+        return None
     return TLSSettings(
-        mode=str(value.get("mode") or "DISABLE"),
+        mode=mode or "DISABLE",
         ca_certificates=str(value.get("caCertificates") or ""),
         credential_name=str(value.get("credentialName") or ""),
         sni=str(value.get("sni") or ""),
@@ -255,9 +306,10 @@ def destination_rule(obj: Mapping[str, Any]) -> DestinationRule:
     m = _meta(obj)
     spec = obj.get("spec") or {}
     policy = spec.get("trafficPolicy") or {}
+    rejected: list[str] = []
     port_tls: dict[int, TLSSettings] = {}
-    for pls in policy.get("portLevelSettings") or ():
-        tls = _tls(pls.get("tls"))
+    for i, pls in enumerate(policy.get("portLevelSettings") or ()):
+        tls = _tls(pls.get("tls"), f"spec.trafficPolicy.portLevelSettings[{i}].tls", rejected)
         number = (pls.get("port") or {}).get("number")
         if tls is not None and number is not None:
             try:
@@ -271,11 +323,12 @@ def destination_rule(obj: Mapping[str, Any]) -> DestinationRule:
         created=parse_time(m.get("creationTimestamp")),
         export_to=tuple(str(x) for x in spec.get("exportTo") or ()),
         workload_selector=_selector(spec, "workloadSelector"),
-        tls=_tls(policy.get("tls")),
+        tls=_tls(policy.get("tls"), "spec.trafficPolicy.tls", rejected),
         port_tls=port_tls,
         subsets=tuple(str(s.get("name", "")) for s in spec.get("subsets") or () if isinstance(s, Mapping)),
         resource_version=str(m.get("resourceVersion") or ""),
         raw=obj,
+        rejected=tuple(rejected),
     )
 
 
@@ -345,6 +398,8 @@ def waypoint(obj: Mapping[str, Any]) -> Waypoint | None:
     )
 
 
+_KEEP_RAW = (peer_authentication, destination_rule, authorization_policy, virtual_service, sidecar)
+
 CONVERTERS: dict[str, Callable[[Mapping[str, Any]], ModelObject]] = {
     "Namespace": namespace,
     "Pod": pod,
@@ -362,11 +417,99 @@ CONVERTERS: dict[str, Callable[[Mapping[str, Any]], ModelObject]] = {
 }
 
 
-def from_k8s(obj: Mapping[str, Any], kind: str | None = None) -> ModelObject | None:
-    """Convert any supported object; None for kinds meshtui does not model."""
-    conv = CONVERTERS.get(kind or obj.get("kind", ""))
+def check_value(obj: Any) -> None:
+    """Depth bound and text that can be shown: a lone surrogate (JSON "\\ud800") cannot be encoded.
+
+    Level by level, with the strings of a level checked joined: per-item Python work is kept to
+    one isinstance. Raises Malformed."""
+    level: list[Any] = [obj]
+    depth = 0
+    while level:
+        depth += 1
+        if depth > MAX_OBJECT_DEPTH:
+            raise Malformed(f"nested deeper than {MAX_OBJECT_DEPTH} levels")
+        texts: list[str] = []
+        deeper: list[Any] = []
+        for container in level:
+            if isinstance(container, dict):
+                texts.extend(k for k in container if isinstance(k, str))
+                values: Any = container.values()
+            else:
+                values = container
+            for v in values:
+                if isinstance(v, str):
+                    texts.append(v)
+                elif isinstance(v, dict | list | tuple):
+                    deeper.append(v)
+        joined = "".join(texts)
+        if not joined.isascii():
+            try:
+                joined.encode("utf-8")
+            except UnicodeEncodeError:
+                raise Malformed("contains text that is not valid Unicode (a lone surrogate)") from None
+        level = deeper
+
+
+def _check_string_map(meta: Mapping[str, Any], field: str) -> None:
+    value = meta.get(field)
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise Malformed(f"metadata.{field} is {type(value).__name__}, not a map of strings")
+    for k, v in value.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise Malformed(f"metadata.{field}.{k} is {type(v).__name__}, not a string (quote it)")
+
+
+def _check_metadata(obj: Mapping[str, Any]) -> None:
+    """What the API server would reject in metadata, and what every converter relies on."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        raise Malformed("metadata is missing or not a map")
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        raise Malformed("metadata.name must be a non-empty string")
+    for field in ("namespace", "resourceVersion", "creationTimestamp"):
+        value = meta.get(field)
+        if value is not None and not isinstance(value, str | datetime):
+            raise Malformed(f"metadata.{field} is {type(value).__name__}, not a string")
+    stamp = meta.get("creationTimestamp")
+    if isinstance(stamp, str) and stamp and parse_time(stamp) is EPOCH:
+        raise Malformed(f"metadata.creationTimestamp {stamp[:40]!r} is not a timestamp")
+    _check_string_map(meta, "labels")
+    _check_string_map(meta, "annotations")
+    owners = meta.get("ownerReferences")
+    if owners is not None and not (isinstance(owners, list) and all(isinstance(o, dict) for o in owners)):
+        raise Malformed("metadata.ownerReferences is not a list of objects")
+    for section in ("spec", "status"):
+        if obj.get(section) is not None and not isinstance(obj.get(section), dict):
+            raise Malformed(f"{section} is {type(obj.get(section)).__name__}, not a map")
+
+
+def from_k8s(obj: Any, kind: str | None = None, *, template: bool = False) -> ModelObject | None:
+    """Convert any supported object; None for kinds meshtui does not model; Malformed if unusable.
+
+    ``template``: a Pod from a manifest (not running; phase "Template" unless it says otherwise).
+    """
+    # JSON and YAML give dicts; isinstance(dict) is several times cheaper than typing.Mapping's check.
+    if not isinstance(obj, dict):
+        raise Malformed(f"is {type(obj).__name__}, not an object")
+    kind = kind or obj.get("kind") or ""
+    if not isinstance(kind, str):
+        raise Malformed(f"kind is {type(kind).__name__}, not a string")
+    conv = CONVERTERS.get(kind)
     if conv is None:
         return None
-    if conv is workload and kind and not obj.get("kind"):
+    _check_metadata(obj)
+    # Policies keep their raw body (YAML view, diffs): all of it must be showable. Other kinds keep
+    # only what the converter reads, and walking every field of 5,000 pods would triple list time.
+    meta = obj["metadata"]
+    check_value(obj if conv in _KEEP_RAW else [meta.get("name"), meta.get("namespace"), meta.get("labels"),
+                                                 meta.get("annotations")])
+    if conv is workload and not obj.get("kind"):
         obj = {**obj, "kind": kind}
-    return conv(obj)
+    try:
+        return pod(obj, template=True) if template and conv is pod else conv(obj)
+    except (AttributeError, TypeError, ValueError, KeyError, OverflowError) as exc:
+        # A field of the wrong type deeper in spec/status: the converter's complaint is the reason.
+        raise Malformed(f"unexpected field value ({type(exc).__name__}: {exc})") from None

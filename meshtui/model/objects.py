@@ -302,6 +302,8 @@ class PeerAuthentication:
     port_level: Mapping[int, str | None] = field(default_factory=dict)
     resource_version: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Why the API server would reject it (an invalid enum value): such a policy never takes effect.
+    rejected: tuple[str, ...] = ()
 
     @property
     def ref(self) -> Ref:
@@ -329,6 +331,8 @@ class DestinationRule:
     subsets: tuple[str, ...] = ()
     resource_version: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Why the API server would reject it (an invalid tls.mode): such a rule never takes effect.
+    rejected: tuple[str, ...] = ()
 
     @property
     def ref(self) -> Ref:

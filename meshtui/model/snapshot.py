@@ -87,13 +87,17 @@ class Snapshot:
     sidecars: Mapping[tuple[str, str], Sidecar] = field(default_factory=dict)
     waypoints: Mapping[tuple[str, str], Waypoint] = field(default_factory=dict)
     mesh: MeshSettings = field(default_factory=MeshSettings)
+    # Malformed objects left out of this snapshot, each "where: why" (kind/name or file/document).
+    skipped: tuple[str, ...] = ()
 
     @classmethod
-    def build(cls, objects: Iterable[ModelObject], mesh: MeshSettings | None = None) -> Snapshot:
+    def build(cls, objects: Iterable[ModelObject], mesh: MeshSettings | None = None,
+              skipped: Iterable[str] = ()) -> Snapshot:
         buckets: dict[str, list[ModelObject]] = {name: [] for name in COLLECTION.values()}
         for obj in objects:
             buckets[COLLECTION[type(obj)]].append(obj)
-        return cls(**{name: _index(objs) for name, objs in buckets.items()}, mesh=mesh or MeshSettings())
+        return cls(**{name: _index(objs) for name, objs in buckets.items()}, mesh=mesh or MeshSettings(),
+                   skipped=tuple(skipped))
 
     def objects(self) -> Iterable[ModelObject]:
         for name in COLLECTION.values():

@@ -11,10 +11,10 @@ PERMISSIVE.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
-from meshtui.model.objects import PeerAuthentication, Pod
+from meshtui.model.objects import DestinationRule, PeerAuthentication, Pod
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.ambient import captured, pod_dataplane, ztunnel_mode
 from meshtui.policy.labels import SelectorIndex
@@ -164,6 +164,17 @@ class Analysis:
     """Everything derived from one snapshot; shared by evaluate, predict, explain and impact."""
 
     def __init__(self, snapshot: Snapshot):
+        # A policy the API server would reject never takes effect: it is left out of the analysis
+        # (and reported as MT0012) rather than read as if its invalid mode were a mode.
+        self.rejected: tuple[PeerAuthentication | DestinationRule, ...] = tuple(
+            o for o in (*snapshot.peer_authentications.values(), *snapshot.destination_rules.values()) if o.rejected
+        )
+        if self.rejected:
+            snapshot = replace(
+                snapshot,
+                peer_authentications={k: v for k, v in snapshot.peer_authentications.items() if not v.rejected},
+                destination_rules={k: v for k, v in snapshot.destination_rules.items() if not v.rejected},
+            )
         self.snapshot = snapshot
         self.policies = PolicyIndex(snapshot)
         self.services = ServiceIndex(snapshot)

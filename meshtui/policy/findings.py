@@ -52,6 +52,7 @@ def find_all(analysis: Analysis) -> tuple[Finding, ...]:
         authorization_findings,
         restart_findings,
         ambient_findings,
+        rejected_findings,
     )
     found = [f for check in checks for f in check(analysis)]
     rank = {s: i for i, s in enumerate(SEVERITIES)}
@@ -378,3 +379,18 @@ def restart_findings(analysis: Analysis) -> Iterator[Finding]:
             restart_fix(pods[0]),
         )
 
+
+
+# --- Invalid enum values the API server rejects: MT0012 --------------------------------------------
+
+def rejected_findings(analysis: Analysis) -> Iterator[Finding]:
+    for obj in sorted(analysis.rejected, key=lambda o: (o.ref.kind, o.namespace, o.name)):
+        kind = obj.ref.kind
+        yield Finding(
+            "MT0012", "error", kind, obj.namespace, obj.name,
+            f"The API server rejects this {kind} ({'; '.join(obj.rejected)}); it takes no effect and "
+            "meshtui leaves it out of the evaluation.",
+            "# enum values are case-sensitive: use one of the supported values, e.g.\n"
+            + ("spec:\n  mtls:\n    mode: STRICT" if kind == "PeerAuthentication"
+               else "spec:\n  trafficPolicy:\n    tls:\n      mode: ISTIO_MUTUAL"),
+        )

@@ -12,7 +12,7 @@ from textual.screen import Screen
 
 from meshtui.backend.base import BackendError
 from meshtui.change.apply import ApplyResult, ReadOnlyError
-from meshtui.change.journal import UndoResult, undo_last
+from meshtui.change.journal import UndoResult, plan_undo
 from meshtui.change.plan import (
     ChangePlan,
     MtlsScope,
@@ -221,14 +221,19 @@ def open_mtls(screen: MainScreen, *, port_level: bool) -> None:
 
 
 def run_undo(screen: MainScreen) -> None:
+    """Plan the undo in a worker (it reads the objects back), then preview it like any change."""
     app = screen.app
+    snapshot = app.snapshot or Snapshot()
 
     def work_() -> None:
         try:
-            result = undo_last(app.backend, app.journal, app.backend.context, read_only=app.settings.read_only)
+            result = plan_undo(app.backend, app.journal, app.backend.context, snapshot,
+                               read_only=app.settings.read_only)
         except (BackendError, ReadOnlyError) as exc:
             app.call_from_thread(app.notify, f"undo failed: {exc}", severity="error")
             return
+        for warning in app.journal.warnings:
+            app.call_from_thread(app.notify, warning, title="journal", severity="warning", timeout=10)
         app.call_from_thread(show_undo_result, screen, result)
 
     app.run_worker(work_, thread=True, group="undo", exclusive=True, exit_on_error=False)
@@ -237,6 +242,18 @@ def run_undo(screen: MainScreen) -> None:
 def show_undo_result(screen: MainScreen, result: UndoResult) -> None:
     if result.status == "refused":
         screen.app.push_screen(TextScreen(f"Undo refused: {result.message}", result.diff))
+        return
+    if result.status == "planned" and result.plan is not None:
+
+        def done(applied: ApplyResult | None) -> None:
+            if applied is None:
+                screen.notify("cancelled: nothing changed", timeout=3)
+                return
+            notice = result_notice(applied)
+            screen.notify(notice.message, severity=notice.severity, timeout=8)  # type: ignore[arg-type]
+
+        screen.app.push_screen(PreviewScreen(result.plan, screen.app.backend, journal=screen.app.journal,
+                                             read_only=screen.app.settings.read_only), done)
         return
     screen.notify(result.message, severity="error" if result.status == "failed" else "information", timeout=8)
     if result.status == "undone" and result.entry is not None and result.undo_entry is not None:

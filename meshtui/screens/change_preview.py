@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar, Sequence
 
 from rich.syntax import Syntax
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -25,6 +26,7 @@ from meshtui.change.impact_view import impact_lines, plan_impact
 from meshtui.change.journal import Journal
 from meshtui.change.plan import ChangePlan
 from meshtui.policy.impact import Observed
+from meshtui.text import safe_line, safe_text
 
 CONFIRM_WORD = "STRICT"
 
@@ -39,7 +41,8 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
     PreviewScreen #impact, PreviewScreen #dry-run, PreviewScreen #notes { height: auto; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter,y", "confirm", "Apply", id="change.confirm"),
+        # enter only: y means YAML everywhere else, so a stray y must never apply a change.
+        Binding("enter", "confirm", "Apply", id="change.confirm"),
         Binding("escape", "cancel", "Cancel", id="change.cancel"),
     ]
 
@@ -75,15 +78,15 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.plan.title, id="title")
+            yield Label(Text(safe_line(self.plan.title)), id="title")
             if self.plan.notes:
-                yield Static("\n".join(f"note: {n}" for n in self.plan.notes), id="notes")
-            yield Static(self._dry_run_text(), id="dry-run")
+                yield Static(Text(safe_text("\n".join(f"note: {n}" for n in self.plan.notes))), id="notes")
+            yield Static(Text(safe_text(self._dry_run_text())), id="dry-run")
             with VerticalScroll(id="impact-box"):
-                yield Static(self._impact_text(), id="impact")
+                yield Static(Text(safe_text(self._impact_text())), id="impact")
             with VerticalScroll(id="diff"):
                 diff = plan_diff(self.plan) or "nothing to change: the cluster is already in this state"
-                yield Static(Syntax(diff, "diff", word_wrap=True), id="diff-body")
+                yield Static(Syntax(safe_text(diff), "diff", word_wrap=True), id="diff-body")
             if self.plan.needs_typed_confirmation:
                 yield Label(f"Mesh-wide {CONFIRM_WORD}: every plaintext caller in the mesh will be refused. "
                             f"Type {CONFIRM_WORD} to enable confirm.")
@@ -137,16 +140,16 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
         except ReadOnlyError as exc:
             result = ApplyResult(dry_run=False, error=str(exc))
         if self._journal is not None:
-            self._journal.record(self._backend.context, self.plan.title, result)
+            self._journal.record(self._backend.context, self.plan.title, result, undoes=self.plan.undoes)
         self.post_message(self.ApplyFinished(result))
 
     def on_preview_screen_impact_ready(self, message: ImpactReady) -> None:
         self.impact = message.lines
-        self.query_one("#impact", Static).update(self._impact_text())
+        self.query_one("#impact", Static).update(Text(safe_text(self._impact_text())))
 
     def on_preview_screen_dry_run_finished(self, message: DryRunFinished) -> None:
         self.dry_run = message.result
-        self.query_one("#dry-run", Static).update(self._dry_run_text())
+        self.query_one("#dry-run", Static).update(Text(safe_text(self._dry_run_text())))
         self.refresh_bindings()
 
     def on_preview_screen_apply_finished(self, message: ApplyFinished) -> None:

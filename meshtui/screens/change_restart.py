@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Callable, ClassVar, Sequence
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -27,6 +28,7 @@ from meshtui.change.rollout import RolloutState, rollout_state
 from meshtui.model.objects import Workload
 from meshtui.model.snapshot import Snapshot
 from meshtui.screens.change import result_notice
+from meshtui.text import safe_text
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -113,7 +115,7 @@ class RestartScreen(ModalScreen[bool | None]):
     def _show(self) -> None:
         if not self._shown:
             return
-        self.query_one("#rows", Static).update("\n".join(self._row(s) for s in self.states))
+        self.query_one("#rows", Static).update(Text(safe_text("\n".join(self._row(s) for s in self.states))))
         status = {
             "offer": "Press r to restart them (rollout restart), Escape to leave them as they are",
             "restarting": "Restarting… waiting for pods to be ready",

@@ -21,6 +21,7 @@ from meshtui.policy.explain import Explanation, explain
 from meshtui.render import mode_text
 from meshtui.screens.dialog import DialogScreen
 from meshtui.screens.yaml_view import to_yaml
+from meshtui.text import safe_line, safe_rich
 
 WORKLOAD = "workload"
 
@@ -60,7 +61,8 @@ def explanation_view(ex: Explanation, palette: Mapping[str, str]) -> RenderableT
             parts.append(Text(f"  ✗ {who} → {svc}: {p.reason} (sends {p.sends} via {p.sends_source})"))
     else:
         parts.append(Text("no known client will fail against this", style=palette.get("mtls-strict", "green")))
-    return Group(*parts)
+    # Names, notes and reasons carry values from the cluster.
+    return Group(*(safe_rich(p) if isinstance(p, Text) else p for p in parts))
 
 
 class ExplainScreen(DialogScreen):
@@ -78,7 +80,7 @@ class ExplainScreen(DialogScreen):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="dialog") as box:
-            box.border_title = f"Explain mTLS  {self.pod.namespace}/{self.pod.name}"
+            box.border_title = Text(safe_line(f"Explain mTLS  {self.pod.namespace}/{self.pod.name}"))
             options = [Option("whole workload", id=WORKLOAD)]
             options += [Option(c.describe(), id=str(c.port)) for c in port_choices(self.snapshot, self.pod)]
             yield OptionList(*options, id="explain-ports")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, ClassVar, Iterable
 
 import msgspec
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -33,6 +34,7 @@ from meshtui.logs.levels import raise_levels, restore_levels
 from meshtui.logs.record import LogRecord
 from meshtui.logs.saved import MARKER_POD, change_marker, read_line, saved_line
 from meshtui.logs.tail import Batch, LogTail, Target
+from meshtui.text import safe_line
 from meshtui.widgets.log_explain import LogExplain
 from meshtui.widgets.log_view import LogView
 
@@ -184,6 +186,8 @@ class LogsScreen(Screen[None]):
             self.app.run_worker(self.restore_log_levels, thread=True, group="logs-restore")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "level" and self.settings.read_only:
+            return False  # raising a proxy's log level is a write to the proxy
         return not (self.file_mode and action in ("pause", "preset", "level"))
 
     # -- data in --------------------------------------------------------------------------------
@@ -275,7 +279,7 @@ class LogsScreen(Screen[None]):
             plural = "s" if raised != 1 else ""
             parts.append(f"LOG LEVEL RAISED ({','.join(loggers)}=debug on {raised} pod{plural})")
         header = self.query_one("#logs-header", Static)
-        header.update(" · ".join(parts), layout=False)  # one fixed line: no layout pass per batch
+        header.update(Text(safe_line(" · ".join(parts))), layout=False)  # one fixed line: no layout pass per batch
         header.set_class(bool(raised), "-raised")
 
     def on_log_view_follow_changed(self, message: LogView.FollowChanged) -> None:
@@ -368,6 +372,10 @@ class LogsScreen(Screen[None]):
 
     def action_level(self) -> None:
         assert self.backend is not None
+        if self.settings.read_only:  # reachable from the palette even when the key is hidden
+            self.notify("read-only mode: the proxies' log level is not changed", title="log level",
+                        severity="warning")
+            return
         with self._raised_lock:
             raised = dict(self._raised)
         if raised:

@@ -33,6 +33,7 @@ from meshtui.render import (
     virtual_service_row,
     waypoint_row,
 )
+from meshtui.text import safe_line, safe_text
 from meshtui.tls.report import TlsReport
 from meshtui.widgets.header import StatusHeader, header_text
 from meshtui.widgets.pod_logs import PodLogPane
@@ -144,7 +145,7 @@ class MainScreen(Screen):
             # Nothing to show: say why where the data would be, instead of an endless spinner.
             self.namespaces.loading = False
             hint = "" if self.app.settings.demo else "\n\nmeshtui --demo runs on a simulated mesh instead."
-            self.cluster_error.update(state.split(": ", 1)[-1] + hint)
+            self.cluster_error.update(Text(safe_text(state.split(": ", 1)[-1] + hint)))
         self.cluster_error.set_class(failed, "visible")
 
     def update_cluster(self, snapshot: Snapshot, report: MeshReport | None) -> None:
@@ -199,7 +200,7 @@ class MainScreen(Screen):
             rows.append((f"{p.namespace}/{p.name}", cells))
         self.pods.set_columns(POD_COLUMNS + ([TLS_COLUMN] if verdicts is not None else []))
         self.pods.sync(rows)
-        self.query_one("#pods-pane").border_title = f"Pods  {self.selected_namespace}  {len(rows)}"
+        self.query_one("#pods-pane").border_title = Text(safe_line(f"Pods  {self.selected_namespace}  {len(rows)}"))
         key = self.pods.selected_key
         self._select_pod(tuple(key.split("/", 1)) if key else None)  # type: ignore[arg-type]
 
@@ -225,7 +226,7 @@ class MainScreen(Screen):
             rows.append((f"wp/{ref}/{i}", waypoint_row(use)))
         self.policies.sync(rows)
         scope = f"{pod.name}" if pod else self.selected_namespace
-        self.query_one("#policies-pane").border_title = f"Policies  {scope}"
+        self.query_one("#policies-pane").border_title = Text(safe_line(f"Policies  {scope}"))
         ns = self.selected_namespace
         findings = [f for f in (self.report.findings if self.report else ())
                     if (f.namespace == ns or (f.kind == "Namespace" and f.name == ns))

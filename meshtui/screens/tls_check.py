@@ -16,9 +16,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 
-from meshtui.logs.columns import printable
 from meshtui.model.snapshot import Snapshot
 from meshtui.screens.dialog import DialogScreen
+from meshtui.text import safe_line as printable
 from meshtui.tls.certs import CertInfo, span
 from meshtui.tls.check import DEFAULT_WINDOW_S, Progress, Scope, run_check
 from meshtui.tls.report import (

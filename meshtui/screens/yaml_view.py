@@ -6,11 +6,13 @@ from typing import Any, Mapping
 
 import yaml
 from rich.syntax import Syntax
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from meshtui.screens.dialog import DialogScreen
+from meshtui.text import safe_line, safe_text
 
 NOISY_METADATA = ("managedFields", "resourceVersion", "uid", "generation", "selfLink")
 
@@ -43,8 +45,8 @@ class YamlScreen(DialogScreen):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog") as box:
-            box.border_title = self.title_text
-            yield Static(Syntax(to_yaml(self.obj), "yaml", theme="ansi_dark", background_color="default"))
+            box.border_title = Text(safe_line(self.title_text))
+            yield Static(Syntax(safe_text(to_yaml(self.obj)), "yaml", theme="ansi_dark", background_color="default"))
 
 
 class TextScreen(DialogScreen):
@@ -57,5 +59,5 @@ class TextScreen(DialogScreen):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog") as box:
-            box.border_title = self.title_text
-            yield Static(Syntax(self.text, "diff", theme="ansi_dark", background_color="default"))
+            box.border_title = Text(safe_line(self.title_text))
+            yield Static(Syntax(safe_text(self.text), "diff", theme="ansi_dark", background_color="default"))

@@ -10,6 +10,7 @@ from textual.widgets import Static
 from meshtui.backend.base import ClusterInfo
 from meshtui.policy.engine import MeshReport
 from meshtui.render import mode_text
+from meshtui.text import safe_rich
 
 
 def header_text(info: ClusterInfo, state: str, report: MeshReport | None, read_only: bool,
@@ -37,7 +38,7 @@ def header_text(info: ClusterInfo, state: str, report: MeshReport | None, read_o
     if read_only:
         text.append("   READ-ONLY", style="bold " + palette.get("mtls-permissive", "yellow"))
     text.append("   ? help", style="dim")
-    return text
+    return safe_rich(text)  # context names and server messages are not ours
 
 
 class StatusHeader(Static):

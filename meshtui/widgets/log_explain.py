@@ -10,6 +10,7 @@ from textual.widgets import Static
 from meshtui.logs.buffer import LogEntry
 from meshtui.logs.clients import Client
 from meshtui.logs.explain import explain
+from meshtui.text import safe_rich
 
 
 class LogExplain(Static):
@@ -37,4 +38,4 @@ class LogExplain(Static):
         for title, words in explain(entry.record, client):
             text.append(title + "\n", mtls if title == "mTLS / policy" else heading)
             text.append(words + "\n\n")
-        self.update(text)
+        self.update(safe_rich(text, multiline=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Callable
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.timer import Timer
@@ -18,6 +19,7 @@ from meshtui.logs.tail import Batch, LogTail, pod_key
 from meshtui.logs.ztunnel import pod_filter
 from meshtui.model.objects import Pod
 from meshtui.policy.ambient import captured, log_sources, pod_dataplane
+from meshtui.text import safe_line, safe_text
 from meshtui.widgets.log_view import LogView
 
 # The pane is a glance, not the full viewer (`l`): a short history is enough and cheap.
@@ -126,7 +128,7 @@ class PodLogPane(Vertical):
     def _set_empty(self, message: str | None) -> None:
         self.set_class(message is not None, "-empty")
         if message is not None:
-            self.empty.update(message)
+            self.empty.update(Text(safe_text(message)))
 
     def _start(self) -> None:
         pod = self.pod
@@ -180,7 +182,7 @@ class PodLogPane(Vertical):
         source = "istio-proxy"
         if self.ztunnel is not None:
             source = f"via ztunnel {self.ztunnel.name}" + (" + waypoint" if self._waypoints else "")
-        self.border_title = f"Envoy  {self.pod.name}  {source}  {state}{problems}"
+        self.border_title = Text(safe_line(f"Envoy  {self.pod.name}  {source}  {state}{problems}"))
 
     def on_log_view_follow_changed(self, message: LogView.FollowChanged) -> None:
         self._update_title()

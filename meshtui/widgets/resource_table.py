@@ -9,8 +9,15 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
+from meshtui.text import safe_line, safe_rich
+
 Cell = Text | str
 Row = tuple[str, Sequence[Cell]]
+
+
+def _safe(cell: Cell) -> Text:
+    """Cells come from the cluster: control characters made visible, and a str is never markup."""
+    return safe_rich(cell) if isinstance(cell, Text) else Text(safe_line(cell))
 
 
 def _plain(cell: Cell) -> str:
@@ -61,7 +68,7 @@ class ResourceTable(DataTable):
         self._show(self._all_rows)
 
     def sync(self, rows: Sequence[Row]) -> None:
-        self._all_rows = list(rows)
+        self._all_rows = [(key, [_safe(c) for c in cells]) for key, cells in rows]
         self._show(self._all_rows)
 
     def _show(self, rows: Sequence[Row]) -> None:

@@ -92,7 +92,7 @@ def test_broken_exec_plugin_is_one_line_without_secrets(tmp_path: Path) -> None:
         kube_config.load(str(path))
     text = str(err.value)
     assert "\n" not in text and SECRET not in text
-    assert text.startswith("context 'dev': exec plugin missing-plugin returned no credentials")
+    assert text == "context 'dev': exec plugin missing-plugin cannot be started: No such file or directory"
 
 
 def test_in_cluster_used_only_without_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -264,3 +264,17 @@ def test_ambient_manifests_are_enforced_by_ztunnel(tmp_path: Path) -> None:
     assert [f["code"] for f in data["findings"]] == ["MT0021"]
     _, table, _, _ = _run(["-f", str(tmp_path), "--fail-on", "never"])
     assert "ambient" in table and "IST0103" not in table
+
+
+def test_a_skipped_object_is_reported_and_exits_2(manifests: Path) -> None:
+    (manifests / "odd.yaml").write_text("kind: Pod\nmetadata: {name: \"x\\e[2J\", labels: {v: 2}}\n")
+    code, out, err, _ = _run(["-f", str(manifests)])
+    assert code == 2 and "shop" in out  # the rest is still reported
+    assert "odd.yaml: document 1 (Pod x␛[2J): metadata.labels.v is int, not a string" in err
+    assert "1 object(s) skipped" in err and "\x1b" not in err
+
+
+def test_table_output_escapes_control_characters(tmp_path: Path) -> None:
+    (tmp_path / "ns.yaml").write_text('kind: Namespace\nmetadata: {name: "evil\\e]0;pwned\\a\\u202e"}\n')
+    code, out, _, _ = _run(["-f", str(tmp_path)])
+    assert code == 0 and "evil␛]0;pwned␇�" in out and "\x1b" not in out

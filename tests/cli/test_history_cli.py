@@ -61,18 +61,19 @@ def test_history_diff_shows_the_objects_change(changed) -> None:
 
 def test_undo_reverts_and_history_marks_it(changed) -> None:
     b, journal = changed
-    code, out, _ = run(run_undo, ["undo", "--journal", str(journal.path)], b)
-    assert (code, out) == (
-        0,
-        "undone: Set mTLS STRICT on namespace shop\n    patch    PeerAuthentication shop/default\n",
-    )
+    code, out, _ = run(run_undo, ["undo", "--yes", "--journal", str(journal.path)], b)
+    assert code == 0
+    assert out.startswith("Undo: Set mTLS STRICT on namespace shop\n"
+                          "  reverts 'Set mTLS STRICT on namespace shop', applied ")
+    assert f"in context {CTX}\n  namespace(s): shop\n" in out and "-    mode: STRICT\n  +    mode: PERMISSIVE" in out
+    assert out.endswith("undone: Set mTLS STRICT on namespace shop\n    patch    PeerAuthentication shop/default\n")
     assert b.get("PeerAuthentication", "shop", "default")["spec"] == {"mtls": {"mode": "PERMISSIVE"}}
     assert b.closed
     lines = run(run_history, ["history", "--journal", str(journal.path)], b)[1].splitlines()
     assert lines[0].endswith("[undone]") and lines[2].endswith(
         "Undo: Set mTLS STRICT on namespace shop  [undo]"
     )
-    assert run(run_undo, ["undo", "--journal", str(journal.path)], b)[:2] == (
+    assert run(run_undo, ["undo", "--yes", "--journal", str(journal.path)], b)[:2] == (
         1,
         f"meshtui undo: nothing to undo in context {CTX}\n",
     )
@@ -114,3 +115,39 @@ def test_options_given_before_the_sub_command_are_kept() -> None:
     add_parsers(parser.add_subparsers(dest="command"))
     assert parser.parse_args(["--context", "a", "history"]).context == "a"
     assert parser.parse_args(["history", "--context", "b"]).context == "b"
+
+
+class Answer(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("answer", "undone"), [("y\n", True), ("\n", False), ("no\n", False)])
+def test_undo_asks_before_applying(changed, answer: str, undone: bool) -> None:
+    b, journal = changed
+    out, err = io.StringIO(), io.StringIO()
+    code = run_undo(parse("undo", "--journal", str(journal.path)), backend_factory=lambda args: b, out=out,
+                    err=err, inp=Answer(answer))
+    mode = b.get("PeerAuthentication", "shop", "default")["spec"]["mtls"]["mode"]
+    assert "Apply this undo? [y/N] " in out.getvalue()
+    assert (code, mode) == ((0, "PERMISSIVE") if undone else (1, "STRICT"))
+
+
+def test_undo_without_a_terminal_needs_yes(changed) -> None:
+    b, journal = changed
+    code, out, err = run(run_undo, ["undo", "--journal", str(journal.path)], b)
+    assert code == 1 and err == "meshtui undo: not confirmed; answer in a terminal, or pass --yes\n"
+    assert out.startswith("Undo: ") and out.endswith("cancelled: nothing changed\n")
+    assert b.get("PeerAuthentication", "shop", "default")["spec"] == {"mtls": {"mode": "STRICT"}}
+
+
+def test_a_restart_never_blocks_undoing_the_change_before_it(changed) -> None:
+    b, journal = changed
+    from meshtui.change.journal import JournalEntry, JournalObject
+
+    restart = JournalObject("Deployment", "shop", "cart", "restart", None, None, "9")
+    journal.append(JournalEntry("r1", "2026-11-24T12:05:00Z", CTX, "Restart shop/cart", (restart,)))
+    code, out, _ = run(run_undo, ["undo", "--yes", "--journal", str(journal.path)], b)
+    assert code == 0 and out.startswith("Undo: Set mTLS STRICT on namespace shop\n")
+    assert "not reverted (restarts cannot be): Restart shop/cart" in out
+    assert b.get("PeerAuthentication", "shop", "default")["spec"] == {"mtls": {"mode": "PERMISSIVE"}}

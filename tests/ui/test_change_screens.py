@@ -154,7 +154,7 @@ async def test_conflict_on_apply_is_reported_for_a_re_read(b: Cluster) -> None:
     async with app.run_test() as pilot:
         await settle(app, pilot)
         b.patch("PeerAuthentication", "shop", "default", {"spec": {"mtls": {"mode": "DISABLE"}}})
-        await pilot.press("y")
+        await pilot.press("enter")
         await settle(app, pilot)
     (result,) = app.results
     assert result.conflict and b.get("PeerAuthentication", "shop", "default")["spec"]["mtls"] == {

@@ -286,3 +286,18 @@ async def test_scrolling_up_pauses_follow_and_end_resumes(demo: DemoBackend) -> 
         await pilot.press("end")
         assert view.follow
         await until(pilot, lambda: view.scroll_y == view.max_scroll_y)
+
+
+async def test_read_only_never_raises_a_proxys_log_level(demo: DemoBackend) -> None:
+    targets = pods_of(demo, "order-service")
+    screen = logs_screen(demo, targets, read_only=True)
+    before = parse_levels(demo.proxy_request(NS, targets[0][1], "/logging", "POST"))
+    async with Host(screen).run_test(size=(180, 40)) as pilot:
+        await until(pilot, lambda: screen.tail is not None and len(screen.tail.targets) == 2)
+        await pilot.press("L")
+        await pilot.pause(0.3)
+        assert "LOG LEVEL RAISED" not in header(screen)
+        screen.action_level()  # as from the command palette
+        await pilot.pause(0.3)
+        assert "read-only mode" in "\n".join(n.message for n in pilot.app._notifications)
+    assert parse_levels(demo.proxy_request(NS, targets[0][1], "/logging", "POST")) == before

@@ -74,10 +74,19 @@ async def test_namespace_strict_preview_apply_then_undo(make_demo) -> None:
         before = ms_inventory_refusals(demo)
         demo.advance(30)
         assert ms_inventory_refusals(demo) > before  # the legacy plaintext caller now fails
+        # Undo is a change like any other: previewed (what, where, the diff), applied only by enter.
         await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, PreviewScreen)
+                       and demo.app.screen.dry_run is not None)
+        text = screen_text(demo.app)
+        assert "Undo: " in text and "in context demo" in text and "namespace(s): kubestock-staging" in text
+        assert "Server dry run: accepted" in text and "PeerAuthentication kubestock-staging/default" in text
+        await pilot.press("y")  # y is YAML elsewhere: it must not apply
+        await pilot.pause(0.3)
+        assert demo.backend.get("PeerAuthentication", "kubestock-staging", "default") is not None
+        await pilot.press("enter")
         await wait_for(pilot, lambda: demo.backend.get("PeerAuthentication", "kubestock-staging", "default") is None)
-        await wait_for(pilot, lambda: "undone" in notices(demo.app).lower() or "Undid" in notices(demo.app)
-                       or "revert" in notices(demo.app).lower())
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
 
 
 async def test_cancel_in_preview_changes_nothing(make_demo) -> None:

@@ -114,26 +114,3 @@ def test_read_only_refuses_even_a_dry_run(b: Cluster) -> None:
         with pytest.raises(ReadOnlyError):
             apply_plan(b, plan, dry_run=dry_run, read_only=True)
     assert b.calls == []
-
-
-def test_replace_puts_the_whole_object_and_is_rolled_back_as_a_whole(b: Cluster) -> None:
-    before = b.get("PeerAuthentication", "shop", "default")
-    after = peer_auth("shop", "default", mode="STRICT", selector=WEB)
-    replace = ObjectChange("PeerAuthentication", "shop", "default", before, after, "replace")
-    invalid = ObjectChange(
-        "PeerAuthentication", "shop", "x", None, peer_auth("shop", "x", ports={"1": "STRICT"}), "create"
-    )
-    result = apply_changes(b, [replace, invalid], dry_run=False)
-    assert result.rolled_back == ("PeerAuthentication shop/default",)
-    assert specs(b) == {("shop", "default"): {"mtls": {"mode": "PERMISSIVE"}}}
-    assert apply_changes(b, [replace], dry_run=False).conflict  # before's resourceVersion is stale now
-    fresh = ObjectChange(
-        "PeerAuthentication",
-        "shop",
-        "default",
-        b.get("PeerAuthentication", "shop", "default"),
-        after,
-        "replace",
-    )
-    assert apply_changes(b, [fresh], dry_run=False).ok
-    assert specs(b) == {("shop", "default"): after["spec"]}

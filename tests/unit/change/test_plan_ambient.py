@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from tests.unit.change.fake_backend import deployment, namespace, pod
 
 from meshtui.change.plan import PlanError, ambient_plan, ambient_workload_plan, workloads_to_restart
 from meshtui.policy.engine import evaluate
+from tests.objects import deployment, namespace, pod
 from tests.unit.change.test_plan import snap
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

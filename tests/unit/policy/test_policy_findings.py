@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from policy_factories import ap, dr, ns, pa, pod, snap, svc
 
+from meshtui.model.convert import from_k8s
 from meshtui.model.objects import Pod, Waypoint
 from meshtui.model.snapshot import ModelObject
 from meshtui.policy.engine import evaluate
@@ -31,6 +32,12 @@ def _rs_pod(name: str, sidecar: bool) -> Pod:
 # (code, objects that raise it, expected (kind, namespace, name), objects that must not)
 AMBIENT = ns("pay", **{"istio.io/dataplane-mode": "ambient"})
 REDIRECTED = {"ambient.istio.io/redirection": "enabled"}
+
+
+def _raw_pa(name: str, mode: object) -> dict:
+    return {"kind": "PeerAuthentication", "metadata": {"name": name, "namespace": "shop"},
+            "spec": {"mtls": {"mode": mode}}}
+
 
 CASES: list[tuple[str, list[ModelObject], tuple[str, str, str], list[ModelObject]]] = [
     ("IST0102", [ns("bar")], ("Namespace", "", "bar"), [ns("bar", **{"istio-injection": "disabled"})]),
@@ -173,6 +180,12 @@ CASES: list[tuple[str, list[ModelObject], tuple[str, str, str], list[ModelObject
         ("Namespace", "", "pay"),
         [ns("pay", **{"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "wp"}), Waypoint("pay", "wp")],
     ),
+    (
+        "MT0012",
+        [pod("shop", "web-1", WEB), from_k8s(_raw_pa("bad", "strict"))],
+        ("PeerAuthentication", "shop", "bad"),
+        [pod("shop", "web-1", WEB), from_k8s(_raw_pa("bad", "STRICT"))],
+    ),
 ]
 
 
@@ -250,3 +263,25 @@ def test_every_code_is_documented() -> None:
     documented = set(re.findall(r"^### ((?:IST|MT)\d{4})(?: / (IST\d{4}))?", docs, re.M))
     codes = {c for pair in documented for c in pair if c}
     assert codes == {c[0] for c in CASES}
+
+
+@pytest.mark.parametrize(
+    ("obj", "where"),
+    [
+        (_raw_pa("lower", "strict"), "spec.mtls.mode: Unsupported value: 'strict'"),
+        (_raw_pa("number", 1), "spec.mtls.mode: Unsupported value: 1"),
+        ({"kind": "PeerAuthentication", "metadata": {"name": "port", "namespace": "shop"},
+          "spec": {"selector": {"matchLabels": WEB}, "portLevelMtls": {"8080": {"mode": "OFF"}}}},
+         "spec.portLevelMtls[8080].mode: Unsupported value: 'OFF'"),
+        ({"kind": "DestinationRule", "metadata": {"name": "tls", "namespace": "shop"},
+          "spec": {"host": HOST, "trafficPolicy": {"tls": {"mode": "ISTIO"}}}},
+         "spec.trafficPolicy.tls.mode: Unsupported value: 'ISTIO': supported values: DISABLE, SIMPLE"),
+    ],
+    ids=["lowercase mode", "number", "port-level", "DestinationRule tls"],
+)
+def test_an_invalid_enum_is_an_error_and_never_a_mode(obj: dict, where: str) -> None:
+    report = evaluate(snap(pod("shop", "web-1", WEB), svc("shop", "web"), from_k8s(obj)))
+    (finding,) = [f for f in report.findings if f.code == "MT0012"]
+    assert finding.severity == "error" and where in finding.message and "API server rejects" in finding.message
+    modes = {p.mode for pm in report.pods.values() for p in pm.ports} | {pm.mode for pm in report.pods.values()}
+    assert modes == {"PERMISSIVE"}  # the rejected policy takes no effect; 'strict' is never shown as a mode

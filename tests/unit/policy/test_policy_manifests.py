@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from meshtui.manifests import ManifestError, load_paths
+from meshtui.model import convert
 
 NAMESPACES = """\
 apiVersion: v1
@@ -134,9 +135,8 @@ def test_stdin_and_several_paths(tmp_path: Path) -> None:
         ("kind: Namespace\nmetadata:\n  name: a: b\n", r"bad\.yaml:3:10: mapping values are not allowed"),
         ("kind: Namespace\nmetadata:\n  name: [unclosed\n", r"bad\.yaml:4:1: .*started at line 3"),
         ("kind: Namespace\n\tmetadata: {}\n", r"bad\.yaml:2:"),
-        ("- just\n- a list\n", r"bad\.yaml: document 1 is not a Kubernetes object"),
     ],
-    ids=["mapping in a scalar", "unclosed flow", "tab indentation", "not an object"],
+    ids=["mapping in a scalar", "unclosed flow", "tab indentation"],
 )
 def test_errors_name_file_and_line(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "bad.yaml").write_text(text)
@@ -147,3 +147,45 @@ def test_errors_name_file_and_line(tmp_path: Path, text: str, message: str) -> N
 def test_missing_path(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="no such file"):
         load_paths([str(tmp_path / "nope")])
+
+
+GOOD_NS = "apiVersion: v1\nkind: Namespace\nmetadata: {name: good}\n"
+
+
+@pytest.mark.parametrize(
+    ("doc", "reason"),
+    [
+        ("- just\n- a list\n", "is list, not an object"),
+        ("kind: Namespace\nmetadata: {name: 7}\n", "metadata.name must be a non-empty string"),
+        ("kind: Pod\nmetadata: {name: p, namespace: [a]}\n", "metadata.namespace is list"),
+        ("kind: Pod\nmetadata: {name: p, labels: {version: 1.0}}\n", "metadata.labels.version is float"),
+        ("kind: Pod\nmetadata: {name: p, labels: [a, b]}\n", "metadata.labels is list"),
+        ("kind: Pod\nmetadata: {name: p, creationTimestamp: yesterday}\n", "is not a timestamp"),
+        ("kind: Service\nmetadata: {name: s}\nspec: [1]\n", "spec is list"),
+        ("kind: Deployment\nmetadata: {name: d}\nspec: {replicas: many}\n", "unexpected field value"),
+        ("kind: List\nitems: [3]\n", "is int, not an object"),
+    ],
+    ids=["list document", "int name", "list namespace", "float label", "list labels", "bad timestamp",
+         "list spec", "string replicas", "list of non-objects"],
+)
+def test_malformed_objects_are_skipped_and_named(tmp_path: Path, doc: str, reason: str) -> None:
+    (tmp_path / "bad.yaml").write_text(f"{GOOD_NS}---\n{doc}")
+    snapshot = load_paths([str(tmp_path / "bad.yaml")])
+    assert list(snapshot.namespaces) == [("", "good")]
+    (skipped,) = snapshot.skipped
+    assert skipped.startswith(f"{tmp_path / 'bad.yaml'}: document 2 (") and reason in skipped, skipped
+
+
+def test_a_lone_surrogate_from_json_is_malformed() -> None:
+    # libyaml refuses "\ud800" in YAML; JSON from an API server can still carry one.
+    with pytest.raises(convert.Malformed, match="lone surrogate"):
+        convert.from_k8s({"kind": "Pod", "metadata": {"name": "p", "annotations": {"a": "\ud800"}}})
+
+
+def test_policies_nested_too_deep_are_malformed() -> None:
+    # Policies keep their raw body for the YAML view and diffs: all of it must be showable.
+    deep: dict = {}
+    for _ in range(convert.MAX_OBJECT_DEPTH + 5):
+        deep = {"x": deep}
+    with pytest.raises(convert.Malformed, match="nested deeper"):
+        convert.from_k8s({"kind": "PeerAuthentication", "metadata": {"name": "p"}, "spec": {"selector": deep}})

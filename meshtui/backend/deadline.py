@@ -1,0 +1,115 @@
+"""A total deadline for each API request, and aborting every request in flight at once.
+
+urllib3's timeouts bound each socket operation, not the request: a server that sends one byte a
+second never trips a 10 s read timeout. Here every connection registers, as it sends a request,
+with the deadline of the thread that sends it; when the deadline passes (or :func:`abort_all` is
+called because the user quits) its socket is shut down, which wakes the blocked read at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from typing import Any, Iterator
+
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+_local = threading.local()
+_active: set[Deadline] = set()
+_active_lock = threading.Lock()
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self.aborted = False
+        self._lock = threading.Lock()
+        self._connections: list[HTTPConnection] = []
+        self._timer = threading.Timer(seconds, self.expire)
+        self._timer.daemon = True
+
+    def register(self, conn: HTTPConnection) -> None:
+        with self._lock:
+            self._connections.append(conn)
+            done = self.expired or self.aborted
+        if done:
+            _shutdown(conn)
+
+    def expire(self, *, aborted: bool = False) -> None:
+        with self._lock:
+            self.expired = self.expired or not aborted
+            self.aborted = self.aborted or aborted
+            connections = list(self._connections)
+        for conn in connections:
+            _shutdown(conn)
+
+
+def _shutdown(conn: HTTPConnection) -> None:
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def deadline(seconds: float, group: set[Deadline] | None = None) -> Iterator[Deadline]:
+    """Requests the current thread sends inside the block are cut off ``seconds`` after it began.
+    ``group``: a set the deadline is in while active, for :func:`abort_all` of one client."""
+    d = Deadline(seconds)
+    outer = getattr(_local, "deadline", None)
+    _local.deadline = d
+    with _active_lock:
+        _active.add(d)
+        if group is not None:
+            group.add(d)
+    d._timer.start()
+    try:
+        yield d
+    finally:
+        d._timer.cancel()
+        _local.deadline = outer
+        with _active_lock:
+            _active.discard(d)
+            if group is not None:
+                group.discard(d)
+
+
+def abort_all(group: set[Deadline] | None = None) -> None:
+    """Cut every request in flight (of ``group``, else of the process) because the user quits or
+    closes the client: their threads return at once with an error."""
+    with _active_lock:
+        active = list(_active if group is None else group)
+    for d in active:
+        d.expire(aborted=True)
+
+
+class _Registering:
+    """Mixin: a connection joins the sending thread's deadline as the request goes out."""
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        d = getattr(_local, "deadline", None)
+        if d is not None:
+            d.register(self)  # type: ignore[arg-type]
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPConnection(_Registering, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Registering, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+POOL_CLASSES = {"http": _HTTPPool, "https": _HTTPSPool}
