@@ -1,7 +1,9 @@
 """Kubernetes manifests (files, directories, stdin) → a Snapshot, for ``meshtui check -f``.
 
-Workloads become template pods so the engine can evaluate them like running pods; whether each
-would get a sidecar is predicted as Istio's injector would decide it once applied.
+Workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob) become template pods so the
+engine can evaluate them like running pods; whether each would get a sidecar is predicted as Istio's
+injector would decide it once applied. A Pod object is taken as it is (from ``kubectl get pods -o yaml``
+or a support bundle it is already past admission), with the containers it has, as istioctl analyze does.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from meshtui.model.snapshot import ModelObject, Snapshot
 from meshtui.policy.injection import would_inject
 
 SUFFIXES = (".yaml", ".yml", ".json")
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 
 
 class ManifestError(Exception):
@@ -75,6 +77,14 @@ def _objects(doc: Any, name: str, index: int) -> Iterator[Mapping[str, Any]]:
     yield doc
 
 
+def _with_pod_template(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A CronJob's pod template sits one level deeper (spec.jobTemplate.spec.template)."""
+    if raw.get("kind") != "CronJob":
+        return raw
+    job_spec = ((raw.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}
+    return {**raw, "spec": job_spec}
+
+
 def template_pod(workload: Workload, raw: Mapping[str, Any]) -> Pod:
     """The pod a workload's template describes, named after the workload."""
     spec = ((raw.get("spec") or {}).get("template") or {}).get("spec") or {}
@@ -112,11 +122,12 @@ def load_paths(paths: Sequence[str], stdin: TextIO | None = None) -> Snapshot:
                 kind = raw.get("kind", "")
                 try:
                     if kind in WORKLOAD_KINDS:
-                        wl = convert.workload(raw)
+                        flat = _with_pod_template(raw)
+                        wl = convert.workload(flat)
                         objects.append(wl)
-                        pods.append(template_pod(wl, raw))
+                        pods.append(template_pod(wl, flat))
                     elif kind == "Pod":
-                        pods.append(convert.pod(raw, template=True))
+                        objects.append(convert.pod(raw))
                     else:
                         obj = convert.from_k8s(raw)
                         if obj is not None:
