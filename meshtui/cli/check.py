@@ -103,13 +103,10 @@ def _workload(pm: PodMtls) -> dict[str, Any]:
     }
 
 
-def _finding(f: Finding) -> dict[str, str]:
+def _finding(f: Finding) -> dict[str, Any]:
     return {"code": f.code, "severity": f.severity, "kind": f.kind, "namespace": f.namespace,
-            "name": f.name, "message": f.message, "fix": f.fix}
-
-
-def _in_scope(f: Finding, namespace: str) -> bool:
-    return f.namespace == namespace or (f.kind == "Namespace" and f.name == namespace)
+            "name": f.name, "message": f.message, "fix": f.fix,
+            "about": [{"kind": r.kind, "namespace": r.namespace, "name": r.name} for r in f.about]}
 
 
 def to_data(report: MeshReport, namespace: str | None = None) -> dict[str, Any]:
@@ -122,7 +119,7 @@ def to_data(report: MeshReport, namespace: str | None = None) -> dict[str, Any]:
         "workloads": [
             _workload(pm) for pm in report.pods.values() if namespace is None or pm.pod.namespace == namespace
         ],
-        "findings": [_finding(f) for f in report.findings if namespace is None or _in_scope(f, namespace)],
+        "findings": [_finding(f) for f in report.findings if namespace is None or f.concerns_namespace(namespace)],
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from meshtui.model.objects import AuthorizationPolicy, DestinationRule, Pod, Service, TLSSettings
+from meshtui.model.objects import AuthorizationPolicy, DestinationRule, Pod, Ref, Service, TLSSettings
 from meshtui.policy.clients import (
     FAIL,
     ISTIO_MUTUAL,
@@ -164,6 +164,7 @@ def destination_rule_mtls_findings(analysis: Analysis) -> Iterator[Finding]:
         if rule.tls is None and not rule.port_tls:
             continue
         problems: dict[str, list[str]] = defaultdict(list)
+        servers: dict[str, dict[Ref, None]] = defaultdict(dict)
         for svc in sorted(_services_for_host(analysis, rule), key=lambda s: (s.namespace, s.name)):
             # Only count services for which this rule is the one a client in its namespace resolves.
             client_ns = svc.namespace if rule.namespace == root else rule.namespace
@@ -184,8 +185,9 @@ def destination_rule_mtls_findings(analysis: Analysis) -> Iterator[Finding]:
                         code = {DISABLE: "MT0001", ISTIO_MUTUAL: "MT0003"}.get(tls.mode, "MT0002")
                         where = f"{svc.name}.{svc.namespace}:{sp.port} → pod {pod.name}"
                         problems[code].append(f"{where}: {reason}")
+                        servers[code].update({svc.ref: None, pod.ref: None})
         for code, examples in sorted(problems.items()):
-            yield _rule_finding(code, rule, examples)
+            yield _rule_finding(code, rule, examples, tuple(servers[code]))
 
 
 _RULE_TEXT = {
@@ -198,13 +200,14 @@ _RULE_TEXT = {
 }
 
 
-def _rule_finding(code: str, rule: DestinationRule, examples: list[str]) -> Finding:
+def _rule_finding(code: str, rule: DestinationRule, examples: list[str], about: tuple[Ref, ...]) -> Finding:
     what, fix = _RULE_TEXT[code]
     more = f" (+{len(examples) - 1} more)" if len(examples) > 1 else ""
     return Finding(
         code, "error", "DestinationRule", rule.namespace, rule.name,
         f"DestinationRule {what}: {examples[0]}{more}.",
         f"# DestinationRule {rule.namespace}/{rule.name}, trafficPolicy (and portLevelSettings):\n{fix}",
+        about,
     )
 
 
@@ -247,6 +250,7 @@ def peer_authentication_findings(analysis: Analysis) -> Iterator[Finding]:
                 "# enable injection for the namespace if needed, then restart the workloads:\n"
                 f"kubectl label namespace {pa.namespace} {LEGACY_LABEL}=enabled --overwrite\n"
                 + "\n".join(sorted({restart_fix(p) for p in selected})),
+                tuple(p.ref for p in selected),
             )
     for ns, pas in sorted(analysis.policies.namespace_wide.items()):
         level = "mesh-wide" if ns == root else "namespace-wide"
@@ -280,6 +284,7 @@ def exposure_findings(analysis: Analysis) -> Iterator[Finding]:
                 f"{svc.type} port {sp.port} reaches STRICT port {tp} of pod {pod.name}: clients outside the "
                 "mesh send plaintext and will fail.",
                 _exception_yaml(pod, tp) + "\n# or expose the service through an Istio ingress gateway",
+                tuple(p.ref for p, _ in strict),
             )
 
 
@@ -336,6 +341,7 @@ def authorization_findings(analysis: Analysis) -> Iterator[Finding]:
                 f"accepts plaintext on {where}: plaintext requests carry no identity and are denied.",
                 "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\n"
                 f"metadata:\n  name: default\n  namespace: {pod.namespace}\nspec:\n  mtls:\n    mode: STRICT",
+                (pod.ref,),
             )
             break
 
@@ -354,11 +360,20 @@ def restart_fix(pod: Pod) -> str:
     return f"kubectl delete {kind.lower()} {name} -n {pod.namespace}   # and create it again"
 
 
+def is_control_plane(pod: Pod, root_namespace: str) -> bool:
+    """Istio's own pods and the system namespaces: no sidecar is expected there, even on a pod that
+    carries istio.io/rev (istiod labels itself with the revision it serves)."""
+    if pod.namespace in SYSTEM_NAMESPACES | {root_namespace, "istio-system"}:
+        return True
+    return pod.labels.get("app") == "istiod" or pod.labels.get("istio") == "pilot"
+
+
 def restart_findings(analysis: Analysis) -> Iterator[Finding]:
     snapshot = analysis.snapshot
+    root = snapshot.mesh.root_namespace
     pending: dict[tuple[str, str, str], list[Pod]] = defaultdict(list)
     for pod in snapshot.pods.values():
-        if pod.template or pod.has_sidecar or pod.phase in ("Succeeded", "Failed"):
+        if pod.template or pod.has_sidecar or pod.phase in ("Succeeded", "Failed") or is_control_plane(pod, root):
             continue
         ns = snapshot.namespaces.get(("", pod.namespace))
         if would_inject(ns, pod.labels, pod.annotations, host_network=pod.host_network,
@@ -371,5 +386,6 @@ def restart_findings(analysis: Analysis) -> Iterator[Finding]:
             f"Injection is enabled for these pods but {len(pods)} run without a sidecar: they started "
             "before injection was enabled and need a restart.",
             restart_fix(pods[0]),
+            tuple(sorted((p.ref for p in pods), key=str)),
         )
 

@@ -85,6 +85,9 @@ class MeshSummary:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """``kind/namespace/name`` is the object to fix; ``about`` the other objects the finding concerns
+    (the pods a DestinationRule fails against, ...), so it is shown with them and nowhere else."""
+
     code: str
     severity: str
     kind: str
@@ -92,10 +95,19 @@ class Finding:
     name: str
     message: str
     fix: str
+    about: tuple[Ref, ...] = ()
 
     @property
     def ref(self) -> Ref:
         return Ref(self.kind, self.namespace, self.name)
+
+    @property
+    def objects(self) -> tuple[Ref, ...]:
+        return (self.ref, *self.about)
+
+    def concerns_namespace(self, namespace: str) -> bool:
+        return any(r.namespace == namespace or (r.kind == "Namespace" and r.name == namespace)
+                   for r in self.objects)
 
 
 @dataclass(frozen=True)

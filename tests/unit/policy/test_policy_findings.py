@@ -185,6 +185,33 @@ def test_restart_needed_follows_injection(labels: dict, annotations: dict, expec
     assert bool(_refs([SHOP, p], "MT0010")) is expected
 
 
+@pytest.mark.parametrize(
+    ("namespace", "labels"),
+    [("istio-system", {"app": "istiod", "istio": "pilot", "istio.io/rev": "canary"}),
+     ("istio-canary", {"app": "istiod", "istio.io/rev": "canary"})],
+    ids=["istiod in the root namespace", "revisioned istiod elsewhere"],
+)
+def test_control_plane_needs_no_restart(namespace: str, labels: dict[str, str]) -> None:
+    istiod = pod(namespace, "istiod-canary-1", labels, sidecar=False)
+    assert _refs([ns(namespace), istiod], "MT0010") == set()
+
+
+@pytest.mark.parametrize(
+    ("code", "objs", "about"),
+    [
+        ("MT0010", [SHOP, _rs_pod("cart", sidecar=False)], {("Pod", "shop", "cart-7d9f-abcde")}),
+        ("MT0009", [pod("shop", "web-1", WEB), pod("shop", "other", {"app": "other"}),
+                    ap("shop", "allow", WEB, source={"principals": ["cluster.local/ns/a/sa/b"]})],
+         {("Pod", "shop", "web-1")}),
+    ],
+    ids=["MT0010 names its pods", "MT0009 names the open pod only"],
+)
+def test_findings_name_the_objects_they_are_about(code: str, objs: list[ModelObject],
+                                                 about: set[tuple[str, str, str]]) -> None:
+    (finding,) = [f for f in evaluate(snap(*objs)).findings if f.code == code]
+    assert {(r.kind, r.namespace, r.name) for r in finding.about} == about
+
+
 def test_host_network_pod_is_not_missing_a_proxy() -> None:
     p = pod("shop", "hostnet", sidecar=False, host_network=True)
     assert _refs([SHOP, p], "IST0103") == set()
