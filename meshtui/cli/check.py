@@ -113,7 +113,8 @@ def to_data(report: MeshReport, namespace: str | None = None) -> dict[str, Any]:
     """The documented JSON shape; ``namespace`` limits it to one namespace."""
     return {
         "namespaces": [
-            {"name": ns.name, "injection": ns.injection, "mtls": ns.mtls}
+            {"name": ns.name, "injection": ns.injection, "mtls": ns.mtls, "pods": ns.pods,
+             "without_sidecar": ns.without_sidecar}
             for ns in report.namespaces.values() if namespace is None or ns.name == namespace
         ],
         "workloads": [
@@ -131,8 +132,11 @@ def _columns(rows: list[list[str]]) -> list[str]:
 def render_table(data: dict[str, Any]) -> str:
     lines: list[str] = []
     ns_rows = [["NAMESPACE", "INJECTION", "MTLS"]]
-    ns_rows += [[n["name"], n["injection"], n["mtls"]] for n in data["namespaces"]]
+    ns_rows += [[n["name"], n["injection"], n["mtls"] + (f" ✗{n['without_sidecar']}" if n["without_sidecar"] else "")]
+                for n in data["namespaces"]]
     lines += _columns(ns_rows)
+    if any(n["without_sidecar"] for n in data["namespaces"]):
+        lines.append("✗N: pods without a sidecar; they accept plaintext whatever the policy says")
     wl_rows = [["NAMESPACE", "POD", "SIDECAR", "MODE", "PORTS"]]
     for w in data["workloads"]:
         ports = " ".join(f"{p['port']}:{p['mode']}" for p in w["ports"]) or "-"

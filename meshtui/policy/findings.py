@@ -50,10 +50,26 @@ def find_all(analysis: Analysis) -> tuple[Finding, ...]:
         exposure_findings,
         authorization_findings,
         restart_findings,
+        strict_gap_findings,
     )
     found = [f for check in checks for f in check(analysis)]
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     return tuple(sorted(found, key=lambda f: (rank[f.severity], f.code, f.namespace, f.name, f.message)))
+
+
+def findings_for(findings: Iterable[Finding], namespace: str, pod: Pod | None,
+                 policies: Iterable[Ref] = ()) -> list[Finding]:
+    """The findings the Policies pane shows for a namespace, or for one pod and the policies it lists.
+
+    A finding that names the objects it is about (``about``) shows only with those objects: a STRICT
+    namespace policy over one sidecar-less pod is not a finding about the other pods it covers.
+    """
+    if pod is None:
+        return [f for f in findings if f.concerns_namespace(namespace)]
+    own = {pod.ref, Ref(workload_of(pod)[0], pod.namespace, pod.workload_name), Ref("Namespace", "", namespace)}
+    listed = own | set(policies)
+    return [f for f in findings
+            if (f.about and (own & set(f.objects))) or (not f.about and f.ref in listed)]
 
 
 # --- istioctl's injection analyzer: IST0102, IST0103, IST0123 --------------------------------------
@@ -389,3 +405,42 @@ def restart_findings(analysis: Analysis) -> Iterator[Finding]:
             tuple(sorted((p.ref for p in pods), key=str)),
         )
 
+
+
+# --- STRICT on paper, plaintext in fact: MT0012 ----------------------------------------------------
+
+def strict_gap_findings(analysis: Analysis) -> Iterator[Finding]:
+    """A STRICT policy covering pods without a sidecar: nothing enforces it there, they take plaintext.
+
+    Reported once per deciding policy and namespace; MT0004 already covers a workload policy that
+    selects only sidecar-less pods.
+    """
+    snapshot = analysis.snapshot
+    root = snapshot.mesh.root_namespace
+    gaps: dict[tuple[str, str, str, str], list[Pod]] = defaultdict(list)
+    for pod in snapshot.pods.values():
+        if pod.has_sidecar or pod.phase in ("Succeeded", "Failed") or is_control_plane(pod, root):
+            continue
+        res = analysis.policies.resolve(pod)
+        if res.mode == STRICT and res.source.kind:
+            src = res.source
+            gaps[(src.namespace, src.name, src.level, pod.namespace)].append(pod)
+    for (pa_ns, pa_name, level, namespace), pods in sorted(gaps.items()):
+        pa = snapshot.peer_authentications.get((pa_ns, pa_name))
+        if level == "workload" and pa is not None and pa.selector and not any(
+                p.has_sidecar for p in analysis.services.pods.selected_by(pa_ns, pa.selector)):
+            continue
+        pods.sort(key=lambda p: p.name)
+        names = ", ".join(p.name for p in pods[:3]) + (f" (+{len(pods) - 3} more)" if len(pods) > 3 else "")
+        ns_obj = snapshot.namespaces.get(("", namespace))
+        label = "" if all(would_inject(ns_obj, p.labels, p.annotations, revisions=snapshot.mesh.revisions)
+                          for p in pods) else f"kubectl label namespace {namespace} {LEGACY_LABEL}=enabled\n"
+        have = "1 pod has" if len(pods) == 1 else f"{len(pods)} pods have"
+        yield Finding(
+            "MT0012", "warning", "PeerAuthentication", pa_ns, pa_name,
+            f"{namespace} is STRICT by {level} policy {pa_ns}/{pa_name}, but {have} no sidecar and "
+            f"accept{'s' if len(pods) == 1 else ''} plaintext: {names}.",
+            "# give them a sidecar (restart after injection is enabled):\n" + label
+            + "\n".join(sorted({restart_fix(p) for p in pods})),
+            tuple(p.ref for p in pods),
+        )

@@ -102,6 +102,11 @@ class Finding:
         return Ref(self.kind, self.namespace, self.name)
 
     @property
+    def key(self) -> str:
+        """Stable across snapshots while the finding stays the same: keeps a list's cursor on it."""
+        return "\x1f".join((self.code, self.kind, self.namespace, self.name, self.message))
+
+    @property
     def objects(self) -> tuple[Ref, ...]:
         return (self.ref, *self.about)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,11 +21,13 @@ from textual.widgets import DataTable, Footer, Input, Static
 from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.engine import MeshReport
+from meshtui.policy.findings import findings_for
 from meshtui.policy.scope import policies_for_namespace, policies_for_pod
 from meshtui.render import (
     authorization_policy_row,
     destination_rule_row,
-    finding_line,
+    elide,
+    finding_cell,
     namespace_row,
     peer_authentication_rows,
     pod_row,
@@ -46,6 +49,12 @@ ACTION_NEEDS: dict[str, tuple[str, ...]] = {
 
 NARROW_WIDTH = 100
 NARROW_POD_NAME = 24
+MIN_POD_NAME = 16
+POD_COLUMNS = ("NAME", "READY", "mTLS", "PROXY", "STATUS", "RST", "AGE")
+
+
+def cell_len(cell: Text | str) -> int:
+    return cell.cell_len if isinstance(cell, Text) else len(cell)
 
 
 class Pane(Vertical):
@@ -78,6 +87,7 @@ class MainScreen(Screen):
         Binding("R", "restart", "Restart", show=False, id="main.restart"),
         Binding("u", "undo", "Undo", show=False, id="main.undo"),
         Binding("y", "yaml", "YAML", show=False, id="main.yaml"),
+        Binding("F", "findings", "Findings", id="main.findings"),
         Binding("1", "focus_pane('namespaces')", "Namespaces", show=False, id="main.pane_namespaces"),
         Binding("2", "focus_pane('pods')", "Pods", show=False, id="main.pane_pods"),
         Binding("3", "focus_pane('policies')", "Policies", show=False, id="main.pane_policies"),
@@ -87,11 +97,12 @@ class MainScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.namespaces = ResourceTable(["NAME", "mTLS", "INJECT", "PODS", "✗"], id="namespaces-table")
-        self.pods = ResourceTable(["NAME", "READY", "mTLS", "PROXY", "STATUS", "RST", "AGE"], id="pods-table")
+        self.namespaces = ResourceTable(["NAME", "mTLS", "INJECT", "PODS"], id="namespaces-table")
+        self.pods = ResourceTable(list(POD_COLUMNS), id="pods-table")
         self.policies = ResourceTable(["KIND", "NAME", "MODE", "SCOPE"], id="policies-table")
         self.header = StatusHeader(id="header")
-        self.findings = Static(id="findings")
+        self.findings = ResourceTable(["FINDINGS (enter: details and fix, F: all)"], id="findings-table",
+                                      row_height=2)
         self.cluster_error = Static(id="cluster-error")
         self.log_pane = PodLogPane(id="logs-pane")
         self.snapshot: Snapshot | None = None
@@ -169,16 +180,24 @@ class MainScreen(Screen):
         now = self.app.now()
         results = self.report.pods if self.report else {}
         pods = self.snapshot.pods_in(self.selected_namespace)
-        # On a narrow terminal long pod names would push the mTLS column out of the pane.
-        name_width = NARROW_POD_NAME if self.app.size.width < NARROW_WIDTH else None
-        rows: list[Row] = [
-            (f"{p.namespace}/{p.name}", pod_row(p, results.get(p.key), self.palette, now, name_width))
-            for p in pods
-        ]
+        cells = [(p, pod_row(p, results.get(p.key), self.palette, now)) for p in pods]
+        width = self._pod_name_width([c for _, c in cells])
+        rows: list[Row] = [(f"{p.namespace}/{p.name}", [elide(p.name, width), *c[1:]]) for p, c in cells]
         self.pods.sync(rows)
         self.query_one("#pods-pane").border_title = f"Pods  {self.selected_namespace}  {len(rows)}"
         key = self.pods.selected_key
         self._select_pod(tuple(key.split("/", 1)) if key else None)  # type: ignore[arg-type]
+
+    def _pod_name_width(self, rows: list[list[Text | str]]) -> int | None:
+        """Pod names give way so STATUS, RST and AGE stay in the pane; a wide pane shows them whole."""
+        pane = self.query_one("#pods-pane").size.width
+        if not pane:
+            return NARROW_POD_NAME if self.app.size.width < NARROW_WIDTH else None
+        columns = len(self.pods.columns) or 7
+        others = sum(max([len(label)] + [cell_len(r[i]) for r in rows])
+                     for i, label in enumerate(POD_COLUMNS) if i)
+        # The pane's size is inside its border; a cell padding either side of every column, a scrollbar.
+        return max(MIN_POD_NAME, pane - 2 * columns - 2 - others)
 
     def _render_policies(self) -> None:
         if self.snapshot is None or self.selected_namespace is None:
@@ -187,8 +206,11 @@ class MainScreen(Screen):
         pod = self.current_pod()
         scoped = policies_for_pod(snap, pod) if pod else policies_for_namespace(snap, self.selected_namespace)
         rows: list[Row] = []
+        unprotected = {f.ref: len(f.about) for f in (self.report.findings if self.report else ())
+                       if f.code == "MT0012"}
         for pa in scoped.peer_authentications:
-            for i, cells in enumerate(peer_authentication_rows(pa, root, self.palette)):
+            for i, cells in enumerate(peer_authentication_rows(pa, root, self.palette,
+                                                               unprotected.get(pa.ref, 0))):
                 rows.append((f"pa/{pa.namespace}/{pa.name}/{i}", cells))
         for dr in scoped.destination_rules:
             rows.append((f"dr/{dr.namespace}/{dr.name}", destination_rule_row(dr, self.palette)))
@@ -199,11 +221,15 @@ class MainScreen(Screen):
         self.policies.sync(rows)
         scope = f"{pod.name}" if pod else self.selected_namespace
         self.query_one("#policies-pane").border_title = f"Policies  {scope}"
-        ns = self.selected_namespace
-        findings = [f for f in (self.report.findings if self.report else ())
-                    if (f.namespace == ns or (f.kind == "Namespace" and f.name == ns))
-                    and (pod is None or f.kind != "Pod" or f.name == pod.name)]
-        self.findings.update(finding_line(findings))
+        listed = [*scoped.peer_authentications, *scoped.destination_rules, *scoped.virtual_services,
+                  *scoped.authorization_policies]
+        findings = findings_for(self.report.findings if self.report else (), self.selected_namespace, pod,
+                                [obj.ref for obj in listed])
+        # The pane is narrow: each finding takes two lines, its message cut to the pane's width.
+        width = self.query_one("#policies-pane").size.width - 4
+        self.findings.sync([(f.key, [finding_cell(f, self.palette, width if width > 20 else 60)])
+                            for f in findings])
+        self.findings.display = bool(findings)
 
     # -- selection ----------------------------------------------------------------------------------
     def current_pod(self) -> Pod | None:
@@ -256,7 +282,8 @@ class MainScreen(Screen):
         return node
 
     def action_focus_pane(self, name: str) -> None:
-        target = {"namespaces": self.namespaces, "pods": self.pods, "policies": self.policies}.get(name)
+        target = {"namespaces": self.namespaces, "pods": self.pods, "policies": self.policies,
+                  "findings": self.findings}.get(name)
         if target is not None:
             target.focus()
         else:
@@ -305,6 +332,8 @@ class MainScreen(Screen):
             self.action_logs()
         elif self.focused is self.policies:
             self.action_yaml()
+        elif self.focused is self.findings:
+            self.open_finding(self.findings.selected_key)
 
     def action_logs(self) -> None:
         if self.focused is self.namespaces and self.selected_namespace is not None:
@@ -362,6 +391,18 @@ class MainScreen(Screen):
         obj = collection.get((namespace, name))
         if obj is not None:
             self.app.push_screen(YamlScreen(f"{obj.ref}", dict(obj.raw)))
+
+    def open_finding(self, key: str | None) -> None:
+        finding = next((f for f in (self.report.findings if self.report else ()) if f.key == key), None)
+        if finding is not None and self.snapshot is not None:
+            from meshtui.screens.findings import FindingScreen
+
+            self.app.push_screen(FindingScreen(finding, self.snapshot))
+
+    def action_findings(self) -> None:
+        from meshtui.screens.findings import FindingsScreen
+
+        self.app.push_screen(FindingsScreen())
 
     def action_injection(self) -> None:
         from meshtui.screens.actions import open_injection

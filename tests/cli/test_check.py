@@ -124,7 +124,7 @@ def test_json_shape(manifests: Path) -> None:
     data = json.loads(out)
     assert code == 0 and seen == []  # manifests never touch a cluster
     assert data == {
-        "namespaces": [{"name": "shop", "injection": "enabled", "mtls": "STRICT"}],
+        "namespaces": [{"name": "shop", "injection": "enabled", "mtls": "STRICT", "pods": 1, "without_sidecar": 0}],
         "workloads": [
             {
                 "namespace": "shop",
@@ -230,7 +230,9 @@ def test_namespace_limits_the_report() -> None:
     assert seen[0].namespace == "other"
     assert [n["name"] for n in data["namespaces"]] == ["other"]
     assert [w["pod"] for w in data["workloads"]] == ["old-1"]
-    assert {(f["code"], f["name"]) for f in data["findings"]} == {("IST0103", "old-1"), ("MT0010", "old-1")}
+    # MT0012 is the mesh-wide policy's finding, kept because the pod it is about is in "other"
+    assert {(f["code"], f["name"]) for f in data["findings"]} == {
+        ("IST0103", "old-1"), ("MT0010", "old-1"), ("MT0012", "default")}
 
 
 def test_namespace_and_all_namespaces_conflict() -> None:
@@ -248,3 +250,33 @@ def test_backend_error_exits_2_with_one_line() -> None:
 def test_cluster_options_before_the_sub_command_are_kept() -> None:
     args = build_parser().parse_args(["--context", "prod", "--demo", "check"])
     assert args.context == "prod" and args.demo is True
+
+
+STRICT_GAP = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio-injection: enabled}}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: shop}
+spec: {mtls: {mode: STRICT}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: old-1, namespace: shop, labels: {app: old}}
+spec: {containers: [{name: app, image: app:1}]}
+"""
+
+
+def test_summary_says_strict_with_sidecarless_pods_plainly() -> None:
+    code, out, _, _ = _run(["-f", "-", "--fail-on", "never"], stdin=STRICT_GAP)
+    assert code == 0
+    assert "shop       enabled    STRICT ✗1" in out and "✗N: pods without a sidecar" in out
+    assert "[MT0012] (PeerAuthentication shop/default)" in out
+    _, out, _, _ = _run(["-f", "-", "-o", "json", "--fail-on", "never"], stdin=STRICT_GAP)
+    data = json.loads(out)
+    assert data["namespaces"] == [{"name": "shop", "injection": "enabled", "mtls": "STRICT", "pods": 1,
+                                   "without_sidecar": 1}]
+    (gap,) = [f for f in data["findings"] if f["code"] == "MT0012"]
+    assert gap["about"] == [{"kind": "Pod", "namespace": "shop", "name": "old-1"}]

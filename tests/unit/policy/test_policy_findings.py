@@ -146,6 +146,14 @@ CASES: list[tuple[str, list[ModelObject], tuple[str, str, str], list[ModelObject
         [SHOP, _rs_pod("cart", sidecar=True)],
     ),
     (
+        "MT0012",
+        [SHOP, pa("shop", "default", "STRICT"), pod("shop", "web-1", WEB),
+         pod("shop", "plain", {"app": "plain"}, sidecar=False)],
+        ("PeerAuthentication", "shop", "default"),
+        [SHOP, pa("shop", "default", "PERMISSIVE"), pod("shop", "web-1", WEB),
+         pod("shop", "plain", {"app": "plain"}, sidecar=False)],
+    ),
+    (
         "MT0011",
         [pod("istio-system", "x", WEB), pa("istio-system", "sel", "STRICT", WEB)],
         ("PeerAuthentication", "istio-system", "sel"),

@@ -1,0 +1,97 @@
+"""Findings on the demo: rows in the Policies pane, a finding in full, the mesh-wide list, and
+summaries that say STRICT only where it is enforced."""
+
+from __future__ import annotations
+
+from meshtui.screens.findings import FindingScreen, FindingsScreen
+from meshtui.screens.main import MainScreen
+from tests.ui.pilot import populated, screen_text, wait_for
+
+
+async def _select_namespace(pilot, name: str) -> MainScreen:
+    screen = pilot.app.screen
+    while screen.namespaces.selected_key != name:
+        await pilot.press("j")
+    await wait_for(pilot, lambda: screen.selected_namespace == name and screen.selected_pod is not None
+                   and screen.selected_pod[0] == name)
+    await pilot.pause(0.1)
+    return screen
+
+
+async def test_strict_namespace_with_sidecarless_pod_is_marked_and_explained(make_demo) -> None:
+    demo = make_demo()
+    async with demo.app.run_test(size=(120, 40)) as pilot:
+        await populated(pilot)
+        screen = await _select_namespace(pilot, "tenant-a-orders")
+        pod = next(k for k in screen.pods._all_rows if "ledger-export" in k[0])[0]
+        screen.pods.move_cursor(row=[k for k, _ in screen.pods._rows_shown].index(pod))
+        await wait_for(pilot, lambda: screen.selected_pod is not None and "ledger" in screen.selected_pod[1])
+        await wait_for(pilot, lambda: any(k.startswith("MT0012") for k, _ in screen.findings._rows_shown))
+        lines = screen_text(demo.app).splitlines()
+        assert any("tenant-a-orders" in ln and "STRICT ✗1" in ln for ln in lines)  # the namespace row
+        assert any("PA" in ln and "default" in ln and "STRICT ✗1" in ln for ln in lines)  # its policy
+        screen.findings.focus()
+        await pilot.press("end")
+        await wait_for(pilot, lambda: "MT0012  pa/default" in screen_text(demo.app))  # and why, as a finding
+        # the other pods of the namespace are not what MT0012 is about
+        await pilot.press("2", "k")
+        await wait_for(pilot, lambda: "ledger" not in screen.selected_pod[1])
+        await wait_for(pilot, lambda: not any(k.startswith("MT0012") for k, _ in screen.findings._rows_shown))
+
+
+async def test_no_sidecar_mark_stays_visible_at_80x24(make_demo) -> None:
+    demo = make_demo()
+    async with demo.app.run_test(size=(80, 24)) as pilot:
+        await populated(pilot)
+        await wait_for(pilot, lambda: "tenant-a-orders" in screen_text(demo.app))
+        line = next(ln for ln in screen_text(demo.app).splitlines() if "tenant-a-orders" in ln)
+        assert "STRICT ✗1" in line
+
+
+async def test_finding_row_enter_shows_message_fix_and_object_yaml(make_demo) -> None:
+    demo = make_demo()
+    async with demo.app.run_test(size=(120, 40)) as pilot:
+        await populated(pilot)
+        screen = await _select_namespace(pilot, "researchflow")
+        # the orchestrator is healthy: no finding about the sidecar-less workers is pinned on it
+        assert screen.selected_pod[1].startswith("orchestrator") and screen.findings.row_count == 0
+        await pilot.press("2")
+        while not screen.selected_pod[1].startswith("worker"):
+            await pilot.press("j")
+        await wait_for(pilot, lambda: any("IST0103" in k for k, _ in screen.findings._rows_shown))
+        screen.findings.focus()
+        row = [k for k, _ in screen.findings._rows_shown].index(
+            next(k for k, _ in screen.findings._rows_shown if k.startswith("IST0103")))
+        screen.findings.move_cursor(row=row)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, FindingScreen))
+        await pilot.pause(0.1)
+        text = screen_text(demo.app)
+        assert "missing the Istio proxy" in text
+        assert "kubectl rollout restart deployment/worker -n researchflow" in text
+        assert "kind: Pod" in text and "containers:" in text
+        await pilot.press("escape")
+        assert isinstance(demo.app.screen, MainScreen)
+
+
+async def test_F_lists_every_finding_filterable(make_demo) -> None:
+    demo = make_demo()
+    async with demo.app.run_test(size=(120, 40)) as pilot:
+        await populated(pilot)
+        await pilot.press("F")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, FindingsScreen))
+        findings = demo.app.screen
+        total = len(demo.app.report.findings)
+        await wait_for(pilot, lambda: findings.table.row_count == total)
+        assert f"Findings  {total}" in screen_text(demo.app)
+        await pilot.press("slash", *"MT0009")
+        await wait_for(pilot, lambda: 0 < findings.table.row_count < total)
+        assert "filter: MT0009" in screen_text(demo.app)
+        await pilot.press("enter", "enter")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, FindingScreen))
+        assert "AuthorizationPolicy" in screen_text(demo.app)
+        await pilot.press("escape")  # the finding
+        await pilot.press("escape")  # the filter
+        assert findings.table.row_count == total
+        await pilot.press("escape")  # the list
+        assert isinstance(demo.app.screen, MainScreen)
