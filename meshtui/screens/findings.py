@@ -132,9 +132,10 @@ class FindingsScreen(Screen):
     FindingsScreen #findings-summary { height: 1; padding: 0 1; color: $text-muted; }
     """
 
-    def __init__(self) -> None:
+    def __init__(self, filter_text: str = "") -> None:
         super().__init__()
         self.table = ResourceTable(["SEV", "CODE", "OBJECT", "MESSAGE"], id="findings-all")
+        self.table.filter_text = filter_text
         self.filter_input = Input(placeholder="filter findings…", id="findings-filter")
         self.findings: tuple[Finding, ...] = ()
         self.snapshot = Snapshot()
@@ -147,6 +148,9 @@ class FindingsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self.table.filter_text:
+            self.filter_input.value = self.table.filter_text
+            self.filter_input.add_class("visible")
         if self.app.snapshot is not None:
             self.update_cluster(self.app.snapshot, self.app.report)
         self.table.focus()

@@ -18,6 +18,8 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
 
+from meshtui.command_line import USAGE, Command, CommandError, pick
+from meshtui.command_line import parse as parse_command
 from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.engine import MeshReport
@@ -92,7 +94,8 @@ class MainScreen(Screen):
         Binding("2", "focus_pane('pods')", "Pods", show=False, id="main.pane_pods"),
         Binding("3", "focus_pane('policies')", "Policies", show=False, id="main.pane_policies"),
         Binding("4", "focus_pane('logs')", "Logs pane", show=False, id="main.pane_logs"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="main.clear_filter"),
+        Binding("colon", "command_line", "Command", show=False, id="main.command"),
+        Binding("escape", "clear_filter", "Back", show=False, id="main.clear_filter"),
     ]
 
     def __init__(self) -> None:
@@ -105,6 +108,8 @@ class MainScreen(Screen):
                                       row_height=2)
         self.cluster_error = Static(id="cluster-error")
         self.log_pane = PodLogPane(id="logs-pane")
+        self.command_line = Input(placeholder=USAGE, id="command-line")
+        self._before_command: Widget | None = None
         self.snapshot: Snapshot | None = None
         self.report: MeshReport | None = None
         self.selected_namespace: str | None = None
@@ -118,6 +123,7 @@ class MainScreen(Screen):
             yield Pane("Pods", self.pods, id="pods-pane")
             yield Pane("Policies", self.policies, id="policies-pane", below=self.findings)
             yield self.log_pane
+        yield self.command_line
         yield Footer()
 
     def on_mount(self) -> None:
@@ -311,7 +317,72 @@ class MainScreen(Screen):
                 event.input.remove_class("visible")
             pane.table.focus()
 
+    def action_command_line(self) -> None:
+        self._before_command = self.focused
+        self.command_line.value = ""
+        self.command_line.add_class("visible")
+        self.command_line.focus()
+
+    def _close_command_line(self) -> None:
+        self.command_line.remove_class("visible")
+        back = self._before_command if self._before_command is not None else self.namespaces
+        if back.is_attached:
+            back.focus()
+
+    @on(Input.Submitted, "#command-line")
+    def _command_submitted(self, event: Input.Submitted) -> None:
+        self._close_command_line()
+        try:
+            command = parse_command(event.value)
+        except CommandError as exc:
+            self.notify(str(exc), severity="warning", timeout=6)
+            return
+        self.run_command(command)
+
+    def run_command(self, command: Command) -> None:
+        if command.name == "ns" and not command.argument:
+            self.namespaces.focus()
+        elif command.name in ("ns", "pods") and command.argument:
+            if self.select_namespace(command.argument) and command.name == "pods":
+                self.pods.focus()
+        elif command.name == "pods":
+            self.pods.focus()
+        elif command.name == "policies":
+            self.policies.focus()
+        elif command.name == "ctx":
+            if command.argument:
+                self.app.do_switch_context(command.argument)  # type: ignore[attr-defined]
+            else:
+                self.app.action_switch_context()  # type: ignore[attr-defined]
+        elif command.name == "findings":
+            from meshtui.screens.findings import FindingsScreen
+
+            self.app.push_screen(FindingsScreen(command.argument))
+        elif command.name == "logs":
+            self.action_logs()
+        elif command.name == "help":
+            self.app.action_help()  # type: ignore[attr-defined]
+        elif command.name == "quit":
+            self.app.run_action("quit")
+
+    def select_namespace(self, name: str) -> bool:
+        if self.snapshot is None:
+            return False
+        found = pick(name, sorted(ns.name for ns in self.snapshot.namespaces.values()))
+        if found is None:
+            self.notify(f"no single namespace matches {name[:60]!r}", severity="warning", timeout=4)
+            return False
+        if found not in self.namespaces.shown_keys:
+            self.namespaces.set_filter("")
+        self.namespaces.move_cursor(row=self.namespaces.shown_keys.index(found))
+        self.namespaces.focus()
+        return True
+
     def action_clear_filter(self) -> None:
+        """Escape: one level back — the command line, then the focused pane's filter."""
+        if self.command_line.has_class("visible"):
+            self._close_command_line()
+            return
         pane = self._focused_pane()
         if pane is None:
             return

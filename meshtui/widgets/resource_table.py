@@ -47,6 +47,10 @@ class ResourceTable(DataTable):
         except RowDoesNotExist:
             return None
 
+    @property
+    def shown_keys(self) -> list[str]:
+        return [key for key, _ in self._rows_shown]
+
     def set_filter(self, text: str) -> None:
         self.filter_text = text
         self._show(self._all_rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from meshtui.screens.findings import FindingScreen, FindingsScreen
 from meshtui.screens.main import MainScreen
-from tests.ui.pilot import populated, screen_text, wait_for
+from tests.ui.pilot import notices, populated, screen_text, wait_for
 
 
 async def _select_namespace(pilot, name: str) -> MainScreen:
@@ -94,4 +94,57 @@ async def test_F_lists_every_finding_filterable(make_demo) -> None:
         await pilot.press("escape")  # the filter
         assert findings.table.row_count == total
         await pilot.press("escape")  # the list
+        assert isinstance(demo.app.screen, MainScreen)
+
+
+async def test_colon_command_line_k9s_style(make_demo) -> None:
+    demo = make_demo()
+    async with demo.app.run_test(size=(120, 40)) as pilot:
+        await populated(pilot)
+        screen = demo.app.screen
+        await pilot.press("colon", *"ns leg", "enter")
+        await wait_for(pilot, lambda: screen.selected_namespace == "legacy")
+        assert demo.app.focused is screen.namespaces
+        await pilot.press("colon", *"pods tenant-a", "enter")
+        await wait_for(pilot, lambda: screen.selected_namespace == "tenant-a-orders")
+        assert demo.app.focused is screen.pods
+        await pilot.press("colon", *"ctx nowhere", "enter")
+        await wait_for(pilot, lambda: "does not exist" in notices(demo.app))
+        await pilot.press("colon", *"deploy", "enter")
+        await wait_for(pilot, lambda: "unknown command 'deploy'" in notices(demo.app))
+        # escape goes back one level: the command line closes, focus returns where it was
+        await pilot.press("colon", "x", "escape")
+        assert not screen.command_line.has_class("visible") and demo.app.focused is screen.pods
+        await pilot.press("colon", *"findings MT0009", "enter")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, FindingsScreen))
+        await wait_for(pilot, lambda: "filter: MT0009" in screen_text(demo.app))
+        await pilot.press("escape", "escape")
+        assert isinstance(demo.app.screen, MainScreen)
+        await pilot.press("colon", *"logs", "enter")
+        await wait_for(pilot, lambda: type(demo.app.screen).__name__ == "LogsScreen")
+
+
+async def test_palette_lists_meshtui_actions_only(make_demo) -> None:
+    demo = make_demo()
+    async with demo.app.run_test(size=(120, 40)) as pilot:
+        await populated(pilot)
+        titles = [c.title for c in demo.app.get_system_commands(demo.app.screen)]
+        assert {"Explain", "Findings", "Command", "Help", "Quit"} <= set(titles)
+        # no cursor movements, no Textual built-ins
+        assert not {"Down", "Up", "Top", "Bottom", "Cursor up", "Save screenshot", "Keys"} & set(titles)
+
+
+async def test_help_scrolls_with_the_arrows(make_demo) -> None:
+    demo = make_demo()
+    async with demo.app.run_test(size=(100, 30)) as pilot:
+        await populated(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: type(demo.app.screen).__name__ == "HelpScreen")
+        table = demo.app.screen.query_one("#help-table")
+        last = table.get_row_at(table.row_count - 1)[2]
+        assert last not in screen_text(demo.app)
+        for _ in range(table.row_count):
+            await pilot.press("down")
+        assert table.scroll_y > 0 and last in screen_text(demo.app)
+        await pilot.press("escape")
         assert isinstance(demo.app.screen, MainScreen)
