@@ -379,8 +379,11 @@ def restart_fix(pod: Pod) -> str:
 def is_control_plane(pod: Pod, root_namespace: str) -> bool:
     """Istio's own pods and the system namespaces: no sidecar is expected there, even on a pod that
     carries istio.io/rev (istiod labels itself with the revision it serves)."""
-    if pod.namespace in SYSTEM_NAMESPACES | {root_namespace, "istio-system"}:
-        return True
+    return pod.namespace in SYSTEM_NAMESPACES | {root_namespace, "istio-system"} or is_istiod(pod)
+
+
+def is_istiod(pod: Pod) -> bool:
+    """istiod serves xDS and certificates; it never calls an application port."""
     return pod.labels.get("app") == "istiod" or pod.labels.get("istio") == "pilot"
 
 

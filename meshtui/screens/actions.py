@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from meshtui.screens.main import MainScreen
 
 
+# What observed_plaintext() reports and over which window (the simulated mesh's traffic memory).
+OBSERVED_SOURCE = "plaintext calls the servers' sidecars saw, last 5 min"
+
+
 def observed_plaintext(screen: MainScreen) -> Sequence[Observed]:
     """Plaintext callers seen in the traffic. The simulated mesh records them; on a real cluster
     nothing is observed yet (istio_requests_total per pod would be the source)."""

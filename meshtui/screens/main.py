@@ -446,9 +446,12 @@ class MainScreen(Screen):
         if pod is None or self.snapshot is None:
             self.notify("select a pod to explain its mTLS mode", timeout=2)
             return
+        from meshtui.screens.actions import OBSERVED_SOURCE, observed_plaintext
         from meshtui.screens.explain import ExplainScreen
 
-        self.app.push_screen(ExplainScreen(self.snapshot, pod))
+        traffic = getattr(self.app.backend, "observed_plaintext", None) is not None
+        observed = observed_plaintext(self) if traffic else None
+        self.app.push_screen(ExplainScreen(self.snapshot, pod, observed, OBSERVED_SOURCE if traffic else ""))
 
     def action_yaml(self) -> None:
         key = self.policies.selected_key

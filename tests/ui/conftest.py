@@ -21,6 +21,10 @@ class Demo:
     backend: SimulatedBackend
     clock: ManualClock
 
+    def advance(self, seconds: float) -> None:
+        """Simulated time passes: rollouts progress, traffic flows."""
+        self.backend.advance(seconds)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -148,3 +148,28 @@ async def test_help_scrolls_with_the_arrows(make_demo) -> None:
         assert table.scroll_y > 0 and last in screen_text(demo.app)
         await pilot.press("escape")
         assert isinstance(demo.app.screen, MainScreen)
+
+
+async def test_explain_separates_seen_from_possible_and_shows_related_objects(make_demo) -> None:
+    demo = make_demo()
+    async with demo.app.run_test(size=(140, 50)) as pilot:
+        await populated(pilot)
+        demo.advance(30)  # traffic flows: legacy/batch-reporter calls ms-inventory in plaintext
+        screen = await _select_namespace(pilot, "kubestock-staging")
+        await pilot.press("2")
+        while not screen.selected_pod[1].startswith("ms-inventory"):
+            await pilot.press("j")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: type(demo.app.screen).__name__ == "ExplainScreen")
+        text = screen_text(demo.app)
+        seen, could = text.index("Seen calling"), text.index("Could call")
+        assert seen < could and "legacy/batch-reporter" in text[seen:could]
+        assert "Around this pod" in text and "DestinationRule kubestock-staging/ms-inventory" in text
+        await pilot.press("escape")
+        # STRICT tenant-a: istiod has no sidecar but is never a failing client
+        screen = await _select_namespace(pilot, "tenant-a-orders")
+        await pilot.press("2", "e")
+        await wait_for(pilot, lambda: type(demo.app.screen).__name__ == "ExplainScreen")
+        text = screen_text(demo.app)
+        assert "would fail if they call" in text and "istiod" not in text
+        assert "AuthorizationPolicy tenant-a-orders/deny-all" in text
