@@ -11,7 +11,7 @@ from meshtui.model.objects import PeerAuthentication, Pod, Ref
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.clients import ClientPrediction, client_model, failing_to, outcome, service_port
 from meshtui.policy.engine import Analysis, analyze, decides, source_of
-from meshtui.policy.findings import is_istiod, workload_of
+from meshtui.policy.findings import workload_of
 from meshtui.policy.report import DEFAULT_SOURCE, DISABLE, NONE, PERMISSIVE, Source
 from meshtui.policy.scope import policies_for_pod
 from meshtui.policy.services import target_port
@@ -161,8 +161,6 @@ def explain(snapshot: Snapshot, pod: Pod, port: int | None, observed: Iterable[O
     failing = []
     for p in failing_to(client_model(snapshot), pod, port):
         client = snapshot.pods.get((p.client.namespace, p.client.name)) if p.client else None
-        if client is not None and is_istiod(client):
-            continue  # Istio's own control plane talks xDS to proxies, never to application ports
         workload = Ref(workload_of(client)[0], client.namespace, client.workload_name) if client else p.client
         if (workload, p.service, p.port) not in seen_keys:
             failing.append(p)
