@@ -57,9 +57,10 @@ def mode_text(mode: str, palette: Palette, *, inherited: bool = False, label: st
     return Text(label if label is not None else MODE_SHORT.get(mode, mode), style=style)
 
 
-def injection_label(ns: Namespace) -> str:
-    inj = ns.injection
-    return inj[4:] if inj.startswith("rev:") else {"none": "—"}.get(inj, inj)
+def injection_label(ns: Namespace, summary: NamespaceSummary | None = None) -> str:
+    """``?`` when the Namespace could not be read: unknown labels are not "no injection"."""
+    inj = summary.injection if summary is not None else ns.injection
+    return inj[4:] if inj.startswith("rev:") else {"none": "—", "unknown": "?"}.get(inj, inj)
 
 
 def namespace_row(ns: Namespace, summary: NamespaceSummary | None, palette: Palette) -> list[Text | str]:
@@ -67,20 +68,26 @@ def namespace_row(ns: Namespace, summary: NamespaceSummary | None, palette: Pale
         return [ns.name, Text("…", style="dim"), injection_label(ns), ""]
     # The namespace's mode is "inherited" (dim) when no namespace-level policy set it.
     inherited = summary.source.level in ("mesh", "default")
+    cell = summary_cell(summary.mtls, summary.without_sidecar, palette, inherited=inherited,
+                        provisional=any(r.startswith("mode ") for r in summary.provisional))
     return [
         ns.name,
-        summary_cell(summary.mtls, summary.without_sidecar, palette, inherited=inherited),
-        injection_label(ns),
+        cell,
+        injection_label(ns, summary),
         Text(str(summary.pods), justify="right"),
     ]
 
 
-def summary_cell(mode: str, without_sidecar: int, palette: Palette, *, inherited: bool = False) -> Text:
+def summary_cell(mode: str, without_sidecar: int, palette: Palette, *, inherited: bool = False,
+                 provisional: bool = False) -> Text:
     """The policy's mode, then ✗N for pods it cannot protect: STRICT with sidecar-less pods is not STRICT.
 
     The mark sits in the mode cell so a narrow terminal that cuts the last columns still shows it.
+    ``?`` marks a mode that rests on a read RBAC refused (the header names it).
     """
     cell = mode_text(mode, palette, inherited=inherited)
+    if provisional:
+        cell.append("?", style="bold")
     if without_sidecar:
         cell.append(f" ✗{without_sidecar}", style=palette.get("sidecar-missing", "red"))
     return cell
@@ -93,7 +100,7 @@ def pod_mtls_cell(result: PodMtls | None, palette: Palette) -> Text:
     if not result.sidecar:
         return Text("—", style=palette.get("sidecar-missing", "red"))
     cell = mode_text(result.mode, palette, inherited=result.source.level in ("mesh", "default"),
-                     label=result.mode[:1])
+                     label=result.mode[:1] + ("?" if result.provisional else ""))
     for port in result.ports:
         if port.source.level == "port":
             cell.append(" ")

@@ -99,6 +99,7 @@ def _workload(pm: PodMtls) -> dict[str, Any]:
         "workload": pm.pod.workload_name,
         "sidecar": pm.sidecar,
         "mode": pm.mode,
+        "provisional": pm.provisional,
         "ports": [{"port": p.port, "mode": p.mode, "source": _source(p.source)} for p in pm.ports],
     }
 
@@ -112,9 +113,10 @@ def _finding(f: Finding) -> dict[str, Any]:
 def to_data(report: MeshReport, namespace: str | None = None) -> dict[str, Any]:
     """The documented JSON shape; ``namespace`` limits it to one namespace."""
     return {
+        "unknown": list(report.mesh.unknown),
         "namespaces": [
             {"name": ns.name, "injection": ns.injection, "mtls": ns.mtls, "pods": ns.pods,
-             "without_sidecar": ns.without_sidecar}
+             "without_sidecar": ns.without_sidecar, "provisional": list(ns.provisional)}
             for ns in report.namespaces.values() if namespace is None or ns.name == namespace
         ],
         "workloads": [
@@ -131,16 +133,22 @@ def _columns(rows: list[list[str]]) -> list[str]:
 
 def render_table(data: dict[str, Any]) -> str:
     lines: list[str] = []
+    if data["unknown"]:
+        lines += [f"Cannot read (RBAC): {', '.join(data['unknown'])}. Values marked ? rest on it and are "
+                  "provisional; no finding is derived from what could not be read.", ""]
     ns_rows = [["NAMESPACE", "INJECTION", "MTLS"]]
-    ns_rows += [[n["name"], n["injection"], n["mtls"] + (f" ✗{n['without_sidecar']}" if n["without_sidecar"] else "")]
-                for n in data["namespaces"]]
+    for n in data["namespaces"]:
+        guess = "?" if any(r.startswith("mode ") for r in n["provisional"]) else ""
+        ns_rows.append([n["name"], n["injection"],
+                        n["mtls"] + guess + (f" ✗{n['without_sidecar']}" if n["without_sidecar"] else "")])
     lines += _columns(ns_rows)
     if any(n["without_sidecar"] for n in data["namespaces"]):
         lines.append("✗N: pods without a sidecar; they accept plaintext whatever the policy says")
     wl_rows = [["NAMESPACE", "POD", "SIDECAR", "MODE", "PORTS"]]
     for w in data["workloads"]:
         ports = " ".join(f"{p['port']}:{p['mode']}" for p in w["ports"]) or "-"
-        wl_rows.append([w["namespace"], w["pod"], "yes" if w["sidecar"] else "no", w["mode"], ports])
+        wl_rows.append([w["namespace"], w["pod"], "yes" if w["sidecar"] else "no",
+                        w["mode"] + ("?" if w["provisional"] else ""), ports])
     lines += ["", *_columns(wl_rows), ""]
     if not data["findings"]:
         lines.append("No findings.")

@@ -18,6 +18,7 @@ from meshtui.policy.clients import (
     ClientModel,
     fqdn,
     host_matches,
+    is_istiod,
     outcome,
 )
 from meshtui.policy.injection import (
@@ -81,8 +82,8 @@ def injected_namespaces(analysis: Analysis) -> tuple[set[str], list[Finding]]:
     injected: set[str] = set()
     out: list[Finding] = []
     for ns in sorted(snapshot.namespaces.values(), key=lambda n: n.name):
-        if ns.name in skip:
-            continue
+        if ns.name in skip or snapshot.mesh.labels_unknown(ns.name):
+            continue  # unknown labels are not missing labels: no finding from a read RBAC refused
         legacy = ns.labels.get(LEGACY_LABEL)
         if legacy is not None and legacy != "enabled":
             continue  # deliberately not injected
@@ -382,17 +383,13 @@ def is_control_plane(pod: Pod, root_namespace: str) -> bool:
     return pod.namespace in SYSTEM_NAMESPACES | {root_namespace, "istio-system"} or is_istiod(pod)
 
 
-def is_istiod(pod: Pod) -> bool:
-    """istiod serves xDS and certificates; it never calls an application port."""
-    return pod.labels.get("app") == "istiod" or pod.labels.get("istio") == "pilot"
-
-
 def restart_findings(analysis: Analysis) -> Iterator[Finding]:
     snapshot = analysis.snapshot
     root = snapshot.mesh.root_namespace
     pending: dict[tuple[str, str, str], list[Pod]] = defaultdict(list)
     for pod in snapshot.pods.values():
-        if pod.template or pod.has_sidecar or pod.phase in ("Succeeded", "Failed") or is_control_plane(pod, root):
+        if pod.template or pod.has_sidecar or pod.phase in ("Succeeded", "Failed") or is_control_plane(pod, root) \
+                or snapshot.mesh.labels_unknown(pod.namespace):
             continue
         ns = snapshot.namespaces.get(("", pod.namespace))
         if would_inject(ns, pod.labels, pod.annotations, host_network=pod.host_network,

@@ -54,6 +54,8 @@ class PodMtls:
     mode: str
     source: Source
     ports: tuple[PortMtls, ...]
+    # The mode came from the mesh level (or the default) while the mesh-wide policy could not be read.
+    provisional: bool = False
 
     def port(self, number: int) -> PortMtls | None:
         for p in self.ports:
@@ -71,6 +73,8 @@ class NamespaceSummary:
     pods: int
     without_sidecar: int
     port_counts: Mapping[str, int] = field(default_factory=dict)
+    # Why a part of this summary is a guess (a read RBAC refused); empty when all was read.
+    provisional: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,10 @@ class MeshSummary:
     pods: int
     without_sidecar: int
     port_counts: Mapping[str, int] = field(default_factory=dict)
+    # The reads RBAC refused, each named once ("Namespace shop", "PeerAuthentications in istio-system").
+    unknown: tuple[str, ...] = ()
+    # The mesh-wide mode is a guess: the root namespace's policies could not be read.
+    provisional: bool = False
 
 
 @dataclass(frozen=True, slots=True)

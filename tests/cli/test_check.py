@@ -124,7 +124,9 @@ def test_json_shape(manifests: Path) -> None:
     data = json.loads(out)
     assert code == 0 and seen == []  # manifests never touch a cluster
     assert data == {
-        "namespaces": [{"name": "shop", "injection": "enabled", "mtls": "STRICT", "pods": 1, "without_sidecar": 0}],
+        "unknown": [],
+        "namespaces": [{"name": "shop", "injection": "enabled", "mtls": "STRICT", "pods": 1, "without_sidecar": 0,
+                        "provisional": []}],
         "workloads": [
             {
                 "namespace": "shop",
@@ -132,6 +134,7 @@ def test_json_shape(manifests: Path) -> None:
                 "workload": "cart",
                 "sidecar": True,
                 "mode": "STRICT",
+                "provisional": False,
                 "ports": [
                     {
                         "port": 8080,
@@ -277,6 +280,36 @@ def test_summary_says_strict_with_sidecarless_pods_plainly() -> None:
     _, out, _, _ = _run(["-f", "-", "-o", "json", "--fail-on", "never"], stdin=STRICT_GAP)
     data = json.loads(out)
     assert data["namespaces"] == [{"name": "shop", "injection": "enabled", "mtls": "STRICT", "pods": 1,
-                                   "without_sidecar": 1}]
+                                   "without_sidecar": 1, "provisional": []}]
     (gap,) = [f for f in data["findings"] if f["code"] == "MT0012"]
     assert gap["about"] == [{"kind": "Pod", "namespace": "shop", "name": "old-1"}]
+
+
+def test_namespace_scoped_rbac_reports_unknown_not_none(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """check -n against the API server (HTTP) as a user who may list pods and Istio policies in one
+    namespace but read neither the Namespace nor the root namespace."""
+    from meshtui.__main__ import main
+    from tests.backend.conftest import seeded_emulator
+
+    emulator = seeded_emulator()
+    emulator.start()
+    try:
+        emulator.deny("list", "namespaces")
+        emulator.deny("list", "peerauthentications", "istio-system")
+        kubeconfig = str(tmp_path / "config")
+        emulator.kubeconfig(kubeconfig, context="emulator")
+        argv = ["check", "--kubeconfig", kubeconfig, "-n", "researchflow", "--fail-on", "never"]
+        assert main([*argv, "-o", "json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["unknown"] == ["Namespace researchflow", "PeerAuthentications in istio-system"]
+        (ns,) = data["namespaces"]
+        assert ns["injection"] == "unknown" and len(ns["provisional"]) == 2
+        # researchflow is labelled istio-injection=enabled: unread labels must not become IST0102 / IST0103
+        assert not {f["code"] for f in data["findings"]} & {"IST0102", "IST0103", "IST0123", "MT0010"}
+        assert all(w["provisional"] for w in data["workloads"] if w["sidecar"])
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("Cannot read (RBAC): Namespace researchflow, PeerAuthentications in istio-system.")
+        assert "researchflow  unknown    PERMISSIVE? ✗3" in out
+    finally:
+        emulator.stop()

@@ -263,3 +263,24 @@ def test_every_code_is_documented() -> None:
     documented = set(re.findall(r"^### ((?:IST|MT)\d{4})(?: / (IST\d{4}))?", docs, re.M))
     codes = {c for pair in documented for c in pair if c}
     assert codes == {c[0] for c in CASES}
+
+
+def test_unread_namespace_and_mesh_give_unknown_and_no_findings() -> None:
+    from dataclasses import replace
+
+    from meshtui.model.objects import DeniedRead
+
+    objs: list[ModelObject] = [ns("shop"), pod("shop", "web-1", WEB), _rs_pod("cart", sidecar=False)]
+    denied = (DeniedRead("Namespace", "shop"), DeniedRead("PeerAuthentication", "istio-system"))
+    base = snap(*objs)
+    report = evaluate(base.with_mesh(replace(base.mesh, denied=denied)))
+    # Labels never read are not "not injected": no IST0102, and no IST0103/MT0010 resting on them.
+    assert not {f.code for f in report.findings} & {"IST0102", "IST0103", "IST0123", "MT0010"}
+    shop = report.namespaces["shop"]
+    assert shop.injection == "unknown"
+    assert shop.provisional == ("injection unknown: cannot read Namespace shop",
+                                "mode assumes no mesh-wide policy: cannot read PeerAuthentications in istio-system")
+    assert report.mesh.provisional and report.mesh.unknown == ("Namespace shop", "PeerAuthentications in istio-system")
+    assert report.pods[("shop", "web-1")].provisional and not report.pods[("shop", "cart-7d9f-abcde")].provisional
+    # the same snapshot read in full: IST0102 is a real finding then
+    assert "IST0102" in {f.code for f in evaluate(base).findings}
