@@ -209,7 +209,8 @@ class MainScreen(Screen):
         if self.snapshot is None or self.selected_namespace is None:
             return
         snap, root = self.snapshot, self.snapshot.mesh.root_namespace
-        pod = self.current_pod()
+        # On the namespaces list the pane is about the namespace (its ✗N explained); on a pod, the pod.
+        pod = None if self._namespace_scope else self.current_pod()
         scoped = policies_for_pod(snap, pod) if pod else policies_for_namespace(snap, self.selected_namespace)
         rows: list[Row] = []
         unprotected = {f.ref: len(f.about) for f in (self.report.findings if self.report else ())
@@ -236,6 +237,16 @@ class MainScreen(Screen):
         self.findings.sync([(f.key, [finding_cell(f, self.palette, width if width > 20 else 60)])
                             for f in findings])
         self.findings.display = bool(findings)
+
+    @property
+    def _namespace_scope(self) -> bool:
+        return self.focused is self.namespaces or self.current_pod() is None
+
+    def on_descendant_focus(self) -> None:
+        scope = self._namespace_scope
+        if scope != getattr(self, "_shown_scope", None):
+            self._shown_scope = scope
+            self._render_policies()
 
     # -- selection ----------------------------------------------------------------------------------
     def current_pod(self) -> Pod | None:

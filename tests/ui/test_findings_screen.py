@@ -173,3 +173,17 @@ async def test_explain_separates_seen_from_possible_and_shows_related_objects(ma
         text = screen_text(demo.app)
         assert "would fail if they call" in text and "istiod" not in text
         assert "AuthorizationPolicy tenant-a-orders/deny-all" in text
+
+
+async def test_on_the_namespaces_list_the_policies_pane_explains_the_namespace(make_demo) -> None:
+    demo = make_demo()
+    async with demo.app.run_test(size=(120, 40)) as pilot:
+        await populated(pilot)
+        screen = await _select_namespace(pilot, "tenant-a-orders")
+        assert demo.app.focused is screen.namespaces
+        await wait_for(pilot, lambda: "Policies  tenant-a-orders" in screen_text(demo.app))
+        # the first pod is healthy, but the namespace's ✗1 is explained while the namespace is in focus
+        assert any(k.startswith("MT0012") for k in screen.findings.shown_keys)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: "Policies  inventory-service" in screen_text(demo.app))
+        assert not any(k.startswith("MT0012") for k in screen.findings.shown_keys)
