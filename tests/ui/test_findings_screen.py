@@ -10,7 +10,10 @@ from tests.ui.pilot import notices, populated, screen_text, wait_for
 
 async def _select_namespace(pilot, name: str) -> MainScreen:
     screen = pilot.app.screen
-    while screen.namespaces.selected_key != name:
+    await pilot.press("1")
+    for _ in range(screen.namespaces.row_count):
+        if screen.namespaces.selected_key == name:
+            break
         await pilot.press("j")
     await wait_for(pilot, lambda: screen.selected_namespace == name and screen.selected_pod is not None
                    and screen.selected_pod[0] == name)
@@ -18,15 +21,21 @@ async def _select_namespace(pilot, name: str) -> MainScreen:
     return screen
 
 
+async def _select_pod(pilot, screen: MainScreen, prefix: str) -> None:
+    """Focus the pods list and put its cursor on the first pod whose name starts with ``prefix``."""
+    await pilot.press("2")
+    key = next(k for k in screen.pods.shown_keys if k.split("/", 1)[1].startswith(prefix))
+    screen.pods.move_cursor(row=screen.pods.shown_keys.index(key))
+    await wait_for(pilot, lambda: screen.selected_pod is not None and screen.selected_pod[1].startswith(prefix))
+
+
 async def test_strict_namespace_with_sidecarless_pod_is_marked_and_explained(make_demo) -> None:
     demo = make_demo()
     async with demo.app.run_test(size=(120, 40)) as pilot:
         await populated(pilot)
         screen = await _select_namespace(pilot, "tenant-a-orders")
-        pod = next(k for k in screen.pods._all_rows if "ledger-export" in k[0])[0]
-        screen.pods.move_cursor(row=[k for k, _ in screen.pods._rows_shown].index(pod))
-        await wait_for(pilot, lambda: screen.selected_pod is not None and "ledger" in screen.selected_pod[1])
-        await wait_for(pilot, lambda: any(k.startswith("MT0012") for k, _ in screen.findings._rows_shown))
+        await _select_pod(pilot, screen, "ledger-export")
+        await wait_for(pilot, lambda: any(k.startswith("MT0012") for k in screen.findings.shown_keys))
         lines = screen_text(demo.app).splitlines()
         assert any("tenant-a-orders" in ln and "STRICT ✗1" in ln for ln in lines)  # the namespace row
         assert any("PA" in ln and "default" in ln and "STRICT ✗1" in ln for ln in lines)  # its policy
@@ -36,7 +45,7 @@ async def test_strict_namespace_with_sidecarless_pod_is_marked_and_explained(mak
         # the other pods of the namespace are not what MT0012 is about
         await pilot.press("2", "k")
         await wait_for(pilot, lambda: "ledger" not in screen.selected_pod[1])
-        await wait_for(pilot, lambda: not any(k.startswith("MT0012") for k, _ in screen.findings._rows_shown))
+        await wait_for(pilot, lambda: not any(k.startswith("MT0012") for k in screen.findings.shown_keys))
 
 
 async def test_no_sidecar_mark_stays_visible_at_80x24(make_demo) -> None:
@@ -54,14 +63,12 @@ async def test_finding_row_enter_shows_message_fix_and_object_yaml(make_demo) ->
         await populated(pilot)
         screen = await _select_namespace(pilot, "researchflow")
         # the orchestrator is healthy: no finding about the sidecar-less workers is pinned on it
-        assert screen.selected_pod[1].startswith("orchestrator") and screen.findings.row_count == 0
-        await pilot.press("2")
-        while not screen.selected_pod[1].startswith("worker"):
-            await pilot.press("j")
-        await wait_for(pilot, lambda: any("IST0103" in k for k, _ in screen.findings._rows_shown))
+        await _select_pod(pilot, screen, "orchestrator")
+        await wait_for(pilot, lambda: screen.findings.row_count == 0)
+        await _select_pod(pilot, screen, "worker")
+        await wait_for(pilot, lambda: any("IST0103" in k for k in screen.findings.shown_keys))
         screen.findings.focus()
-        row = [k for k, _ in screen.findings._rows_shown].index(
-            next(k for k, _ in screen.findings._rows_shown if k.startswith("IST0103")))
+        row = screen.findings.shown_keys.index(next(k for k in screen.findings.shown_keys if k.startswith("IST0103")))
         screen.findings.move_cursor(row=row)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, FindingScreen))
@@ -156,9 +163,7 @@ async def test_explain_separates_seen_from_possible_and_shows_related_objects(ma
         await populated(pilot)
         demo.advance(30)  # traffic flows: legacy/batch-reporter calls ms-inventory in plaintext
         screen = await _select_namespace(pilot, "kubestock-staging")
-        await pilot.press("2")
-        while not screen.selected_pod[1].startswith("ms-inventory"):
-            await pilot.press("j")
+        await _select_pod(pilot, screen, "ms-inventory")
         await pilot.press("e")
         await wait_for(pilot, lambda: type(demo.app.screen).__name__ == "ExplainScreen")
         text = screen_text(demo.app)
