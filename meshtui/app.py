@@ -43,6 +43,9 @@ from meshtui.theming import (
 )
 from meshtui.tls.report import TlsReport
 
+# Binding ids the palette leaves out: moving a cursor is not an action to look up by name.
+PALETTE_HIDDEN = ("nav.", "logs.cursor_", "logs.page_", "logs.first", "dialog.close")
+
 
 def _skipped_notice(skipped: tuple[str, ...]) -> str:
     first = skipped[0] if len(skipped) == 1 else f"{len(skipped)} malformed objects, first {skipped[0]}"
@@ -275,16 +278,20 @@ class MeshApp(App[int]):
         self.call_from_thread(self.start_sync)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        # Every binding of the current screen and app is reachable from the palette.
+        # meshtui's own actions only: bindings with a meshtui id, minus list-cursor movements
+        # (Textual's built-ins such as screenshots or widget internals are not what an operator wants).
+        from meshtui.bindings import known_ids
+
+        ours = known_ids()
         seen: set[str] = set()
         for active in screen.active_bindings.values():
             binding = active.binding
-            if binding.action in seen or not binding.description or binding.action == "command_palette":
+            if binding.id not in ours or binding.id.startswith(PALETTE_HIDDEN) or binding.action in seen \
+                    or binding.action == "command_palette":
                 continue
             seen.add(binding.action)
             node = active.node
-            help_text = f"{binding.id or binding.action}  [{active.binding.key}]"
+            help_text = f"{binding.id}  [{active.binding.key}]"
             if not active.enabled:
                 help_text += "  (disabled)"
             yield SystemCommand(binding.description, help_text,

@@ -15,6 +15,7 @@ BINDING_OWNERS: tuple[tuple[str, str], ...] = (
     ("logs screen", "meshtui.screens.logs:LogsScreen"),
     ("log lines", "meshtui.widgets.log_view:LogView"),
     ("explain", "meshtui.screens.explain:ExplainScreen"),
+    ("findings", "meshtui.screens.findings:FindingsScreen"),
     ("dialogs", "meshtui.screens.dialog:DialogScreen"),
     ("change preview", "meshtui.screens.change_preview:PreviewScreen"),
     ("restart", "meshtui.screens.change_restart:RestartScreen"),

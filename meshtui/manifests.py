@@ -1,7 +1,9 @@
 """Kubernetes manifests (files, directories, stdin) → a Snapshot, for ``meshtui check -f``.
 
-Workloads become template pods so the engine can evaluate them like running pods; whether each
-would get a sidecar is predicted as Istio's injector would decide it once applied.
+Workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob) become template pods so the
+engine can evaluate them like running pods; whether each would get a sidecar is predicted as Istio's
+injector would decide it once applied. A Pod object is taken as it is (from ``kubectl get pods -o yaml``
+or a support bundle it is already past admission), with the containers it has, as istioctl analyze does.
 """
 
 from __future__ import annotations
@@ -93,6 +95,14 @@ def _objects(doc: Any) -> Iterator[Any]:
     yield doc
 
 
+def _with_pod_template(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A CronJob's pod template sits one level deeper (spec.jobTemplate.spec.template)."""
+    if not isinstance(raw, Mapping) or raw.get("kind") != "CronJob":
+        return raw  # anything else (a non-object too) is for the converter to take or refuse
+    job_spec = ((raw.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}
+    return {**raw, "spec": job_spec}
+
+
 def template_pod(workload: Workload, raw: Mapping[str, Any]) -> Pod:
     """The pod a workload's template describes, named after the workload."""
     spec = ((raw.get("spec") or {}).get("template") or {}).get("spec") or {}
@@ -130,16 +140,17 @@ def load_paths(paths: Sequence[str], stdin: TextIO | None = None) -> Snapshot:
         for index, doc in _documents(text, name):
             for raw in _objects(doc):
                 try:
-                    obj = convert.from_k8s(raw, template=True)
+                    flat = _with_pod_template(raw)
+                    obj = convert.from_k8s(flat)
                 except convert.Malformed as exc:
                     skipped.append(Skipped(f"{name}: document {index} ({convert.describe(raw)})", str(exc)))
                     continue
                 if isinstance(obj, Workload):
+                    # A template not applied yet: the pod it makes gets the sidecar injection would add.
                     objects.append(obj)
-                    pods.append(template_pod(obj, raw))
-                elif isinstance(obj, Pod):
-                    pods.append(obj)
+                    pods.append(template_pod(obj, flat))
                 elif obj is not None:
+                    # A Pod (or any other object) is taken as it is, with the containers it has.
                     objects.append(obj)
     namespaces = {o.name: o for o in objects if isinstance(o, Namespace)}
     objects += [with_predicted_sidecar(p, namespaces.get(p.namespace)) for p in pods]

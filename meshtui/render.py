@@ -9,7 +9,7 @@ functions serve every theme and are testable with a plain dict.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Mapping, Sequence
+from typing import Mapping
 
 from rich.text import Text
 
@@ -22,7 +22,7 @@ from meshtui.model.objects import (
     VirtualService,
 )
 from meshtui.policy.ambient import WaypointUse
-from meshtui.policy.report import NamespaceSummary, PodMtls
+from meshtui.policy.report import Finding, NamespaceSummary, PodMtls
 
 Palette = Mapping[str, str]
 
@@ -58,8 +58,11 @@ def mode_text(mode: str, palette: Palette, *, inherited: bool = False, label: st
     return Text(label if label is not None else MODE_SHORT.get(mode, mode), style=style)
 
 
-def dataplane_label(ns: Namespace) -> str:
-    """The namespace's data plane: "ambient", "sidecar" (or "sidecar@<revision>") or "none"."""
+def dataplane_label(ns: Namespace, summary: NamespaceSummary | None = None) -> str:
+    """The namespace's data plane: "ambient", "sidecar" (or "sidecar@<revision>") or "none"; "?" when
+    the Namespace could not be read (unknown labels are not "no injection")."""
+    if summary is not None and summary.injection == "unknown":
+        return "?"
     plane = ns.dataplane
     if plane == "sidecar" and ns.injection.startswith("rev:"):
         return f"sidecar@{ns.injection[4:]}"
@@ -68,18 +71,32 @@ def dataplane_label(ns: Namespace) -> str:
 
 def namespace_row(ns: Namespace, summary: NamespaceSummary | None, palette: Palette) -> list[Text | str]:
     if summary is None:
-        return [ns.name, Text("…", style="dim"), dataplane_label(ns), "", ""]
+        return [ns.name, Text("…", style="dim"), dataplane_label(ns), ""]
     # The namespace's mode is "inherited" (dim) when no namespace-level policy set it.
     inherited = summary.source.level in ("mesh", "default")
-    missing = Text(f"✗{summary.without_sidecar}", style=palette.get("sidecar-missing", "red")) \
-        if summary.without_sidecar else Text("")
+    cell = summary_cell(summary.mtls, summary.without_sidecar, palette, inherited=inherited,
+                        provisional=any(r.startswith("mode ") for r in summary.provisional))
     return [
         ns.name,
-        mode_text(summary.mtls, palette, inherited=inherited),
-        dataplane_label(ns),
+        cell,
+        dataplane_label(ns, summary),
         Text(str(summary.pods), justify="right"),
-        missing,
     ]
+
+
+def summary_cell(mode: str, without_sidecar: int, palette: Palette, *, inherited: bool = False,
+                 provisional: bool = False) -> Text:
+    """The policy's mode, then ✗N for pods it cannot protect: STRICT with sidecar-less pods is not STRICT.
+
+    The mark sits in the mode cell so a narrow terminal that cuts the last columns still shows it.
+    ``?`` marks a mode that rests on a read RBAC refused (the header names it).
+    """
+    cell = mode_text(mode, palette, inherited=inherited)
+    if provisional:
+        cell.append("?", style="bold")
+    if without_sidecar:
+        cell.append(f" ✗{without_sidecar}", style=palette.get("sidecar-missing", "red"))
+    return cell
 
 
 def pod_mtls_cell(result: PodMtls | None, palette: Palette) -> Text:
@@ -89,7 +106,7 @@ def pod_mtls_cell(result: PodMtls | None, palette: Palette) -> Text:
     if not result.in_mesh:
         return Text("—", style=palette.get("sidecar-missing", "red"))
     cell = mode_text(result.mode, palette, inherited=result.source.level in ("mesh", "default"),
-                     label=result.mode[:1])
+                     label=result.mode[:1] + ("?" if result.provisional else ""))
     for port in result.ports:
         if port.source.level == "port":
             cell.append(" ")
@@ -148,17 +165,18 @@ def _selector_label(selector: Mapping[str, str] | None) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(selector.items())) if selector else ""
 
 
-def peer_authentication_rows(pa: PeerAuthentication, root_namespace: str,
-                             palette: Palette) -> list[list[Text | str]]:
-    """One row for the policy, then one per port-level entry."""
+def peer_authentication_rows(pa: PeerAuthentication, root_namespace: str, palette: Palette,
+                             without_sidecar: int = 0) -> list[list[Text | str]]:
+    """One row for the policy, then one per port-level entry; ✗N when it covers N sidecar-less pods."""
     if pa.selector is None:
         scope = "mesh" if pa.namespace == root_namespace else "namespace"
     else:
         scope = "ignored (root ns)" if pa.namespace == root_namespace else f"workload {_selector_label(pa.selector)}"
     mode = pa.mode or "UNSET"
-    rows: list[list[Text | str]] = [
-        ["PA", pa.name, mode_text(mode, palette, inherited=mode == "UNSET", label=mode), scope]
-    ]
+    cell = mode_text(mode, palette, inherited=mode == "UNSET", label=mode)
+    if without_sidecar:
+        cell.append(f" ✗{without_sidecar}", style=palette.get("sidecar-missing", "red"))
+    rows: list[list[Text | str]] = [["PA", pa.name, cell, scope]]
     for port, port_mode in sorted(pa.port_level.items()):
         label = port_mode or "UNSET"
         rows.append(["", f"  └ port {port}", mode_text(label, palette, label=label), "port"])
@@ -191,8 +209,41 @@ def authorization_policy_row(ap: AuthorizationPolicy) -> list[Text | str]:
     return ["AP", ap.name, summary, scope]
 
 
-def finding_line(findings: Sequence[object]) -> Text:
-    if not findings:
-        return Text("no findings", style="dim")
-    codes = sorted({getattr(f, "code", "") for f in findings})
-    return Text(f"{len(findings)} findings: " + " ".join(codes[:6]) + (" …" if len(codes) > 6 else ""))
+SEVERITY_MARK = {"error": ("✗ error", "log-5xx"), "warning": ("! warn", "log-4xx"), "info": ("i info", "")}
+KIND_SHORT = {"PeerAuthentication": "pa", "DestinationRule": "dr", "AuthorizationPolicy": "ap",
+              "VirtualService": "vs", "Namespace": "ns", "Service": "svc", "Deployment": "deploy",
+              "StatefulSet": "sts", "DaemonSet": "ds"}
+
+
+def severity_text(severity: str, palette: Palette) -> Text:
+    label, variable = SEVERITY_MARK.get(severity, (severity, ""))
+    return Text(label, style=palette.get(variable, "") if variable else "dim")
+
+
+def finding_object(f: Finding, *, with_namespace: bool = False) -> str:
+    """kubectl-style short reference: ``pa/default``, ``pod/worker-…``, ``ns/legacy``."""
+    kind = KIND_SHORT.get(f.kind, f.kind.lower())
+    name = f"{f.namespace}/{f.name}" if with_namespace and f.namespace else f.name
+    return f"{kind}/{name}"
+
+
+def one_line(message: str) -> str:
+    """The first sentence; a long "what: detail" sentence keeps only what."""
+    line = message.split(". ")[0].rstrip(".")
+    return line.split(": ")[0] if len(line) > 90 and ": " in line else line
+
+
+def finding_cell(f: Finding, palette: Palette, width: int) -> Text:
+    """Two lines for a narrow pane: severity, code and object, then the message cut to ``width``."""
+    label, variable = SEVERITY_MARK.get(f.severity, (f.severity, ""))
+    cell = Text(label[0], style=palette.get(variable, "") if variable else "dim")
+    cell.append(f" {f.code}  {finding_object(f)}\n")
+    line = one_line(f.message)
+    cell.append("  " + (line if len(line) <= width - 2 else line[: max(1, width - 3)] + "…"), style="dim")
+    return cell
+
+
+def finding_row(f: Finding, palette: Palette, *, with_namespace: bool = False) -> list[Text | str]:
+    """SEV, CODE, OBJECT, one-line MESSAGE."""
+    return [severity_text(f.severity, palette), f.code, finding_object(f, with_namespace=with_namespace),
+            one_line(f.message)]

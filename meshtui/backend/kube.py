@@ -34,7 +34,7 @@ from meshtui.backend.kube_logs import ProxyLogStream
 from meshtui.backend.kube_resources import CORE_KINDS, ISTIO_KINDS, ResourceKind, discover_istio
 from meshtui.backend.kube_watch import Key, KindState, WatchRunner
 from meshtui.model.convert import Malformed, describe, format_time, from_k8s
-from meshtui.model.objects import MeshSettings, Namespace, Workload
+from meshtui.model.objects import DeniedRead, MeshSettings, Namespace, Workload
 from meshtui.model.snapshot import ChangeEvent, ModelObject, Snapshot, key_of
 
 PAGE_SIZE = 500
@@ -213,19 +213,22 @@ class KubeBackend:
             ns = Namespace(name=self._namespace)
             return {key_of(ns): ns}, None
 
-    def _mesh_policies(self, istio: tuple[ResourceKind, ...]) -> list[ModelObject]:
+    def _mesh_policies(self, istio: tuple[ResourceKind, ...]) -> tuple[list[ModelObject], DeniedRead | None]:
         """With -n, the root namespace's PeerAuthentications still decide the mesh level: read them
-        once (they are not watched in this scope; a mesh-wide change needs a restart or -A)."""
+        once (they are not watched in this scope; a mesh-wide change needs a restart or -A). When RBAC
+        refuses, the mesh level is unknown, which is not the same as absent: say which read failed."""
         if not self._namespace or self._namespace == ISTIO_NAMESPACE:
-            return []
+            return [], None
         rk = next((k for k in istio if k.kind == "PeerAuthentication"), None)
         if rk is None:
-            return []
+            return [], None
         try:
             doc = self._client().json("GET", rk.collection(ISTIO_NAMESPACE), [])
-        except (Forbidden, NotFound):
-            return []
-        return list(self._convert_items(doc, rk.kind))
+        except Forbidden:
+            return [], DeniedRead("PeerAuthentication", ISTIO_NAMESPACE)
+        except NotFound:
+            return [], None
+        return list(self._convert_items(doc, rk.kind)), None
 
     def snapshot(self) -> Snapshot:
         with self._lock:
@@ -247,9 +250,15 @@ class KubeBackend:
             if rv is not None:
                 states[rk.kind] = KindState(rk, rv, found)
         self._states = states
-        objects.extend(self._mesh_policies(istio))
+        mesh_policies, mesh_denied = self._mesh_policies(istio)
+        objects.extend(mesh_policies)
+        denied = [d for d in (mesh_denied,) if d is not None]
+        if self._namespace and "Namespace" not in states:
+            # The Namespace could not be listed: its labels (injection) are unknown, not empty.
+            denied.insert(0, DeniedRead("Namespace", self._namespace))
         version, revisions = self._istiod(self._client()) if istio else ("", ())
-        mesh = MeshSettings(istio_installed=bool(istio), istio_version=version, revisions=revisions)
+        mesh = MeshSettings(istio_installed=bool(istio), istio_version=version, revisions=revisions,
+                            denied=tuple(denied))
         skipped = [f"{where}: {reason}" for (_, where), reason in sorted(self._skipped.items())]
         return Snapshot.build(objects, mesh, skipped)
 

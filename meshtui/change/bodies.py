@@ -14,6 +14,8 @@ from meshtui.model.convert import format_time
 from meshtui.model.objects import EPOCH, Namespace, PeerAuthentication
 
 PA_API_VERSION = "security.istio.io/v1"
+# On every object meshtui creates, so `kubectl get pa -l app.kubernetes.io/managed-by=meshtui` finds them.
+MANAGED_BY = {"app.kubernetes.io/managed-by": "meshtui"}
 
 # Server-maintained metadata: it differs between reads of the same object, so it is left out of
 # diffs, patches and re-created bodies.

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, Mapping, Sequence
 
-from meshtui.change.bodies import PA_API_VERSION, namespace_body, peer_authentication_body
+from meshtui.change.bodies import MANAGED_BY, PA_API_VERSION, namespace_body, peer_authentication_body
 from meshtui.model.convert import Malformed, format_time, from_k8s
 from meshtui.model.objects import (
     AMBIENT,
@@ -23,7 +23,7 @@ from meshtui.model.objects import (
     Workload,
 )
 from meshtui.model.snapshot import ChangeEvent, Snapshot
-from meshtui.policy.engine import pa_order
+from meshtui.policy.engine import PolicyIndex, pa_order
 from meshtui.policy.labels import matches
 
 Op = Literal["create", "patch", "delete", "label", "restart"]
@@ -149,15 +149,19 @@ def undo_plan(snapshot: Snapshot, title: str, scope: str, changes: Sequence[Obje
 
 # --- injection ------------------------------------------------------------------------------
 
-def revisions_in_use(snapshot: Snapshot) -> tuple[str, ...]:
-    """Revisions known from the injector webhooks or set on any namespace, sorted; () if none.
+DEFAULT_REVISION = "default"
 
-    An istiod of revision "default" alone (what an install without revisions reports) is no
-    choice to make: its webhook serves ``istio-injection=enabled``."""
-    revs = set(snapshot.mesh.revisions)
-    revs.update(ns.labels[REVISION_LABEL] for ns in snapshot.namespaces.values()
-                if ns.labels.get(REVISION_LABEL))
-    return () if revs <= {"default"} else tuple(sorted(revs))
+
+def revisions_in_use(snapshot: Snapshot) -> tuple[str, ...]:
+    """The istio.io/rev revisions to offer, sorted; () when istiod runs without revisions.
+
+    When istiod was read, only the revisions it runs with exist (a namespace label naming another
+    one selects no injector); otherwise the revisions namespaces are labelled with. An istiod
+    without revision ("default" alone) means plain ``istio-injection=enabled``.
+    """
+    revs = set(snapshot.mesh.revisions) or {ns.labels[REVISION_LABEL] for ns in snapshot.namespaces.values()
+                                             if ns.labels.get(REVISION_LABEL)}
+    return () if revs <= {DEFAULT_REVISION} else tuple(sorted(revs))
 
 
 def injection_plan(snapshot: Snapshot, namespace: str, *, enabled: bool, revision: str | None = None,
@@ -172,7 +176,7 @@ def injection_plan(snapshot: Snapshot, namespace: str, *, enabled: bool, revisio
     if ns is None:
         raise PlanError(f"namespace {namespace} is not in the snapshot")
     revisions = revisions_in_use(snapshot)
-    if enabled and revision is None and revisions:
+    if enabled and revision is None and revisions and DEFAULT_REVISION not in revisions:
         raise PlanError(f"the cluster uses revisions ({', '.join(revisions)}): choose one")
     labels = dict(ns.labels)
     if not enabled:
@@ -339,14 +343,28 @@ def _new_policy(scope: MtlsScope, namespace: str, snapshot: Snapshot) -> dict[st
     if scope.workload is None:
         name, spec = "default", {}
     else:
-        if not scope.workload.template_labels:
-            raise PlanError(f"{scope.describe()} has no pod-template labels a policy could select")
+        # The workload's own selector (spec.selector.matchLabels) picks exactly its pods; extra
+        # template labels (version, ...) would drop pods of the next rollout that change them.
+        selector = dict(scope.workload.selector or scope.workload.template_labels)
+        if not selector:
+            raise PlanError(f"{scope.describe()} has no selector and no pod-template labels a policy could select")
         name = f"{scope.workload.name}-mtls"
-        spec = {"selector": {"matchLabels": dict(scope.workload.template_labels)}}
+        spec = {"selector": {"matchLabels": selector}}
     if (namespace, name) in snapshot.peer_authentications:
         raise PlanError(f"PeerAuthentication {namespace}/{name} exists but does not hold {scope.describe()}")
     return {"apiVersion": PA_API_VERSION, "kind": "PeerAuthentication",
-            "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+            "metadata": {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY)}, "spec": spec}
+
+
+def redundant_port_entries(snapshot: Snapshot, workload: Workload) -> dict[int, str]:
+    """Port-level entries of the workload's policy that set the mode the workload has anyway:
+    they change nothing and are offered for removal."""
+    probe = Pod(workload.namespace, "", labels=dict(workload.template_labels))
+    resolution = PolicyIndex(snapshot).resolve(probe)
+    holder = resolution.workload
+    if holder is None:
+        return {}
+    return {port: str(mode) for port, mode in sorted(holder.port_level.items()) if mode == resolution.mode}
 
 
 def mtls_plan(snapshot: Snapshot, scope: MtlsScope, mode: Mode, *, now: datetime | None = None) -> ChangePlan:
@@ -389,8 +407,14 @@ def mtls_plan(snapshot: Snapshot, scope: MtlsScope, mode: Mode, *, now: datetime
         changes.append(ObjectChange("PeerAuthentication", namespace, name, before, after, "patch"))
 
     label = "inherit" if mode == "UNSET" else mode
-    mesh_wide = namespace == snapshot.mesh.root_namespace and scope.level in ("mesh", "namespace")
     notes = []
+    if scope.workload is not None:
+        same = redundant_port_entries(predict(snapshot, changes, now or datetime.now(UTC)), scope.workload)
+        if same:
+            ports = ", ".join(f"{p} ({m})" for p, m in same.items())
+            notes.append(f"port-level {ports} equal the workload's mode and change nothing: "
+                         "remove them (p, the port, inherit)")
+    mesh_wide = namespace == snapshot.mesh.root_namespace and scope.level in ("mesh", "namespace")
     if holder is not None and holder.selector and scope.workload is not None:
         others = [w.name for w in snapshot.in_namespace("workloads", namespace)
                   if isinstance(w, Workload) and w.ref != scope.workload.ref

@@ -113,30 +113,30 @@ def _workload(pm: PodMtls) -> dict[str, Any]:
         "dataplane": pm.dataplane,
         "ambient": pm.captured,
         "mode": pm.mode,
+        "provisional": pm.provisional,
         "ports": [{"port": p.port, "mode": p.mode, "source": _source(p.source)} for p in pm.ports],
     }
 
 
-def _finding(f: Finding) -> dict[str, str]:
+def _finding(f: Finding) -> dict[str, Any]:
     return {"code": f.code, "severity": f.severity, "kind": f.kind, "namespace": f.namespace,
-            "name": f.name, "message": f.message, "fix": f.fix}
-
-
-def _in_scope(f: Finding, namespace: str) -> bool:
-    return f.namespace == namespace or (f.kind == "Namespace" and f.name == namespace)
+            "name": f.name, "message": f.message, "fix": f.fix,
+            "about": [{"kind": r.kind, "namespace": r.namespace, "name": r.name} for r in f.about]}
 
 
 def to_data(report: MeshReport, namespace: str | None = None) -> dict[str, Any]:
     """The documented JSON shape; ``namespace`` limits it to one namespace."""
     return {
+        "unknown": list(report.mesh.unknown),
         "namespaces": [
-            {"name": ns.name, "injection": ns.injection, "dataplane": ns.dataplane, "mtls": ns.mtls}
+            {"name": ns.name, "injection": ns.injection, "dataplane": ns.dataplane, "mtls": ns.mtls, "pods": ns.pods,
+             "without_sidecar": ns.without_sidecar, "provisional": list(ns.provisional)}
             for ns in report.namespaces.values() if namespace is None or ns.name == namespace
         ],
         "workloads": [
             _workload(pm) for pm in report.pods.values() if namespace is None or pm.pod.namespace == namespace
         ],
-        "findings": [_finding(f) for f in report.findings if namespace is None or _in_scope(f, namespace)],
+        "findings": [_finding(f) for f in report.findings if namespace is None or f.concerns_namespace(namespace)],
     }
 
 
@@ -148,14 +148,22 @@ def _columns(rows: list[list[str]]) -> list[str]:
 
 def render_table(data: dict[str, Any]) -> str:
     lines: list[str] = []
+    if data["unknown"]:
+        lines += [f"Cannot read (RBAC): {', '.join(data['unknown'])}. Values marked ? rest on it and are "
+                  "provisional; no finding is derived from what could not be read.", ""]
     ns_rows = [["NAMESPACE", "INJECTION", "MTLS"]]
-    ns_rows += [[n["name"], n["injection"], n["mtls"]] for n in data["namespaces"]]
+    for n in data["namespaces"]:
+        guess = "?" if any(r.startswith("mode ") for r in n["provisional"]) else ""
+        ns_rows.append([n["name"], n["injection"],
+                        n["mtls"] + guess + (f" ✗{n['without_sidecar']}" if n["without_sidecar"] else "")])
     lines += _columns(ns_rows)
+    if any(n["without_sidecar"] for n in data["namespaces"]):
+        lines.append("✗N: pods without a sidecar; they accept plaintext whatever the policy says")
     wl_rows = [["NAMESPACE", "POD", "SIDECAR", "MODE", "PORTS"]]
     for w in data["workloads"]:
         ports = " ".join(f"{p['port']}:{p['mode']}" for p in w["ports"]) or "-"
         proxy = "yes" if w["sidecar"] else "ambient" if w.get("ambient") else "no"
-        wl_rows.append([w["namespace"], w["pod"], proxy, w["mode"], ports])
+        wl_rows.append([w["namespace"], w["pod"], proxy, w["mode"] + ("?" if w["provisional"] else ""), ports])
     lines += ["", *_columns(wl_rows), ""]
     if not data["findings"]:
         lines.append("No findings.")

@@ -942,6 +942,19 @@ def _ambient(b: _Builder) -> None:
                             {"mtls": {"mode": "STRICT"}}))
 
 
+STRICT_GAP_APP = ("tenant-a-orders", "ledger-export", 9100)
+
+
+def add_strict_gap(b: _Builder) -> None:
+    """A pod in STRICT tenant-a-orders that predates its injection label: the namespace says STRICT,
+    yet this pod has no sidecar and takes plaintext (summaries must not overstate)."""
+    namespace, name, port = STRICT_GAP_APP
+    dep = deployment(b.ids.meta(name, namespace, b.ago(130)), name, f"ghcr.io/orders-demo/{name}:0.3.0",
+                     port, 1, name)
+    b.objects.append(dep)
+    b.pods_of(dep, inject=False, proxy_version=ISTIO_VERSION, replicas=1, age_days=100)
+
+
 def demo_objects(now: datetime, seed: int = 7) -> list[dict[str, Any]]:
     """Every object of the demo mesh, in creation order, as Kubernetes JSON."""
     b = _Builder(now, seed)
@@ -952,6 +965,7 @@ def demo_objects(now: datetime, seed: int = 7) -> list[dict[str, Any]]:
     b.tenant_policies()
     b.ingress_routes()
     _ambient(b)
+    add_strict_gap(b)
     return b.objects
 
 

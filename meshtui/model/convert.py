@@ -407,7 +407,9 @@ CONVERTERS: dict[str, Callable[[Mapping[str, Any]], ModelObject]] = {
     "Deployment": workload,
     "StatefulSet": workload,
     "DaemonSet": workload,
+    "ReplicaSet": workload,
     "Job": workload,
+    "CronJob": workload,  # its template one level deeper: manifests.py flattens it first
     "PeerAuthentication": peer_authentication,
     "DestinationRule": destination_rule,
     "AuthorizationPolicy": authorization_policy,

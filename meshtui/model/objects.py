@@ -403,6 +403,17 @@ class Waypoint:
 
 
 @dataclass(frozen=True, slots=True)
+class DeniedRead:
+    """A read RBAC refused: ``kind`` objects in ``namespace`` (for kind Namespace: that Namespace)."""
+
+    kind: str
+    namespace: str
+
+    def __str__(self) -> str:
+        return f"Namespace {self.namespace}" if self.kind == "Namespace" else f"{self.kind}s in {self.namespace}"
+
+
+@dataclass(frozen=True, slots=True)
 class MeshSettings:
     root_namespace: str = "istio-system"
     auto_mtls: bool = True
@@ -410,3 +421,15 @@ class MeshSettings:
     istio_installed: bool = True
     # Revisions known from injector webhooks / namespace labels; empty when the cluster has none.
     revisions: tuple[str, ...] = ()
+    # What could not be read (namespace-scoped RBAC): unknown, not absent.
+    denied: tuple[DeniedRead, ...] = ()
+
+    def labels_unknown(self, namespace: str) -> DeniedRead | None:
+        """The denied read that hides a namespace's labels (so its injection), if any."""
+        return next((d for d in self.denied if d.kind == "Namespace" and d.namespace == namespace), None)
+
+    @property
+    def mesh_policies_unknown(self) -> DeniedRead | None:
+        """The denied read that hides the mesh-wide PeerAuthentication, if any."""
+        return next((d for d in self.denied if d.kind == "PeerAuthentication"
+                     and d.namespace == self.root_namespace), None)

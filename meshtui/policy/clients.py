@@ -276,12 +276,17 @@ def predict(snapshot: Snapshot, client: Pod, service: Service, port: int) -> Cli
     return client_model(snapshot).predict(client, service, port)
 
 
+def is_istiod(pod: Pod) -> bool:
+    """istiod serves xDS and certificates; it never calls an application port."""
+    return pod.labels.get("app") == "istiod" or pod.labels.get("istio") == "pilot"
+
+
 def client_groups(analysis: Analysis, rules: RuleIndex) -> list[list[Pod]]:
     """Client workloads (one pod each) grouped so that every member gets the same prediction.
 
     Pods without a sidecar all send plaintext, pods ztunnel captures all send HBONE; a sidecar's
     choice depends only on its namespace and on the labels that workloadSelector DestinationRules
-    there read.
+    there read. istiod is no client of application ports, so it is never predicted to fail against one.
     """
     selector_keys: dict[str, tuple[str, ...]] = {
         ns: tuple(sorted({k for r in rs if r.workload_selector for k in r.workload_selector}))
@@ -289,6 +294,8 @@ def client_groups(analysis: Analysis, rules: RuleIndex) -> list[list[Pod]]:
     }
     groups: dict[tuple, dict[tuple[str, str, str], Pod]] = defaultdict(dict)
     for pod in sorted(analysis.snapshot.pods.values(), key=lambda p: p.key):
+        if is_istiod(pod):
+            continue
         if pod.has_sidecar:
             keys = selector_keys.get(pod.namespace, ())
             profile: tuple = (True, pod.namespace, tuple(pod.labels.get(k) for k in keys))

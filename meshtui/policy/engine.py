@@ -86,6 +86,7 @@ class PolicyIndex:
 
     def __init__(self, snapshot: Snapshot):
         self.root = snapshot.mesh.root_namespace
+        self.mesh_unknown = snapshot.mesh.mesh_policies_unknown
         namespace_wide: dict[str, list[PeerAuthentication]] = defaultdict(list)
         selected: list[PeerAuthentication] = []
         for pa in snapshot.peer_authentications.values():
@@ -148,11 +149,13 @@ def pod_mtls(pod: Pod, policies: PolicyIndex, services: ServiceIndex, dataplane:
         none = tuple(PortMtls(p, NONE, DEFAULT_SOURCE) for p in ports)
         return PodMtls(pod, False, NONE, DEFAULT_SOURCE, none, dataplane)
     res = policies.resolve(pod)
+    guess = policies.mesh_unknown is not None and res.source.level in ("mesh", "default")
     if in_ztunnel:
         # ztunnel enforces the same precedence as a sidecar, but cannot DISABLE (meshtui.policy.ambient).
         return PodMtls(pod, False, ztunnel_mode(res.mode), res.source,
-                       tuple(ambient_port(res.port(p)) for p in ports), dataplane, True)
-    return PodMtls(pod, True, res.mode, res.source, tuple(res.port(p) for p in ports), dataplane)
+                       tuple(ambient_port(res.port(p)) for p in ports), dataplane, True, provisional=guess)
+    return PodMtls(pod, True, res.mode, res.source, tuple(res.port(p) for p in ports), dataplane,
+                   provisional=guess)
 
 
 def ambient_port(port: PortMtls) -> PortMtls:
@@ -208,7 +211,7 @@ class Analysis:
 
             pods = {key: self.pod(pod) for key, pod in sorted(self.snapshot.pods.items())}
             namespaces = summarize_namespaces(self.snapshot, self.policies, pods)
-            mesh = summarize_mesh(self.policies, namespaces)
+            mesh = summarize_mesh(self.policies, namespaces, self.snapshot)
             self._report = MeshReport(pods, namespaces, mesh, find_all(self))
         return self._report
 
@@ -248,9 +251,13 @@ def summarize_namespaces(
             counts.update(p.mode for p in pm.ports)
             if pm.in_mesh and (pm.mode != base.mode or any(p.mode != base.mode for p in pm.ports)):
                 mixed = True
+        hidden = snapshot.mesh.labels_unknown(name)
+        provisional = [f"injection unknown: cannot read {hidden}"] if hidden else []
+        if policies.mesh_unknown is not None and base.source.level in ("mesh", "default"):
+            provisional.append(f"mode assumes no mesh-wide policy: cannot read {policies.mesh_unknown}")
         out[name] = NamespaceSummary(
             name=name,
-            injection=ns_obj.injection if ns_obj else "none",
+            injection="unknown" if hidden else (ns_obj.injection if ns_obj else "none"),
             mtls=MIXED if mixed else base.mode,
             source=base.source,
             pods=len(members),
@@ -258,11 +265,13 @@ def summarize_namespaces(
             port_counts=dict(counts),
             dataplane=ns_obj.dataplane if ns_obj else "none",
             ambient=sum(1 for pm in members if pm.captured),
+            provisional=tuple(provisional),
         )
     return out
 
 
-def summarize_mesh(policies: PolicyIndex, namespaces: Mapping[str, NamespaceSummary]) -> MeshSummary:
+def summarize_mesh(policies: PolicyIndex, namespaces: Mapping[str, NamespaceSummary],
+                   snapshot: Snapshot) -> MeshSummary:
     mesh = policies.mesh_wide[0] if policies.mesh_wide else None
     mode, source = PERMISSIVE, DEFAULT_SOURCE
     if mesh is not None and decides(mesh.mode):
@@ -278,4 +287,6 @@ def summarize_mesh(policies: PolicyIndex, namespaces: Mapping[str, NamespaceSumm
         pods=sum(ns.pods for ns in namespaces.values()),
         without_sidecar=sum(ns.without_sidecar for ns in namespaces.values()),
         port_counts=dict(counts),
+        unknown=tuple(str(d) for d in snapshot.mesh.denied),
+        provisional=policies.mesh_unknown is not None,
     )

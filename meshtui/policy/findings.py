@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from meshtui.model.objects import AuthorizationPolicy, DestinationRule, Pod, Service, TLSSettings
+from meshtui.model.objects import AuthorizationPolicy, DestinationRule, Pod, Ref, Service, TLSSettings
 from meshtui.policy.ambient import ambient_findings
 from meshtui.policy.clients import (
     FAIL,
@@ -19,6 +19,7 @@ from meshtui.policy.clients import (
     ClientModel,
     fqdn,
     host_matches,
+    is_istiod,
     outcome,
 )
 from meshtui.policy.injection import (
@@ -53,10 +54,26 @@ def find_all(analysis: Analysis) -> tuple[Finding, ...]:
         restart_findings,
         ambient_findings,
         rejected_findings,
+        strict_gap_findings,
     )
     found = [f for check in checks for f in check(analysis)]
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     return tuple(sorted(found, key=lambda f: (rank[f.severity], f.code, f.namespace, f.name, f.message)))
+
+
+def findings_for(findings: Iterable[Finding], namespace: str, pod: Pod | None,
+                 policies: Iterable[Ref] = ()) -> list[Finding]:
+    """The findings the Policies pane shows for a namespace, or for one pod and the policies it lists.
+
+    A finding that names the objects it is about (``about``) shows only with those objects: a STRICT
+    namespace policy over one sidecar-less pod is not a finding about the other pods it covers.
+    """
+    if pod is None:
+        return [f for f in findings if f.concerns_namespace(namespace)]
+    own = {pod.ref, Ref(workload_of(pod)[0], pod.namespace, pod.workload_name), Ref("Namespace", "", namespace)}
+    listed = own | set(policies)
+    return [f for f in findings
+            if (f.about and (own & set(f.objects))) or (not f.about and f.ref in listed)]
 
 
 # --- istioctl's injection analyzer: IST0102, IST0103, IST0123 --------------------------------------
@@ -68,8 +85,8 @@ def injected_namespaces(analysis: Analysis) -> tuple[set[str], list[Finding]]:
     injected: set[str] = set()
     out: list[Finding] = []
     for ns in sorted(snapshot.namespaces.values(), key=lambda n: n.name):
-        if ns.name in skip:
-            continue
+        if ns.name in skip or snapshot.mesh.labels_unknown(ns.name):
+            continue  # unknown labels are not missing labels: no finding from a read RBAC refused
         legacy = ns.labels.get(LEGACY_LABEL)
         if legacy is not None and legacy != "enabled":
             continue  # deliberately not injected
@@ -170,6 +187,7 @@ def destination_rule_mtls_findings(analysis: Analysis,
         if rule.tls is None and not rule.port_tls:
             continue
         problems: dict[str, list[str]] = defaultdict(list)
+        servers: dict[str, dict[Ref, None]] = defaultdict(dict)
         for svc in sorted(_services_for_host(analysis, rule), key=lambda s: (s.namespace, s.name)):
             # Only count services for which this rule is the one a client in its namespace resolves.
             client_ns = svc.namespace if rule.namespace == root else rule.namespace
@@ -190,8 +208,9 @@ def destination_rule_mtls_findings(analysis: Analysis,
                         code = {DISABLE: "MT0001", ISTIO_MUTUAL: "MT0003"}.get(tls.mode, "MT0002")
                         where = f"{svc.name}.{svc.namespace}:{sp.port} → pod {pod.name}"
                         problems[code].append(f"{where}: {reason}")
+                        servers[code].update({svc.ref: None, pod.ref: None})
         for code, examples in sorted(problems.items()):
-            yield _rule_finding(code, rule, examples)
+            yield _rule_finding(code, rule, examples, tuple(servers[code]))
 
 
 _RULE_TEXT = {
@@ -204,13 +223,14 @@ _RULE_TEXT = {
 }
 
 
-def _rule_finding(code: str, rule: DestinationRule, examples: list[str]) -> Finding:
+def _rule_finding(code: str, rule: DestinationRule, examples: list[str], about: tuple[Ref, ...]) -> Finding:
     what, fix = _RULE_TEXT[code]
     more = f" (+{len(examples) - 1} more)" if len(examples) > 1 else ""
     return Finding(
         code, "error", "DestinationRule", rule.namespace, rule.name,
         f"DestinationRule {what}: {examples[0]}{more}.",
         f"# DestinationRule {rule.namespace}/{rule.name}, trafficPolicy (and portLevelSettings):\n{fix}",
+        about,
     )
 
 
@@ -253,6 +273,7 @@ def peer_authentication_findings(analysis: Analysis) -> Iterator[Finding]:
                 "# enable injection for the namespace if needed, then restart the workloads:\n"
                 f"kubectl label namespace {pa.namespace} {LEGACY_LABEL}=enabled --overwrite\n"
                 + "\n".join(sorted({restart_fix(p) for p in selected})),
+                tuple(p.ref for p in selected),
             )
     for ns, pas in sorted(analysis.policies.namespace_wide.items()):
         level = "mesh-wide" if ns == root else "namespace-wide"
@@ -286,6 +307,7 @@ def exposure_findings(analysis: Analysis) -> Iterator[Finding]:
                 f"{svc.type} port {sp.port} reaches STRICT port {tp} of pod {pod.name}: clients outside the "
                 "mesh send plaintext and will fail.",
                 _exception_yaml(pod, tp) + "\n# or expose the service through an Istio ingress gateway",
+                tuple(p.ref for p, _ in strict),
             )
 
 
@@ -342,6 +364,7 @@ def authorization_findings(analysis: Analysis) -> Iterator[Finding]:
                 f"accepts plaintext on {where}: plaintext requests carry no identity and are denied.",
                 "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\n"
                 f"metadata:\n  name: default\n  namespace: {pod.namespace}\nspec:\n  mtls:\n    mode: STRICT",
+                (pod.ref,),
             )
             break
 
@@ -360,11 +383,19 @@ def restart_fix(pod: Pod) -> str:
     return f"kubectl delete {kind.lower()} {name} -n {pod.namespace}   # and create it again"
 
 
+def is_control_plane(pod: Pod, root_namespace: str) -> bool:
+    """Istio's own pods and the system namespaces: no sidecar is expected there, even on a pod that
+    carries istio.io/rev (istiod labels itself with the revision it serves)."""
+    return pod.namespace in SYSTEM_NAMESPACES | {root_namespace, "istio-system"} or is_istiod(pod)
+
+
 def restart_findings(analysis: Analysis) -> Iterator[Finding]:
     snapshot = analysis.snapshot
+    root = snapshot.mesh.root_namespace
     pending: dict[tuple[str, str, str], list[Pod]] = defaultdict(list)
     for pod in snapshot.pods.values():
-        if pod.template or pod.has_sidecar or pod.phase in ("Succeeded", "Failed"):
+        if pod.template or pod.has_sidecar or pod.phase in ("Succeeded", "Failed") or is_control_plane(pod, root) \
+                or snapshot.mesh.labels_unknown(pod.namespace):
             continue
         ns = snapshot.namespaces.get(("", pod.namespace))
         if would_inject(ns, pod.labels, pod.annotations, host_network=pod.host_network,
@@ -377,6 +408,7 @@ def restart_findings(analysis: Analysis) -> Iterator[Finding]:
             f"Injection is enabled for these pods but {len(pods)} run without a sidecar: they started "
             "before injection was enabled and need a restart.",
             restart_fix(pods[0]),
+            tuple(sorted((p.ref for p in pods), key=str)),
         )
 
 
@@ -393,4 +425,43 @@ def rejected_findings(analysis: Analysis) -> Iterator[Finding]:
             "# enum values are case-sensitive: use one of the supported values, e.g.\n"
             + ("spec:\n  mtls:\n    mode: STRICT" if kind == "PeerAuthentication"
                else "spec:\n  trafficPolicy:\n    tls:\n      mode: ISTIO_MUTUAL"),
+        )
+
+
+# --- STRICT on paper, plaintext in fact: MT0013 ----------------------------------------------------
+
+def strict_gap_findings(analysis: Analysis) -> Iterator[Finding]:
+    """A STRICT policy covering pods without a sidecar: nothing enforces it there, they take plaintext.
+
+    Reported once per deciding policy and namespace; MT0004 already covers a workload policy that
+    selects only sidecar-less pods.
+    """
+    snapshot = analysis.snapshot
+    root = snapshot.mesh.root_namespace
+    gaps: dict[tuple[str, str, str, str], list[Pod]] = defaultdict(list)
+    for pod in snapshot.pods.values():
+        if pod.has_sidecar or pod.phase in ("Succeeded", "Failed") or is_control_plane(pod, root):
+            continue
+        res = analysis.policies.resolve(pod)
+        if res.mode == STRICT and res.source.kind:
+            src = res.source
+            gaps[(src.namespace, src.name, src.level, pod.namespace)].append(pod)
+    for (pa_ns, pa_name, level, namespace), pods in sorted(gaps.items()):
+        pa = snapshot.peer_authentications.get((pa_ns, pa_name))
+        if level == "workload" and pa is not None and pa.selector and not any(
+                p.has_sidecar for p in analysis.services.pods.selected_by(pa_ns, pa.selector)):
+            continue
+        pods.sort(key=lambda p: p.name)
+        names = ", ".join(p.name for p in pods[:3]) + (f" (+{len(pods) - 3} more)" if len(pods) > 3 else "")
+        ns_obj = snapshot.namespaces.get(("", namespace))
+        label = "" if all(would_inject(ns_obj, p.labels, p.annotations, revisions=snapshot.mesh.revisions)
+                          for p in pods) else f"kubectl label namespace {namespace} {LEGACY_LABEL}=enabled\n"
+        have = "1 pod has" if len(pods) == 1 else f"{len(pods)} pods have"
+        yield Finding(
+            "MT0013", "warning", "PeerAuthentication", pa_ns, pa_name,
+            f"{namespace} is STRICT by {level} policy {pa_ns}/{pa_name}, but {have} no sidecar and "
+            f"accept{'s' if len(pods) == 1 else ''} plaintext: {names}.",
+            "# give them a sidecar (restart after injection is enabled):\n" + label
+            + "\n".join(sorted({restart_fix(p) for p in pods})),
+            tuple(p.ref for p in pods),
         )

@@ -57,6 +57,8 @@ class PodMtls:
     # "sidecar", "ambient" or "none" (meshtui.policy.ambient); captured: ztunnel has the pod's traffic.
     dataplane: str = "sidecar"
     captured: bool = False
+    # The mode came from the mesh level (or the default) while the mesh-wide policy could not be read.
+    provisional: bool = False
 
     @property
     def in_mesh(self) -> bool:
@@ -83,6 +85,8 @@ class NamespaceSummary:
     # "sidecar", "ambient" or "none": what the namespace's labels ask for; pods ztunnel captures.
     dataplane: str = "none"
     ambient: int = 0
+    # Why a part of this summary is a guess (a read RBAC refused); empty when all was read.
+    provisional: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +97,17 @@ class MeshSummary:
     pods: int
     without_sidecar: int
     port_counts: Mapping[str, int] = field(default_factory=dict)
+    # The reads RBAC refused, each named once ("Namespace shop", "PeerAuthentications in istio-system").
+    unknown: tuple[str, ...] = ()
+    # The mesh-wide mode is a guess: the root namespace's policies could not be read.
+    provisional: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """``kind/namespace/name`` is the object to fix; ``about`` the other objects the finding concerns
+    (the pods a DestinationRule fails against, ...), so it is shown with them and nowhere else."""
+
     code: str
     severity: str
     kind: str
@@ -104,10 +115,24 @@ class Finding:
     name: str
     message: str
     fix: str
+    about: tuple[Ref, ...] = ()
 
     @property
     def ref(self) -> Ref:
         return Ref(self.kind, self.namespace, self.name)
+
+    @property
+    def key(self) -> str:
+        """Stable across snapshots while the finding stays the same: keeps a list's cursor on it."""
+        return "\x1f".join((self.code, self.kind, self.namespace, self.name, self.message))
+
+    @property
+    def objects(self) -> tuple[Ref, ...]:
+        return (self.ref, *self.about)
+
+    def concerns_namespace(self, namespace: str) -> bool:
+        return any(r.namespace == namespace or (r.kind == "Namespace" and r.name == namespace)
+                   for r in self.objects)
 
 
 @dataclass(frozen=True)

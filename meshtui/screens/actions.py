@@ -19,6 +19,7 @@ from meshtui.change.plan import (
     PlanError,
     injection_plan,
     mtls_plan,
+    redundant_port_entries,
     workloads_to_restart,
 )
 from meshtui.change.ports import port_choices
@@ -217,7 +218,14 @@ def open_mtls(screen: MainScreen, *, port_level: bool) -> None:
         preview(screen, lambda s: mtls_plan(s, target, choice.mode))
 
     label = f"{scope.describe()} ports" if port_level else scope.describe()
-    screen.app.push_screen(ModePickerScreen(label, current, source, ports), chosen)
+    hint = ""
+    if port_level and scope.workload is not None:
+        same = redundant_port_entries(snap, scope.workload)
+        if same:
+            ports_text = ", ".join(f"{p} ({m})" for p, m in same.items())
+            hint = f"port {ports_text}: same as the workload's mode, changes nothing — choose it, then inherit, " \
+                "to remove the entry"
+    screen.app.push_screen(ModePickerScreen(label, current, source, ports, hint), chosen)
 
 
 def run_undo(screen: MainScreen) -> None:

@@ -54,17 +54,21 @@ class ModePickerScreen(ModalScreen[ModeChoice | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [CANCEL]
 
-    def __init__(self, scope: str, current: str, source: str, ports: Sequence[PortChoice] = ()) -> None:
+    def __init__(self, scope: str, current: str, source: str, ports: Sequence[PortChoice] = (),
+                 hint: str = "") -> None:
         super().__init__()
         self._scope = scope
         self._current = current
         self._source = source
         self._ports = tuple(ports)
+        self._hint = hint
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(f"mTLS mode for {self._scope}", id="title")
             yield Static(f"now {self._current} — from {self._source}", id="current")
+            if self._hint:
+                yield Static(self._hint, id="hint")
             if self._ports:
                 yield Label("Container port")
                 yield OptionList(*(Option(p.describe(), id=str(p.port)) for p in self._ports), id="ports")
@@ -112,8 +116,10 @@ class InjectionScreen(ModalScreen[InjectionChoice | None]):
         super().__init__()
         self._namespace = namespace
         self._current = current
+        # The "default" revision is istiod installed without one: plain istio-injection=enabled.
         self._choices: list[InjectionChoice] = (
-            [InjectionChoice(True, rev) for rev in revisions] if revisions else [InjectionChoice(True)]
+            [InjectionChoice(True, None if rev == "default" else rev) for rev in revisions] if revisions
+            else [InjectionChoice(True)]
         )
         self._choices.append(InjectionChoice(False))
 

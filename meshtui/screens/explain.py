@@ -1,9 +1,9 @@
 """`e`: why is this pod (or port) STRICT? The chain of levels Istio walks, each deciding policy's
-YAML, and the clients that will fail against it."""
+YAML, the clients seen calling it, then those that would fail if they call, and the objects around it."""
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
@@ -17,7 +17,8 @@ from textual.widgets.option_list import Option
 from meshtui.change.ports import port_choices
 from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
-from meshtui.policy.explain import Explanation, explain
+from meshtui.policy.clients import FAIL
+from meshtui.policy.explain import Explanation, Observed, explain
 from meshtui.render import mode_text
 from meshtui.screens.dialog import DialogScreen
 from meshtui.screens.yaml_view import to_yaml
@@ -30,7 +31,8 @@ def explanation_view(ex: Explanation, palette: Mapping[str, str]) -> RenderableT
     parts: list[RenderableType] = []
     head = Text()
     target = f"{ex.pod.namespace}/{ex.pod.name}" + (f" port {ex.port}" if ex.port is not None else "")
-    head.append(f"{target} is ", style="bold")
+    # The verdict starts its own line: a long pod name must not split "is STRICT".
+    head.append(f"{target}\nis ", style="bold")
     head.append_text(mode_text(ex.mode, palette, label=ex.mode))
     src = ex.source
     head.append(f"  — decided at {src.level}" + (f" by {src.kind} {src.namespace}/{src.name}" if src.name else ""))
@@ -50,19 +52,43 @@ def explanation_view(ex: Explanation, palette: Mapping[str, str]) -> RenderableT
             parts.append(Syntax(to_yaml(step.raw), "yaml", theme="ansi_dark", background_color="default",
                                 padding=(0, 0, 0, 6)))
     parts.append(Text(""))
+    parts += _seen_lines(ex, palette)
+    parts.append(Text(""))
     if ex.failing_clients:
         # The engine knows who *can* call (every pod without a sidecar can reach every Service),
         # not who does: the on-call question is "would it fail", so say it that way.
-        parts.append(Text(f"{len(ex.failing_clients)} clients would fail if they call it:", style="bold " +
-                          palette.get("mtls-disabled", "red")))
+        parts.append(Text(f"Could call (policy, not seen): {len(ex.failing_clients)} clients would fail if they "
+                          "call it:", style="bold " + palette.get("mtls-disabled", "red")))
         for p in ex.failing_clients:
             who = f"{p.client.namespace}/{p.client.name}" if p.client else "?"
             svc = f"{p.service.name}:{p.port}" if p.service else str(p.port)
             parts.append(Text(f"  ✗ {who} → {svc}: {p.reason} (sends {p.sends} via {p.sends_source})"))
     else:
-        parts.append(Text("no known client will fail against this", style=palette.get("mtls-strict", "green")))
+        parts.append(Text("Could call (policy): no client would fail against this",
+                          style=palette.get("mtls-strict", "green")))
+    if ex.related:
+        parts += [Text(""), Text("Around this pod (as istioctl x describe pod):", style="bold")]
+        for r in ex.related:
+            parts += [Text(f"  {r.ref}"), Text(f"      {r.summary}", style="dim")]
     # Names, notes and reasons carry values from the cluster.
     return Group(*(safe_rich(p) if isinstance(p, Text) else p for p in parts))
+
+
+def _seen_lines(ex: Explanation, palette: Mapping[str, str]) -> list[RenderableType]:
+    if not ex.seen_source:
+        return [Text("Seen calling: unknown — no traffic source on this cluster; the list below is what "
+                     "policy allows, not what happened", style="dim")]
+    if not ex.seen_clients:
+        return [Text(f"Seen calling ({ex.seen_source}): none", style="dim")]
+    lines: list[RenderableType] = [Text(f"Seen calling ({ex.seen_source}):", style="bold")]
+    for p in ex.seen_clients:
+        who = str(p.client) if p.client else "?"
+        svc = f"{p.service.name}:{p.port}" if p.service else str(p.port)
+        failed = p.outcome == FAIL
+        mark = Text("  ✗ " if failed else "  ✔ ", style=palette.get("mtls-disabled" if failed else "mtls-strict", ""))
+        lines.append(mark + Text(f"{who} → {svc}: sent plaintext; "
+                                 + (p.reason if failed else f"accepted ({p.server_mode} on port {p.target_port})")))
+    return lines
 
 
 class ExplainScreen(DialogScreen):
@@ -73,10 +99,13 @@ class ExplainScreen(DialogScreen):
     ExplainScreen #explain-body { width: 1fr; height: 1fr; padding: 0 1; }
     """
 
-    def __init__(self, snapshot: Snapshot, pod: Pod) -> None:
+    def __init__(self, snapshot: Snapshot, pod: Pod, observed: Sequence[Observed] | None = None,
+                 observed_source: str = "") -> None:
         super().__init__()
         self.snapshot = snapshot
         self.pod = pod
+        self.observed = observed
+        self.observed_source = observed_source
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="dialog") as box:
@@ -92,7 +121,7 @@ class ExplainScreen(DialogScreen):
         self.query_one("#explain-ports", OptionList).focus()
 
     def show(self, port: int | None) -> None:
-        self.explanation = explain(self.snapshot, self.pod, port)
+        self.explanation = explain(self.snapshot, self.pod, port, self.observed, self.observed_source)
         self.query_one("#explain-text", Static).update(explanation_view(self.explanation, self.app.theme_variables))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:

@@ -14,6 +14,9 @@ from meshtui.screens.main import ACTION_NEEDS
 
 
 class HelpScreen(DialogScreen):
+    # The table must end at the dialog's border, or the cursor scrolls out of sight below it.
+    DEFAULT_CSS = "HelpScreen #help-table { height: 1fr; }  HelpScreen #help-summary { height: auto; }"
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
             box.border_title = "Help — key bindings (remap by id in a keymap file)"
@@ -34,6 +37,7 @@ class HelpScreen(DialogScreen):
                           f"disabled: {reason}" if reason else "", info.where)
         name = keymap.name if keymap else "default"
         self.query_one("#help-summary", Static).update(
-            f"keymap: {name}   theme: {self.app.theme}   ctrl+p opens the command palette (every action)"
+            f"keymap: {name}   theme: {self.app.theme}   ↑↓ scroll   ctrl+p: every action by name   "
+            ": command line (:ns NAME, :pods, :ctx NAME, :findings, :logs)"
         )
         table.focus()

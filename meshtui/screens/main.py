@@ -18,15 +18,19 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
 
+from meshtui.command_line import USAGE, Command, CommandError, pick
+from meshtui.command_line import parse as parse_command
 from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.ambient import waypoints_for_pod, waypoints_serving_namespace
 from meshtui.policy.engine import MeshReport
+from meshtui.policy.findings import findings_for
 from meshtui.policy.scope import policies_for_namespace, policies_for_pod
 from meshtui.render import (
     authorization_policy_row,
     destination_rule_row,
-    finding_line,
+    elide,
+    finding_cell,
     namespace_row,
     peer_authentication_rows,
     pod_row,
@@ -50,12 +54,18 @@ ACTION_NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
-NAMESPACE_COLUMNS = ["NAME", "mTLS", "DATAPLANE", "PODS", "✗"]
+NAMESPACE_COLUMNS = ["NAME", "mTLS", "DATAPLANE", "PODS"]
 POD_COLUMNS = ["NAME", "READY", "mTLS", "PROXY", "STATUS", "RST", "AGE"]
 TLS_COLUMN = "TLS"
 
 NARROW_WIDTH = 100
 NARROW_POD_NAME = 24
+MIN_POD_NAME = 16
+POD_COLUMNS = ("NAME", "READY", "mTLS", "PROXY", "STATUS", "RST", "AGE")
+
+
+def cell_len(cell: Text | str) -> int:
+    return cell.cell_len if isinstance(cell, Text) else len(cell)
 
 
 class Pane(Vertical):
@@ -91,11 +101,13 @@ class MainScreen(Screen):
         Binding("M", "migrate", "Migrate to STRICT", show=False, id="main.migrate"),
         Binding("y", "yaml", "YAML", show=False, id="main.yaml"),
         Binding("t", "tls_check", "TLS check", show=False, id="main.tls_check"),
+        Binding("F", "findings", "Findings", id="main.findings"),
         Binding("1", "focus_pane('namespaces')", "Namespaces", show=False, id="main.pane_namespaces"),
         Binding("2", "focus_pane('pods')", "Pods", show=False, id="main.pane_pods"),
         Binding("3", "focus_pane('policies')", "Policies", show=False, id="main.pane_policies"),
         Binding("4", "focus_pane('logs')", "Logs pane", show=False, id="main.pane_logs"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="main.clear_filter"),
+        Binding("colon", "command_line", "Command", show=False, id="main.command"),
+        Binding("escape", "clear_filter", "Back", show=False, id="main.clear_filter"),
     ]
 
     def __init__(self) -> None:
@@ -104,9 +116,12 @@ class MainScreen(Screen):
         self.pods = ResourceTable(POD_COLUMNS, id="pods-table")
         self.policies = ResourceTable(["KIND", "NAME", "MODE", "SCOPE"], id="policies-table")
         self.header = StatusHeader(id="header")
-        self.findings = Static(id="findings")
+        self.findings = ResourceTable(["FINDINGS (enter: details and fix, F: all)"], id="findings-table",
+                                      row_height=2)
         self.cluster_error = Static(id="cluster-error")
         self.log_pane = PodLogPane(id="logs-pane")
+        self.command_line = Input(placeholder=USAGE, id="command-line")
+        self._before_command: Widget | None = None
         self.snapshot: Snapshot | None = None
         self.report: MeshReport | None = None
         self.selected_namespace: str | None = None
@@ -120,6 +135,7 @@ class MainScreen(Screen):
             yield Pane("Pods", self.pods, id="pods-pane")
             yield Pane("Policies", self.policies, id="policies-pane", below=self.findings)
             yield self.log_pane
+        yield self.command_line
         yield Footer()
 
     def on_mount(self) -> None:
@@ -188,31 +204,46 @@ class MainScreen(Screen):
         now = self.app.now()
         results = self.report.pods if self.report else {}
         pods = self.snapshot.pods_in(self.selected_namespace)
-        # On a narrow terminal long pod names would push the mTLS column out of the pane.
-        name_width = NARROW_POD_NAME if self.app.size.width < NARROW_WIDTH else None
         report = self.app.tls_report
         verdicts = report.verdicts_by_pod() if report else None
-        rows: list[Row] = []
-        for p in pods:
-            cells = pod_row(p, results.get(p.key), self.palette, now, name_width)
-            if verdicts is not None:
-                cells.append(self._tls_mark(verdicts.get(p.key)))
-            rows.append((f"{p.namespace}/{p.name}", cells))
         self.pods.set_columns(POD_COLUMNS + ([TLS_COLUMN] if verdicts is not None else []))
+        cells = [(p, pod_row(p, results.get(p.key), self.palette, now)) for p in pods]
+        width = self._pod_name_width([c for _, c in cells])
+        rows: list[Row] = []
+        for p, c in cells:
+            row = [elide(p.name, width), *c[1:]]
+            if verdicts is not None:
+                row.append(self._tls_mark(verdicts.get(p.key)))
+            rows.append((f"{p.namespace}/{p.name}", row))
         self.pods.sync(rows)
         self.query_one("#pods-pane").border_title = Text(safe_line(f"Pods  {self.selected_namespace}  {len(rows)}"))
         key = self.pods.selected_key
         self._select_pod(tuple(key.split("/", 1)) if key else None)  # type: ignore[arg-type]
 
+    def _pod_name_width(self, rows: list[list[Text | str]]) -> int | None:
+        """Pod names give way so STATUS, RST and AGE stay in the pane; a wide pane shows them whole."""
+        pane = self.query_one("#pods-pane").size.width
+        if not pane:
+            return NARROW_POD_NAME if self.app.size.width < NARROW_WIDTH else None
+        columns = len(self.pods.columns) or 7
+        others = sum(max([len(label)] + [cell_len(r[i]) for r in rows])
+                     for i, label in enumerate(POD_COLUMNS) if i)
+        # The pane's size is inside its border; a cell padding either side of every column, a scrollbar.
+        return max(MIN_POD_NAME, pane - 2 * columns - 2 - others)
+
     def _render_policies(self) -> None:
         if self.snapshot is None or self.selected_namespace is None:
             return
         snap, root = self.snapshot, self.snapshot.mesh.root_namespace
-        pod = self.current_pod()
+        # On the namespaces list the pane is about the namespace (its ✗N explained); on a pod, the pod.
+        pod = None if self._namespace_scope else self.current_pod()
         scoped = policies_for_pod(snap, pod) if pod else policies_for_namespace(snap, self.selected_namespace)
         rows: list[Row] = []
+        unprotected = {f.ref: len(f.about) for f in (self.report.findings if self.report else ())
+                       if f.code == "MT0013"}
         for pa in scoped.peer_authentications:
-            for i, cells in enumerate(peer_authentication_rows(pa, root, self.palette)):
+            for i, cells in enumerate(peer_authentication_rows(pa, root, self.palette,
+                                                               unprotected.get(pa.ref, 0))):
                 rows.append((f"pa/{pa.namespace}/{pa.name}/{i}", cells))
         for dr in scoped.destination_rules:
             rows.append((f"dr/{dr.namespace}/{dr.name}", destination_rule_row(dr, self.palette)))
@@ -227,11 +258,25 @@ class MainScreen(Screen):
         self.policies.sync(rows)
         scope = f"{pod.name}" if pod else self.selected_namespace
         self.query_one("#policies-pane").border_title = Text(safe_line(f"Policies  {scope}"))
-        ns = self.selected_namespace
-        findings = [f for f in (self.report.findings if self.report else ())
-                    if (f.namespace == ns or (f.kind == "Namespace" and f.name == ns))
-                    and (pod is None or f.kind != "Pod" or f.name == pod.name)]
-        self.findings.update(finding_line(findings))
+        listed = [*scoped.peer_authentications, *scoped.destination_rules, *scoped.virtual_services,
+                  *scoped.authorization_policies]
+        findings = findings_for(self.report.findings if self.report else (), self.selected_namespace, pod,
+                                [obj.ref for obj in listed])
+        # The pane is narrow: each finding takes two lines, its message cut to the pane's width.
+        width = self.query_one("#policies-pane").size.width - 4
+        self.findings.sync([(f.key, [finding_cell(f, self.palette, width if width > 20 else 60)])
+                            for f in findings])
+        self.findings.display = bool(findings)
+
+    @property
+    def _namespace_scope(self) -> bool:
+        return self.focused is self.namespaces or self.current_pod() is None
+
+    def on_descendant_focus(self) -> None:
+        scope = self._namespace_scope
+        if scope != getattr(self, "_shown_scope", None):
+            self._shown_scope = scope
+            self._render_policies()
 
     def _tls_mark(self, verdict: str | None) -> Text:
         from meshtui.screens.tls_check import verdict_text
@@ -289,7 +334,8 @@ class MainScreen(Screen):
         return node
 
     def action_focus_pane(self, name: str) -> None:
-        target = {"namespaces": self.namespaces, "pods": self.pods, "policies": self.policies}.get(name)
+        target = {"namespaces": self.namespaces, "pods": self.pods, "policies": self.policies,
+                  "findings": self.findings}.get(name)
         if target is not None:
             target.focus()
         else:
@@ -317,7 +363,72 @@ class MainScreen(Screen):
                 event.input.remove_class("visible")
             pane.table.focus()
 
+    def action_command_line(self) -> None:
+        self._before_command = self.focused
+        self.command_line.value = ""
+        self.command_line.add_class("visible")
+        self.command_line.focus()
+
+    def _close_command_line(self) -> None:
+        self.command_line.remove_class("visible")
+        back = self._before_command if self._before_command is not None else self.namespaces
+        if back.is_attached:
+            back.focus()
+
+    @on(Input.Submitted, "#command-line")
+    def _command_submitted(self, event: Input.Submitted) -> None:
+        self._close_command_line()
+        try:
+            command = parse_command(event.value)
+        except CommandError as exc:
+            self.notify(str(exc), severity="warning", timeout=6)
+            return
+        self.run_command(command)
+
+    def run_command(self, command: Command) -> None:
+        if command.name == "ns" and not command.argument:
+            self.namespaces.focus()
+        elif command.name in ("ns", "pods") and command.argument:
+            if self.select_namespace(command.argument) and command.name == "pods":
+                self.pods.focus()
+        elif command.name == "pods":
+            self.pods.focus()
+        elif command.name == "policies":
+            self.policies.focus()
+        elif command.name == "ctx":
+            if command.argument:
+                self.app.do_switch_context(command.argument)  # type: ignore[attr-defined]
+            else:
+                self.app.action_switch_context()  # type: ignore[attr-defined]
+        elif command.name == "findings":
+            from meshtui.screens.findings import FindingsScreen
+
+            self.app.push_screen(FindingsScreen(command.argument))
+        elif command.name == "logs":
+            self.action_logs()
+        elif command.name == "help":
+            self.app.action_help()  # type: ignore[attr-defined]
+        elif command.name == "quit":
+            self.app.run_action("quit")
+
+    def select_namespace(self, name: str) -> bool:
+        if self.snapshot is None:
+            return False
+        found = pick(name, sorted(ns.name for ns in self.snapshot.namespaces.values()))
+        if found is None:
+            self.notify(f"no single namespace matches {name[:60]!r}", severity="warning", timeout=4)
+            return False
+        if found not in self.namespaces.shown_keys:
+            self.namespaces.set_filter("")
+        self.namespaces.move_cursor(row=self.namespaces.shown_keys.index(found))
+        self.namespaces.focus()
+        return True
+
     def action_clear_filter(self) -> None:
+        """Escape: one level back — the command line, then the focused pane's filter."""
+        if self.command_line.has_class("visible"):
+            self._close_command_line()
+            return
         pane = self._focused_pane()
         if pane is None:
             return
@@ -338,6 +449,8 @@ class MainScreen(Screen):
             self.action_logs()
         elif self.focused is self.policies:
             self.action_yaml()
+        elif self.focused is self.findings:
+            self.open_finding(self.findings.selected_key)
 
     def action_logs(self) -> None:
         if self.focused is self.namespaces and self.selected_namespace is not None:
@@ -388,9 +501,15 @@ class MainScreen(Screen):
         if pod is None or self.snapshot is None:
             self.notify("select a pod to explain its mTLS mode", timeout=2)
             return
+        from meshtui.screens.actions import observed_note, observed_plaintext
         from meshtui.screens.explain import ExplainScreen
+        from meshtui.tls.observed import is_recent
 
-        self.app.push_screen(ExplainScreen(self.snapshot, pod))
+        # Clients seen calling come from a recent TLS check; without one explain says they are unknown.
+        app = self.app
+        seen = app.tls_report is not None and is_recent(app.tls_checked_at, app.now())
+        observed = observed_plaintext(self) if seen else None
+        self.app.push_screen(ExplainScreen(self.snapshot, pod, observed, observed_note(self) if seen else ""))
 
     def action_yaml(self) -> None:
         key = self.policies.selected_key
@@ -430,6 +549,18 @@ class MainScreen(Screen):
         if self.snapshot is not None:
             self._render_namespaces()
             self._render_pods()
+
+    def open_finding(self, key: str | None) -> None:
+        finding = next((f for f in (self.report.findings if self.report else ()) if f.key == key), None)
+        if finding is not None and self.snapshot is not None:
+            from meshtui.screens.findings import FindingScreen
+
+            self.app.push_screen(FindingScreen(finding, self.snapshot))
+
+    def action_findings(self) -> None:
+        from meshtui.screens.findings import FindingsScreen
+
+        self.app.push_screen(FindingsScreen())
 
     def action_injection(self) -> None:
         from meshtui.screens.actions import open_injection

@@ -28,9 +28,14 @@ def header_text(info: ClusterInfo, state: str, report: MeshReport | None, read_o
     text.append(state.split(":", 1)[0] if error else state)
     if report is not None:
         text.append("   mesh ", style="dim")
-        text.append_text(mode_text(report.mesh.mtls, palette, label=report.mesh.mtls))
-        src = report.mesh.source
-        text.append(f" ({src.name if src.name else 'no mesh policy'})", style="dim")
+        mesh = report.mesh
+        text.append_text(mode_text(mesh.mtls, palette, label=mesh.mtls + ("?" if mesh.provisional else "")))
+        src = mesh.source
+        origin = src.name if src.name else ("mesh policy unknown" if mesh.provisional else "no mesh policy")
+        text.append(f" ({origin})", style="dim")
+        if mesh.unknown:
+            # Each refused read named once; cells that rest on one carry a "?".
+            text.append("   ? cannot read " + ", ".join(mesh.unknown), style=palette.get("mtls-permissive", "yellow"))
     if not info.istio_installed:
         text.append("   Istio not installed", style=palette.get("mtls-disabled", "red"))
     elif info.istio_version:

@@ -34,9 +34,10 @@ class ResourceTable(DataTable):
         Binding("end", "scroll_bottom", "Bottom", show=False, id="nav.bottom"),
     ]
 
-    def __init__(self, columns: Sequence[str], **kwargs: object) -> None:
+    def __init__(self, columns: Sequence[str], *, row_height: int = 1, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
         self._column_labels = list(columns)
+        self._row_height = row_height
         self._rows_shown: list[Row] = []
         self._all_rows: list[Row] = []
         self.filter_text = ""
@@ -63,6 +64,10 @@ class ResourceTable(DataTable):
         except RowDoesNotExist:
             return None
 
+    @property
+    def shown_keys(self) -> list[str]:
+        return [key for key, _ in self._rows_shown]
+
     def set_filter(self, text: str) -> None:
         self.filter_text = text
         self._show(self._all_rows)
@@ -88,8 +93,11 @@ class ResourceTable(DataTable):
         old_index = self.cursor_row
         scroll = self.scroll_offset
         self.clear()
+        for column in self.columns.values():
+            # clear() keeps widths grown for earlier rows: a long name once must not push columns off forever.
+            column.content_width = column.label.cell_len
         for key, cells in rows:
-            self.add_row(*cells, key=key)
+            self.add_row(*cells, key=key, height=self._row_height)
         self._rows_shown = list(rows)
         if not rows:
             return

@@ -276,6 +276,21 @@ def test_scoped_backend_still_sees_mesh_wide_policies(emulator: Emulator, kubeco
     assert {p.namespace for p in snap.pods.values()} == {"legacy"}
 
 
+def test_scoped_backend_names_the_reads_rbac_refused(emulator: Emulator, kubeconfig: str) -> None:
+    # A namespace-scoped user: pods and Istio policies in MESH_NS, not the Namespace, not the root namespace.
+    emulator.deny("list", "namespaces")
+    emulator.deny("list", "peerauthentications", "istio-system")
+    snap = KubeBackend(kubeconfig=kubeconfig, namespace=MESH_NS).snapshot()
+    assert [str(d) for d in snap.mesh.denied] == [f"Namespace {MESH_NS}", "PeerAuthentications in istio-system"]
+    assert snap.mesh.labels_unknown(MESH_NS) is not None and snap.mesh.mesh_policies_unknown is not None
+    assert snap.pods and ("", MESH_NS) in snap.namespaces  # what may be read is still read
+
+
+def test_scoped_backend_with_read_access_denies_nothing(emulator: Emulator, kubeconfig: str) -> None:
+    snap = KubeBackend(kubeconfig=kubeconfig, namespace=MESH_NS).snapshot()
+    assert snap.mesh.denied == () and snap.mesh.labels_unknown(MESH_NS) is None
+
+
 # -- watch -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("as_http_error", [False, True], ids=["error-event", "http-410"])

@@ -119,7 +119,7 @@ def test_export_writes_numbered_commented_manifests(demo: DemoBackend, tmp_path:
     assert second.startswith(f"# Step 2 of 3: Set mTLS PERMISSIVE on Deployment {KS}/ms-inventory port 3001\n")
     assert f"# Apply after {names[0]}" in second
     [doc] = list(yaml.safe_load_all(second))
-    assert doc["spec"] == {"selector": {"matchLabels": {"app": "ms-inventory", "version": "v1"}},
+    assert doc["spec"] == {"selector": {"matchLabels": {"app": "ms-inventory"}},
                            "portLevelMtls": {"3001": {"mode": "PERMISSIVE"}}}
     assert "resourceVersion" not in doc["metadata"]
 

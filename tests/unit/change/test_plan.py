@@ -8,6 +8,7 @@ from meshtui.change.plan import (
     PlanError,
     injection_plan,
     mtls_plan,
+    redundant_port_entries,
     restart_plan,
     revisions_in_use,
     workloads_to_restart,
@@ -363,3 +364,42 @@ def test_restart_plan_restarts_each_workload_and_predicts_no_policy_change() -> 
         ("restart", "Deployment", "shop", "web")
     ]
     assert plan.predicted == s
+
+
+def test_new_workload_policy_selects_with_the_workloads_selector_and_is_labelled() -> None:
+    dep = deployment("shop", "api", {"app": "api"})
+    dep["spec"]["template"]["metadata"]["labels"] = {"app": "api", "version": "v7", "team": "x"}
+    s = snap(namespace("shop"), dep)
+    plan = mtls_plan(s, MtlsScope.of_port(s.workloads[("shop", "Deployment/api")], 8080), "PERMISSIVE", now=NOW)
+    (change,) = plan.changes
+    assert change.after is not None
+    assert change.after["spec"]["selector"] == {"matchLabels": {"app": "api"}}  # not version/team
+    assert change.after["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "meshtui"}
+
+
+def test_port_entry_equal_to_the_workload_mode_is_offered_for_removal() -> None:
+    s = snap(*BASE, peer_auth("shop", "w", mode="STRICT", selector={"app": "web"},
+                              ports={"8080": "STRICT", "9090": "PERMISSIVE"}))
+    assert redundant_port_entries(s, web(s)) == {8080: "STRICT"}
+    plan = mtls_plan(s, MtlsScope.of_workload(web(s)), "PERMISSIVE", now=NOW)
+    # after the change 9090's PERMISSIVE is the workload's mode: the plan says so
+    assert any("9090 (PERMISSIVE)" in n and "change nothing" in n for n in plan.notes)
+    assert redundant_port_entries(plan.predicted, web(s)) == {9090: "PERMISSIVE"}
+
+
+@pytest.mark.parametrize(
+    ("istiod", "labelled", "offered"),
+    [
+        ((), (), ()),
+        (("default",), ("pidgeon",), ()),  # istiod runs without revisions: plain istio-injection
+        (("1-24",), ("pidgeon",), ("1-24",)),  # pidgeon names no running istiod: not offered
+        (("canary", "default"), (), ("canary", "default")),
+        ((), ("blue",), ("blue",)),  # istiod not readable: the revisions namespaces use
+    ],
+)
+def test_revisions_offered_are_those_istiod_runs_with(istiod, labelled, offered) -> None:
+    others = [namespace(f"ns-{r}", **{"istio.io/rev": r}) for r in labelled]
+    s = snap(namespace("shop"), *others, mesh=MeshSettings(revisions=istiod))
+    assert revisions_in_use(s) == offered
+    if "default" in offered or not offered:
+        assert labels_after(injection_plan(s, "shop", enabled=True, now=NOW)) == {"istio-injection": "enabled"}

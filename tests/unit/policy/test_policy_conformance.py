@@ -1,20 +1,19 @@
 """Conformance with istioctl analyze's own tests (../shared/fixtures/istio-analyzer/EXPECTED.md):
 for the IST codes meshtui implements, the same (code, resource) pairs and no extras.
 
-The inputs are read as cluster state (as istioctl's analyzer reads them), not as manifests whose
-injection is still to come, so a bare Pod is a running pod.
+The inputs go through ``meshtui check -f`` itself (argument parsing, manifest loading, JSON output), so
+the path a user runs is the one tested: a Pod object is taken with the containers it has, as
+istioctl's analyzer takes it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
-import yaml
 
-from meshtui.model.convert import from_k8s
-from meshtui.model.snapshot import Snapshot
-from meshtui.policy.engine import evaluate
+from meshtui.__main__ import main
 from tests.shared_fixtures import FIXTURES as SHARED
 
 FIXTURES = SHARED / "istio-analyzer"
@@ -34,14 +33,12 @@ def _cases() -> list[tuple[str, list[str], set[tuple[str, str, str]]]]:
     return cases
 
 
-def _load(files: list[str]) -> Snapshot:
-    objs = []
+def _check(files: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict[str, str]]:
+    argv = ["check", "-o", "json", "--fail-on", "never"]
     for f in files:
-        for doc in yaml.safe_load_all((FIXTURES / f).read_text()):
-            obj = from_k8s(doc) if isinstance(doc, dict) else None
-            if obj is not None:
-                objs.append(obj)
-    return Snapshot.build(objs)
+        argv += ["-f", str(FIXTURES / f)]
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)["findings"]
 
 
 def _resource(namespace: str, name: str, has_namespace: bool) -> str:
@@ -52,14 +49,15 @@ CASES = _cases()
 
 
 @pytest.mark.parametrize(("files", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_same_messages_as_istioctl(files: list[str], expected: set[tuple[str, str, str]]) -> None:
+def test_same_messages_as_istioctl(files: list[str], expected: set[tuple[str, str, str]],
+                                   capsys: pytest.CaptureFixture[str]) -> None:
     if not {code for code, _, _ in expected} <= IMPLEMENTED:
         pytest.skip("expects codes meshtui does not implement (IST0148 needs the injector ConfigMap)")
     namespaced = {kind for _, kind, ref in expected if "/" in ref} | {"Pod"}
     got = {
-        (f.code, f.kind, _resource(f.namespace, f.name, f.kind in namespaced))
-        for f in evaluate(_load(files)).findings
-        if f.code.startswith("IST")
+        (f["code"], f["kind"], _resource(f["namespace"], f["name"], f["kind"] in namespaced))
+        for f in _check(files, capsys)
+        if f["code"].startswith("IST")
     }
     assert got == expected
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policy_factories import dr, pa, pod, snap, svc
+from policy_factories import ap, dr, pa, pod, snap, svc
 
 from meshtui.model import convert
 from meshtui.policy.explain import explain
@@ -66,3 +66,28 @@ def test_failing_clients_against_this_pod_and_port() -> None:
     assert sorted(p.client.name for p in failing) == ["legacy-1", "pinned-1"]
     assert all(p.port == 80 and p.reason == "plaintext to STRICT port 8080" for p in failing)
     assert explain(s, web, 9090).failing_clients == ()
+
+
+def test_seen_clients_first_then_could_call_without_istiod() -> None:
+    web = pod("shop", "web-1", WEB, ports=(8080,))
+    bare = pod("front", "legacy-1", {"app": "legacy"}, sidecar=False, owner_kind="ReplicaSet",
+               owner_name="legacy-5d8f")
+    other = pod("front", "cron-1", {"app": "cron"}, sidecar=False)
+    istiod = pod("istio-system", "istiod-1", {"app": "istiod", "istio": "pilot"}, sidecar=False)
+    s = snap(web, bare, other, istiod, svc("shop", "web", WEB, ports=((80, 8080),)), pa("shop", "ns", "STRICT"),
+             dr("shop", "web", "web", "ISTIO_MUTUAL"), ap("shop", "allow", WEB, source={"namespaces": ["front"]}))
+    seen = [(f"Deployment front/{bare.workload_name}", "shop", "web", 80)]
+    ex = explain(s, web, None, seen, "test logs, last 5 min")
+    assert [(str(p.client), p.outcome) for p in ex.seen_clients] == [("Deployment front/legacy", "fail")]
+    could = {p.client.name for p in ex.failing_clients if p.client}
+    assert could == {"cron-1"}  # legacy was seen (listed above), istiod never calls application ports
+    assert ex.seen_source == "test logs, last 5 min"
+    kinds = [r.ref.kind for r in ex.related]
+    assert kinds == ["Service", "DestinationRule", "AuthorizationPolicy"]
+    assert "ISTIO_MUTUAL" in ex.related[1].summary and "selects this pod" in ex.related[2].summary
+
+
+def test_without_traffic_source_nothing_is_seen() -> None:
+    web = pod("shop", "web-1", WEB)
+    ex = explain(snap(web), web, None)
+    assert ex.seen_clients == () and ex.seen_source == ""

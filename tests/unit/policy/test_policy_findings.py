@@ -156,6 +156,14 @@ CASES: list[tuple[str, list[ModelObject], tuple[str, str, str], list[ModelObject
         [SHOP, _rs_pod("cart", sidecar=True)],
     ),
     (
+        "MT0013",
+        [SHOP, pa("shop", "default", "STRICT"), pod("shop", "web-1", WEB),
+         pod("shop", "plain", {"app": "plain"}, sidecar=False)],
+        ("PeerAuthentication", "shop", "default"),
+        [SHOP, pa("shop", "default", "PERMISSIVE"), pod("shop", "web-1", WEB),
+         pod("shop", "plain", {"app": "plain"}, sidecar=False)],
+    ),
+    (
         "MT0011",
         [pod("istio-system", "x", WEB), pa("istio-system", "sel", "STRICT", WEB)],
         ("PeerAuthentication", "istio-system", "sel"),
@@ -218,6 +226,33 @@ def test_not_raised(code: str, objs: list[ModelObject]) -> None:
 def test_restart_needed_follows_injection(labels: dict, annotations: dict, expected: bool) -> None:
     p = pod("shop", "x", {"app": "x", **labels}, sidecar=False, annotations=annotations)
     assert bool(_refs([SHOP, p], "MT0010")) is expected
+
+
+@pytest.mark.parametrize(
+    ("namespace", "labels"),
+    [("istio-system", {"app": "istiod", "istio": "pilot", "istio.io/rev": "canary"}),
+     ("istio-canary", {"app": "istiod", "istio.io/rev": "canary"})],
+    ids=["istiod in the root namespace", "revisioned istiod elsewhere"],
+)
+def test_control_plane_needs_no_restart(namespace: str, labels: dict[str, str]) -> None:
+    istiod = pod(namespace, "istiod-canary-1", labels, sidecar=False)
+    assert _refs([ns(namespace), istiod], "MT0010") == set()
+
+
+@pytest.mark.parametrize(
+    ("code", "objs", "about"),
+    [
+        ("MT0010", [SHOP, _rs_pod("cart", sidecar=False)], {("Pod", "shop", "cart-7d9f-abcde")}),
+        ("MT0009", [pod("shop", "web-1", WEB), pod("shop", "other", {"app": "other"}),
+                    ap("shop", "allow", WEB, source={"principals": ["cluster.local/ns/a/sa/b"]})],
+         {("Pod", "shop", "web-1")}),
+    ],
+    ids=["MT0010 names its pods", "MT0009 names the open pod only"],
+)
+def test_findings_name_the_objects_they_are_about(code: str, objs: list[ModelObject],
+                                                 about: set[tuple[str, str, str]]) -> None:
+    (finding,) = [f for f in evaluate(snap(*objs)).findings if f.code == code]
+    assert {(r.kind, r.namespace, r.name) for r in finding.about} == about
 
 
 def test_host_network_pod_is_not_missing_a_proxy() -> None:
@@ -285,3 +320,24 @@ def test_an_invalid_enum_is_an_error_and_never_a_mode(obj: dict, where: str) -> 
     assert finding.severity == "error" and where in finding.message and "API server rejects" in finding.message
     modes = {p.mode for pm in report.pods.values() for p in pm.ports} | {pm.mode for pm in report.pods.values()}
     assert modes == {"PERMISSIVE"}  # the rejected policy takes no effect; 'strict' is never shown as a mode
+
+
+def test_unread_namespace_and_mesh_give_unknown_and_no_findings() -> None:
+    from dataclasses import replace
+
+    from meshtui.model.objects import DeniedRead
+
+    objs: list[ModelObject] = [ns("shop"), pod("shop", "web-1", WEB), _rs_pod("cart", sidecar=False)]
+    denied = (DeniedRead("Namespace", "shop"), DeniedRead("PeerAuthentication", "istio-system"))
+    base = snap(*objs)
+    report = evaluate(base.with_mesh(replace(base.mesh, denied=denied)))
+    # Labels never read are not "not injected": no IST0102, and no IST0103/MT0010 resting on them.
+    assert not {f.code for f in report.findings} & {"IST0102", "IST0103", "IST0123", "MT0010"}
+    shop = report.namespaces["shop"]
+    assert shop.injection == "unknown"
+    assert shop.provisional == ("injection unknown: cannot read Namespace shop",
+                                "mode assumes no mesh-wide policy: cannot read PeerAuthentications in istio-system")
+    assert report.mesh.provisional and report.mesh.unknown == ("Namespace shop", "PeerAuthentications in istio-system")
+    assert report.pods[("shop", "web-1")].provisional and not report.pods[("shop", "cart-7d9f-abcde")].provisional
+    # the same snapshot read in full: IST0102 is a real finding then
+    assert "IST0102" in {f.code for f in evaluate(base).findings}

@@ -49,6 +49,23 @@ spec:
 """
 
 
+def _cronjob(name: str, namespace: str = "shop") -> str:
+    return f"""\
+apiVersion: batch/v1
+kind: CronJob
+metadata: {{name: {name}, namespace: {namespace}}}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        metadata: {{labels: {{app: {name}}}}}
+        spec:
+          restartPolicy: OnFailure
+          containers: [{{name: main, image: example/{name}:1, ports: [{{containerPort: 9000}}]}}]
+"""
+
+
 @pytest.mark.parametrize(
     ("doc", "sidecar"),
     [
@@ -73,11 +90,9 @@ spec:
             True,
         ),
         (_workload("Deployment", "cart", host_network=True), False),
-        (
-            "apiVersion: v1\nkind: Pod\nmetadata: {name: bare, namespace: shop}\n"
-            "spec: {containers: [{name: main, image: x}]}\n",
-            True,
-        ),
+        (_workload("ReplicaSet", "rs"), True),
+        (_cronjob("nightly"), True),
+        (_cronjob("nightly", namespace="legacy"), False),
     ],
     ids=[
         "deployment",
@@ -90,7 +105,9 @@ spec:
         "label opts in",
         "explicit istio-proxy",
         "host network",
-        "bare pod",
+        "replicaset",
+        "cronjob",
+        "cronjob not injected",
     ],
 )
 def test_workloads_become_template_pods(tmp_path: Path, doc: str, sidecar: bool) -> None:
@@ -104,6 +121,29 @@ def test_workloads_become_template_pods(tmp_path: Path, doc: str, sidecar: bool)
             pod.owner_name == pod.name
             and (pod.namespace, f"{pod.owner_kind}/{pod.name}") in snapshot.workloads
         )
+
+
+@pytest.mark.parametrize(
+    ("containers", "sidecar"),
+    [("[{name: main, image: x}]", False),
+     ("[{name: main, image: x}, {name: istio-proxy, image: istio/proxyv2:1.24.0}]", True)],
+    ids=["without proxy", "with proxy"],
+)
+def test_a_pod_is_taken_with_the_containers_it_has(tmp_path: Path, containers: str, sidecar: bool) -> None:
+    # A Pod object is past admission: the injector will not add a sidecar to it any more.
+    (tmp_path / "ns.yaml").write_text(NAMESPACES)
+    (tmp_path / "pod.yaml").write_text(
+        f"apiVersion: v1\nkind: Pod\nmetadata: {{name: bare, namespace: shop}}\nspec: {{containers: {containers}}}\n"
+    )
+    pod = load_paths([str(tmp_path)]).pods[("shop", "bare")]
+    assert not pod.template and pod.has_sidecar is sidecar
+
+
+def test_cronjob_template_ports_are_read(tmp_path: Path) -> None:
+    (tmp_path / "cj.yaml").write_text(_cronjob("nightly"))
+    snapshot = load_paths([str(tmp_path)])
+    assert [p.port for p in snapshot.pods[("shop", "nightly")].ports] == [9000]
+    assert ("shop", "CronJob/nightly") in snapshot.workloads
 
 
 def test_directories_recurse_and_unknown_kinds_are_ignored(tmp_path: Path) -> None:
