@@ -61,7 +61,6 @@ TLS_COLUMN = "TLS"
 NARROW_WIDTH = 100
 NARROW_POD_NAME = 24
 MIN_POD_NAME = 16
-POD_COLUMNS = ("NAME", "READY", "mTLS", "PROXY", "STATUS", "RST", "AGE")
 
 
 def cell_len(cell: Text | str) -> int:

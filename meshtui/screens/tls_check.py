@@ -104,7 +104,8 @@ def evidence_view(report: TlsReport, w: WorkloadResult, p: PortResult, palette: 
     return Group(*parts)
 
 
-COLUMNS = ("WORKLOAD", "PORT", "VERDICT", "MODE", "CLIENTS", "CERT", "SYNC")
+# The long clients cell goes last, so certificate and sync stay in view on a 120-column terminal.
+COLUMNS = ("WORKLOAD", "PORT", "VERDICT", "MODE", "CERT", "SYNC", "CLIENTS")
 
 
 class EvidenceScreen(DialogScreen):
@@ -202,17 +203,24 @@ class TlsCheckScreen(Screen):
         palette = self.app.theme_variables
         self._rows = {}
         keep = self.table.cursor_row
-        # Columns too: a plain clear() keeps widths measured on earlier partial results, and under load
-        # the table could paint the final rows into them, cut to a few letters.
-        self.table.clear(columns=True)
-        self.table.add_columns(*COLUMNS)
+        rows: list[tuple[str, list[Text | str]]] = []
         for w in report.workloads:
             for p in w.ports:
                 key = _row_key(w, p)
                 self._rows[key] = (w, p)
-                self.table.add_row(printable(f"{w.namespace}/{w.workload}"), str(p.port or "?"),
-                                   verdict_text(p.verdict, palette), p.mode, printable(clients_cell(p)),
-                                   cert_cell(w), sync_cell(w), key=key)
+                rows.append((key, [printable(f"{w.namespace}/{w.workload}"), str(p.port or "?"),
+                                   verdict_text(p.verdict, palette), p.mode, cert_cell(w), sync_cell(w),
+                                   printable(clients_cell(p))]))
+        # Widths set here from the cells: DataTable measures new rows only when its own message
+        # queue goes idle, and a table filled from another widget's handler could keep the widths of
+        # the bare column labels, its cells cut to a few letters.
+        self.table.clear(columns=True)
+        for i, label in enumerate(COLUMNS):
+            width = max([len(label)] + [c.cell_len if isinstance(c, Text) else len(c) for _, cells in rows
+                                        for c in cells[i:i + 1]])
+            self.table.add_column(label, width=width)
+        for key, cells in rows:
+            self.table.add_row(*cells, key=key)
         if self.table.row_count:
             self.table.move_cursor(row=min(keep, self.table.row_count - 1), animate=False)
         self.partial_report = report
