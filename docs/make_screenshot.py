@@ -32,7 +32,7 @@ async def main() -> None:
             await pilot.pause(0.05)
         await pilot.pause(0.5)
         OUT.write_text(app.export_screenshot(title="meshtui --demo"))
-    backend.close()
+    backend.discard()
     print(f"wrote {OUT}")
 
 

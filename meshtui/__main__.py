@@ -159,8 +159,6 @@ def run(argv: Sequence[str] | None) -> int:
         result = app.run()
     finally:
         app.shutdown()
-        if app.backend is not None:
-            app.backend.close()  # the demo's cluster stops and its directory goes
     return result or 0
 
 

@@ -46,4 +46,4 @@ def demo_backend() -> Iterator[Callable[..., DemoBackend]]:
 
     yield make
     for backend in made:
-        backend.close()
+        backend.discard()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
@@ -13,7 +14,9 @@ from meshtui.demo.cluster import CONTEXT, DemoCluster
 
 class DemoBackend(KubeBackend):
     """A KubeBackend — every read and write is real HTTP to the API server — that owns the demo
-    cluster it talks to: closing it stops the cluster and removes the kubeconfig's directory."""
+    cluster it talks to. ``close()`` closes the connections only, as on a real cluster (the app does
+    so on quit to end any request at once; a later call reconnects); :meth:`discard` stops the
+    cluster and removes the kubeconfig's directory, at the latest when the process exits."""
 
     def __init__(self, cluster: DemoCluster, directory: Path, namespace: str | None = None) -> None:
         super().__init__(kubeconfig=str(cluster.kubeconfig(directory / "kubeconfig")), context=CONTEXT,
@@ -21,7 +24,7 @@ class DemoBackend(KubeBackend):
         self.cluster = cluster
         self.directory = directory
 
-    def close(self) -> None:
+    def discard(self) -> None:
         super().close()
         self.cluster.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -30,4 +33,6 @@ class DemoBackend(KubeBackend):
 def start_demo(seed: int = 7, *, namespace: str | None = None, clock: Clock | None = None) -> DemoBackend:
     cluster = DemoCluster(seed, clock)
     cluster.start()
-    return DemoBackend(cluster, Path(tempfile.mkdtemp(prefix="meshtui-demo-")), namespace)
+    backend = DemoBackend(cluster, Path(tempfile.mkdtemp(prefix="meshtui-demo-")), namespace)
+    atexit.register(backend.discard)
+    return backend

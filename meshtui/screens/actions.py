@@ -259,6 +259,8 @@ def show_undo_result(screen: MainScreen, result: UndoResult) -> None:
                 return
             notice = result_notice(applied)
             screen.notify(notice.message, severity=notice.severity, timeout=8)  # type: ignore[arg-type]
+            if applied.ok and not applied.dry_run and result.entry is not None:
+                screen.app.change_applied.publish(f"{result.entry.title} undone")
 
         screen.app.push_screen(PreviewScreen(result.plan, screen.app.backend, journal=screen.app.journal,
                                              read_only=screen.app.settings.read_only), done)

@@ -28,12 +28,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from meshtui.backend.base import Backend, BackendError, LogOptions
+from meshtui.backend.log_tail import Batch, LogTail, Target
+from meshtui.backend.proxy_levels import raise_levels, restore_levels
 from meshtui.config import Settings
 from meshtui.logs.buffer import LogBuffer, LogFilter, Search, parse_filter
-from meshtui.logs.levels import raise_levels, restore_levels
 from meshtui.logs.record import LogRecord
 from meshtui.logs.saved import MARKER_POD, change_marker, read_line, saved_line
-from meshtui.logs.tail import Batch, LogTail, Target
 from meshtui.text import safe_line
 from meshtui.widgets.log_explain import LogExplain
 from meshtui.widgets.log_view import LogView

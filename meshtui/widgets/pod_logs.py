@@ -12,10 +12,10 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from meshtui.backend.base import LogOptions
+from meshtui.backend.log_tail import Batch, LogTail, pod_key
 from meshtui.logs.buffer import LogBuffer
 from meshtui.logs.record import LogRecord
 from meshtui.logs.saved import MARKER_POD, change_marker
-from meshtui.logs.tail import Batch, LogTail, pod_key
 from meshtui.logs.ztunnel import pod_filter
 from meshtui.model.objects import Pod
 from meshtui.policy.ambient import captured, log_sources, pod_dataplane

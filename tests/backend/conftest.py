@@ -30,7 +30,9 @@ BackendFactory = Callable[..., Backend]
 def seeded_emulator(istio: bool = True) -> Emulator:
     emu = Emulator(istio=istio, token=TOKEN, crds=ISTIO_CRDS)
     for obj in demo_objects(START, SEED):
-        if istio or ".istio.io/" not in obj.get("apiVersion", ""):
+        api_version = obj.get("apiVersion", "")
+        # Without Istio neither its kinds nor the Gateway API (ambient's waypoints) are served.
+        if istio or not (".istio.io/" in api_version or api_version.startswith("gateway.networking.k8s.io/")):
             emu.add(obj)
     return emu
 

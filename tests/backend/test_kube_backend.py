@@ -342,7 +342,7 @@ def test_idle_watch_uses_no_cpu(kube: KubeBackend) -> None:
         time.sleep(1.0)
         used = sum(time.clock_gettime(c) for c in clocks) - start
     # A polling loop would wake many times a second per kind; blocked reads cost nothing.
-    assert len(ours) == 13 and used < 0.02  # caller, stop monitor and one thread per kind (11)
+    assert len(ours) == 14 and used < 0.02  # caller, stop monitor and one thread per kind (12, waypoints too)
 
 
 def test_watch_stops_promptly(kube: KubeBackend) -> None:

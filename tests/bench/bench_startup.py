@@ -14,6 +14,7 @@ import sys
 import time
 
 from meshtui.config import Settings
+from meshtui.demo.session import DemoBackend
 from meshtui.factory import build_app
 
 
@@ -27,8 +28,9 @@ async def first_frame() -> float:
             await pilot.pause(0.005)
             screen = app.screen
         elapsed = time.perf_counter() - start
-    assert app.backend is not None
-    app.backend.close()
+    backend = app.backend
+    assert isinstance(backend, DemoBackend)
+    backend.discard()
     return elapsed
 
 

@@ -55,3 +55,13 @@ def screen_text(app: App) -> str:
 def notices(app: App) -> str:
     """Messages of the toasts raised so far (headless runs do not always lay toasts out in time)."""
     return "\n".join(n.message for n in app._notifications)
+
+
+async def undo(pilot: Pilot) -> None:
+    """``u`` previews the undo like any change; ``enter`` applies it once the server's dry run is back."""
+    from meshtui.screens.change_preview import PreviewScreen
+
+    await pilot.press("u")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PreviewScreen)
+                   and pilot.app.screen.dry_run is not None)
+    await pilot.press("enter")

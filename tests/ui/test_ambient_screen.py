@@ -9,7 +9,7 @@ from meshtui.screens.change_restart import RestartScreen
 from meshtui.screens.explain import ExplainScreen
 from meshtui.screens.logs import LogsScreen
 from meshtui.screens.main import MainScreen
-from tests.ui.pilot import populated, screen_text, wait_for
+from tests.ui.pilot import populated, press_until, screen_text, undo, wait_for
 from tests.ui.test_main_actions import select_namespace
 
 LABEL = "istio.io/dataplane-mode"
@@ -30,7 +30,7 @@ async def test_panes_show_the_data_plane_and_the_waypoint(make_demo) -> None:
         assert str(screen.namespaces.get_row("payments")[2]) == "ambient"
         assert str(screen.namespaces.get_row("kubestock-staging")[2]) == "sidecar"
         assert str(screen.namespaces.get_row("legacy")[2]) == "none"
-        assert str(screen.namespaces.get_row("payments")[4]) == ""  # no pod counted as missing a proxy
+        assert "✗" not in str(screen.namespaces.get_row("payments")[1])  # no pod counted as missing a proxy
         await select_namespace(pilot, "payments")
         await wait_for(pilot, lambda: "ledger-" in screen_text(demo.app))
         text = screen_text(demo.app)
@@ -46,9 +46,8 @@ async def test_envoy_pane_follows_the_ztunnel_on_the_pods_node(make_demo) -> Non
         await populated(pilot)
         screen = await select_namespace(pilot, "payments")
         await pilot.press("2")
-        while not (screen.selected_pod and screen.selected_pod[1].startswith("ledger-")):
-            await pilot.press("j")
-            await pilot.pause(0.05)
+        await press_until(pilot, "j", lambda: bool(screen.selected_pod
+                                                   and screen.selected_pod[1].startswith("ledger-")))
         await wait_for(pilot, lambda: screen.log_pane.ztunnel is not None)
         pod = screen.current_pod()
         assert screen.log_pane.ztunnel.node == pod.node
@@ -87,7 +86,7 @@ async def test_remove_a_namespace_from_ambient_preview_apply_undo(make_demo) -> 
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
         await wait_for(pilot, lambda: LABEL not in ns_labels(demo, "payments"))
-        await pilot.press("u")
+        await undo(pilot)
         await wait_for(pilot, lambda: ns_labels(demo, "payments").get(LABEL) == "ambient")
 
 
@@ -117,9 +116,8 @@ async def test_opt_a_workload_out_from_the_pods_pane(make_demo) -> None:
         await populated(pilot)
         screen = await select_namespace(pilot, "payments")
         await pilot.press("2")
-        while not (screen.selected_pod and screen.selected_pod[1].startswith("ledger-")):
-            await pilot.press("j")
-            await pilot.pause(0.05)
+        await press_until(pilot, "j", lambda: bool(screen.selected_pod
+                                                   and screen.selected_pod[1].startswith("ledger-")))
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, AmbientScreen))
         assert "Opt ledger out of ambient" in screen_text(demo.app)
@@ -140,9 +138,8 @@ async def test_explain_names_the_no_mesh_client_that_fails(make_demo) -> None:
         await populated(pilot)
         screen = await select_namespace(pilot, "payments")
         await pilot.press("2")
-        while not (screen.selected_pod and screen.selected_pod[1].startswith("ledger-")):
-            await pilot.press("j")
-            await pilot.pause(0.05)
+        await press_until(pilot, "j", lambda: bool(screen.selected_pod
+                                                   and screen.selected_pod[1].startswith("ledger-")))
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, ExplainScreen))
         text = screen_text(demo.app)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from meshtui.screens.findings import FindingScreen, FindingsScreen
 from meshtui.screens.main import MainScreen
 from tests.ui.pilot import notices, populated, screen_text, wait_for
+from tests.ui.test_tls_screen import run_check
 
 
 async def _select_namespace(pilot, name: str) -> MainScreen:
@@ -116,7 +117,7 @@ async def test_colon_command_line_k9s_style(make_demo) -> None:
         await wait_for(pilot, lambda: screen.selected_namespace == "tenant-a-orders")
         assert demo.app.focused is screen.pods
         await pilot.press("colon", *"ctx nowhere", "enter")
-        await wait_for(pilot, lambda: "does not exist" in notices(demo.app))
+        await wait_for(pilot, lambda: "'nowhere' not found" in notices(demo.app))
         await pilot.press("colon", *"deploy", "enter")
         await wait_for(pilot, lambda: "unknown command 'deploy'" in notices(demo.app))
         # escape goes back one level: the command line closes, focus returns where it was
@@ -161,7 +162,10 @@ async def test_explain_separates_seen_from_possible_and_shows_related_objects(ma
     demo = make_demo()
     async with demo.app.run_test(size=(140, 50)) as pilot:
         await populated(pilot)
-        demo.advance(30)  # traffic flows: legacy/batch-reporter calls ms-inventory in plaintext
+        # What was seen calling comes from a TLS check: legacy/batch-reporter sends ms-inventory plaintext.
+        await run_check(pilot, demo, "kubestock-staging")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
         screen = await _select_namespace(pilot, "kubestock-staging")
         await _select_pod(pilot, screen, "ms-inventory")
         await pilot.press("e")

@@ -11,7 +11,7 @@ from textual.widgets import Static
 from meshtui.screens.logs import LogsScreen
 from meshtui.screens.main import MainScreen
 from meshtui.widgets.log_explain import LogExplain
-from tests.ui.pilot import populated, screen_text, wait_for
+from tests.ui.pilot import populated, press_until, screen_text, undo, wait_for
 from tests.ui.test_main_actions import preview_namespace_mode, select_namespace
 
 
@@ -56,8 +56,7 @@ async def test_envoy_pane_and_viewer_name_the_plaintext_client(make_demo) -> Non
         await wait_for(pilot, lambda: any(view.client_of(e) == "legacy/batch-reporter" for e in view.view))
         target = max(i for i, e in enumerate(view.view) if view.client_of(e) == "legacy/batch-reporter")
         await pilot.press("G", "up")  # select the newest line, then walk up to the plaintext one
-        while view.cursor != target:
-            await pilot.press("up")
+        await press_until(pilot, "up", lambda: view.cursor == target, limit=2000, pause=0)
         ip = pod_ip(demo, "batch-reporter")
         explained = str(logs.query_one(LogExplain).render())
         assert f"plaintext from legacy/batch-reporter ({ip}) to port 3001" in explained
@@ -145,7 +144,7 @@ async def test_apply_and_undo_leave_markers_in_every_open_stream(make_demo) -> N
         await wait_for(pilot, refused_after_marker)
         await wait_for(pilot, lambda: any("plain   0 NR   TCP" in line and "…/batch-reporter" in line
                                           for line in screen_text(demo.app).splitlines()))
-        await pilot.press("u")
+        await undo(pilot)
         await wait_for(pilot, lambda: "Set mTLS STRICT on namespace kubestock-staging undone ──" in
                        screen_text(demo.app))
         assert [e.record.kind for e in view.view].count("marker") == 2

@@ -10,12 +10,12 @@ import pytest
 from textual.app import App
 from textual.widgets import Static
 
+from meshtui.backend.log_tail import Batch
 from meshtui.config import Settings
 from meshtui.demo.clock import ManualClock
 from meshtui.demo.session import DemoBackend
 from meshtui.logs.levels import parse_levels
 from meshtui.logs.parser import time_key
-from meshtui.logs.tail import Batch
 from meshtui.screens.logs import LogsScreen
 from meshtui.theming import MESHTUI_VARIABLES_DARK
 from meshtui.widgets.log_explain import LogExplain
@@ -88,7 +88,9 @@ async def test_problem_and_code_filters(demo: DemoBackend) -> None:
         view = screen.query_one(LogView)
         await until(pilot, lambda: len(view.view) > 100)
         seen = -1
-        while len(view.view) != seen:  # the history of every pod has arrived
+        for _ in range(50):  # until the history of every pod has arrived (bounded)
+            if len(view.view) == seen:
+                break
             seen = len(view.view)
             await pilot.pause(0.3)
         total = len(view.view)

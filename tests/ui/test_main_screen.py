@@ -8,7 +8,7 @@ from meshtui.config import Settings
 from meshtui.screens.explain import ExplainScreen
 from meshtui.screens.help import HelpScreen
 from meshtui.screens.main import MainScreen
-from tests.ui.pilot import notices, populated, screen_text, wait_for
+from tests.ui.pilot import notices, populated, press_until, screen_text, wait_for
 
 
 async def test_four_panes_populated_with_header(make_demo) -> None:
@@ -141,8 +141,12 @@ async def test_explain_shows_chain_for_strict_namespace(make_demo) -> None:
         screen = demo.app.screen
         screen.namespaces.move_cursor(row=5)  # tenant-a-orders: namespace PeerAuthentication STRICT
         await wait_for(pilot, lambda: screen.selected_namespace == "tenant-a-orders" and screen.selected_pod)
-        await pilot.press("2", "e")
+        await pilot.press("2")
+        # A pod with a sidecar (ledger-export, first in the list, has none: STRICT does not cover it).
+        await press_until(pilot, "j", lambda: screen.selected_pod[1].startswith("order-service"))
+        await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, ExplainScreen))
+        await wait_for(pilot, lambda: "is STRICT" in screen_text(demo.app))
         text = screen_text(demo.app)
         assert "is STRICT" in text and "decided at namespace" in text
         assert "✔ namespace" in text and "mode: STRICT" in text  # the deciding policy's YAML

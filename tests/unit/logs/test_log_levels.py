@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from meshtui.logs.levels import logging_path, parse_levels, raise_levels, restore_levels
+from meshtui.backend.proxy_levels import raise_levels, restore_levels
+from meshtui.logs.levels import logging_path, parse_levels
 
 LISTING = """active loggers:
   admin: info

@@ -7,8 +7,8 @@ import time
 from typing import Callable, Iterator
 
 from meshtui.backend.base import BackendError, LogOptions, NotFound
+from meshtui.backend.log_tail import Batch, LogTail
 from meshtui.logs.record import LogRecord
-from meshtui.logs.tail import Batch, LogTail
 
 
 def access(ts: str, path: str) -> str:

@@ -15,4 +15,4 @@ def demo_snapshot() -> Snapshot:
     try:
         return backend.snapshot()
     finally:
-        backend.close()
+        backend.discard()

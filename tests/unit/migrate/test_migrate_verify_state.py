@@ -33,7 +33,7 @@ def logs_after_strict(seconds: float) -> tuple[list, Snapshot, set]:
                 lines += [(pod, line) for line in backend.proxy_logs(KS, pod.name, options, threading.Event())]
         return lines, after, changed_ports(plan)
     finally:
-        backend.close()
+        backend.discard()
 
 
 def test_strict_without_exception_shows_batch_reporter_refused() -> None:
@@ -80,7 +80,7 @@ def test_fingerprint_ignores_other_namespaces_and_sees_mode_changes() -> None:
     try:
         snap = backend.snapshot()
     finally:
-        backend.close()
+        backend.discard()
     base = fingerprint(snap, [KS])
     other = mtls_plan(snap, MtlsScope.of_namespace("researchflow"), "STRICT").predicted
     mine = mtls_plan(snap, MtlsScope.of_namespace(KS), "STRICT").predicted
