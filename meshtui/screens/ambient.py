@@ -7,19 +7,12 @@ dry run, journal and undo as every other change. Moving from sidecars offers the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Sequence
-
-from textual.app import ComposeResult
-from textual.binding import BindingType
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList, Static
-from textual.widgets.option_list import Option
+from typing import TYPE_CHECKING, Sequence
 
 from meshtui.change.plan import ambient_plan, ambient_workload_plan
 from meshtui.model.objects import DATAPLANE_LABEL
 from meshtui.screens.actions import offer_restart, preview, workload_of
-from meshtui.screens.change import CANCEL
+from meshtui.screens.change import ChoiceScreen
 
 if TYPE_CHECKING:
     from meshtui.screens.main import MainScreen
@@ -33,36 +26,13 @@ class AmbientChoice:
     enabled: bool
 
 
-class AmbientScreen(ModalScreen[AmbientChoice | None]):
+class AmbientScreen(ChoiceScreen[AmbientChoice]):
     DEFAULT_CSS = """
-    AmbientScreen { align: center middle; }
-    AmbientScreen > Vertical { width: 90; height: auto; border: round $accent; padding: 0 1;
-                                background: $surface; }
-    AmbientScreen OptionList { height: auto; }
+    AmbientScreen > Vertical { width: 90; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [CANCEL]
 
     def __init__(self, title: str, current: str, choices: Sequence[AmbientChoice]) -> None:
-        super().__init__()
-        self._title = title
-        self._current = current
-        self._choices = list(choices)
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(self._title, id="title")
-            yield Static(f"now {self._current}", id="current")
-            yield OptionList(*(Option(c.label) for c in self._choices), id="choices")
-
-    def on_mount(self) -> None:
-        self.query_one("#choices", OptionList).focus()
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.dismiss(self._choices[event.option_index])
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        super().__init__(title, current, [(c.label, c) for c in choices])
 
 
 def namespace_choices(dataplane: str, namespace: str) -> list[AmbientChoice]:

@@ -8,7 +8,7 @@ to a cluster.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import ClassVar, Sequence, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -29,6 +29,7 @@ MODE_HELP: dict[str, str] = {
 }
 
 CANCEL = Binding("escape", "cancel", "Cancel", id="change.cancel")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,27 +102,49 @@ class ModePickerScreen(ModalScreen[ModeChoice | None]):
         self.dismiss(None)
 
 
-class InjectionScreen(ModalScreen[InjectionChoice | None]):
-    """Enable (per revision when the cluster uses revisions) or disable injection on a namespace."""
+class ChoiceScreen(ModalScreen[T | None]):
+    """A title, what is set now, and the choices to pick one from; escape cancels."""
 
     DEFAULT_CSS = """
-    InjectionScreen { align: center middle; }
-    InjectionScreen > Vertical { width: 70; height: auto; border: round $accent; padding: 0 1;
-                                  background: $surface; }
-    InjectionScreen OptionList { height: auto; }
+    ChoiceScreen { align: center middle; }
+    ChoiceScreen > Vertical { width: 70; height: auto; border: round $accent; padding: 0 1;
+                              background: $surface; }
+    ChoiceScreen OptionList { height: auto; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [CANCEL]
 
-    def __init__(self, namespace: str, current: str, revisions: Sequence[str] = ()) -> None:
+    def __init__(self, title: str, current: str, choices: Sequence[tuple[str, T]]) -> None:
         super().__init__()
-        self._namespace = namespace
+        self._title = title
         self._current = current
+        self._choices = list(choices)
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self._title, id="title")
+            yield Static(f"now {self._current}", id="current")
+            yield OptionList(*(Option(label) for label, _ in self._choices), id="choices")
+
+    def on_mount(self) -> None:
+        self.query_one("#choices", OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(self._choices[event.option_index][1])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class InjectionScreen(ChoiceScreen[InjectionChoice]):
+    """Enable (per revision when the cluster uses revisions) or disable injection on a namespace."""
+
+    def __init__(self, namespace: str, current: str, revisions: Sequence[str] = ()) -> None:
         # The "default" revision is istiod installed without one: plain istio-injection=enabled.
-        self._choices: list[InjectionChoice] = (
-            [InjectionChoice(True, None if rev == "default" else rev) for rev in revisions] if revisions
-            else [InjectionChoice(True)]
-        )
-        self._choices.append(InjectionChoice(False))
+        choices = ([InjectionChoice(True, None if rev == "default" else rev) for rev in revisions] if revisions
+                   else [InjectionChoice(True)])
+        choices.append(InjectionChoice(False))
+        super().__init__(f"Sidecar injection for {namespace}", current, [(self._label(c), c) for c in choices])
 
     @staticmethod
     def _label(choice: InjectionChoice) -> str:
@@ -130,22 +153,6 @@ class InjectionScreen(ModalScreen[InjectionChoice | None]):
         if choice.revision:
             return f"Enable with revision {choice.revision} (istio.io/rev={choice.revision})"
         return "Enable injection (istio-injection=enabled)"
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(f"Sidecar injection for {self._namespace}", id="title")
-            yield Static(f"now {self._current}", id="current")
-            yield OptionList(*(Option(self._label(c)) for c in self._choices), id="choices")
-
-    def on_mount(self) -> None:
-        self.query_one("#choices", OptionList).focus()
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.dismiss(self._choices[event.option_index])
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 @dataclass(frozen=True, slots=True)
