@@ -17,7 +17,14 @@ async def settled(pilot) -> None:
     await wait_for(pilot, lambda: "watching" in screen_text(app))
     pane = app.screen.log_pane
     await wait_for(pilot, lambda: len(pane.buffer) > 0)
-    await pilot.pause(0.3)
+    # The clock stands still, so the tail's history is all there is: wait until it stops growing
+    # (it arrives in batches, later on a loaded machine).
+    seen = -1
+    for _ in range(30):
+        if len(pane.buffer) == seen:
+            break
+        seen = len(pane.buffer)
+        await pilot.pause(0.3)
 
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
