@@ -51,9 +51,15 @@ def find_all(analysis: Analysis) -> tuple[Finding, ...]:
         authorization_findings,
         restart_findings,
     )
-    found = [f for check in checks for f in check(analysis)]
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
-    return tuple(sorted(found, key=lambda f: (rank[f.severity], f.code, f.namespace, f.name, f.message)))
+    return order_findings(f for check in checks for f in check(analysis))
+
+
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+def order_findings(found: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Most severe first; the fix breaks ties so that the order never depends on which check ran first."""
+    return tuple(sorted(found, key=lambda f: (_RANK[f.severity], f.code, f.namespace, f.name, f.message, f.fix)))
 
 
 # --- istioctl's injection analyzer: IST0102, IST0103, IST0123 --------------------------------------

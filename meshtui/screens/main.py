@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
-from meshtui.policy.engine import MeshReport
+from meshtui.policy.report import MeshReport
 from meshtui.policy.scope import policies_for_namespace, policies_for_pod
 from meshtui.render import (
     authorization_policy_row,

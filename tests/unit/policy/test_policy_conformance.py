@@ -15,7 +15,7 @@ import yaml
 
 from meshtui.model.convert import from_k8s
 from meshtui.model.snapshot import Snapshot
-from meshtui.policy.engine import evaluate
+from meshtui.policy.evaluation import evaluate
 
 FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "istio-analyzer"
 IMPLEMENTED = {"IST0102", "IST0103", "IST0123", "IST0128", "IST0129"}
