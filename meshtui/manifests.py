@@ -22,13 +22,17 @@ SUFFIXES = (".yaml", ".yml", ".json")
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 
 
+# libyaml's loader reads large manifest sets about ten times faster; pure Python where it is not built in.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class ManifestError(Exception):
     """Unusable input; the message names the file (and line for YAML errors)."""
 
 
 def _documents(text: str, name: str) -> Iterator[tuple[int, Any]]:
     try:
-        yield from enumerate(yaml.safe_load_all(text), start=1)
+        yield from enumerate(yaml.load_all(text, Loader=SAFE_LOADER), start=1)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
