@@ -7,7 +7,7 @@ client process, so RSS is the client's alone:
   first frame   app start (after imports) → the first namespace's pods listed in the pods pane
   check         `meshtui check -o json` wall time and peak RSS (every namespace's mode and findings)
   client -A     the official Python client listing pods -A in pages of 500 into its model classes
-  kubectl -A    `kubectl get pods -A -o json` (chunks of 500, the kubectl default)
+  (kubectl is not compared: client-go does not send a bearer token over the emulator's plain http)
   event load    (at --load-size) 100 pod MODIFIED events/s: app CPU over 10 s once loaded, as % of
                 one core, and key → cursor moved p95 over 30 presses in that time
 Each figure is the range (min-max) over --runs runs: the machine is shared, so expect noise.
@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -148,10 +147,6 @@ def bench_size(pods: int, runs: int, load: bool, tmp: str) -> dict[str, str]:
             wall, rss, _ = measured([*me, "--client-list", kubeconfig])
             add("client", wall)
             add("client_rss", rss)
-            if shutil.which("kubectl"):
-                wall, rss, _ = measured(["kubectl", "--kubeconfig", kubeconfig, "get", "pods", "-A", "-o", "json"])
-                add("kubectl", wall)
-                add("kubectl_rss", rss)
         if load:
             server.send(f"churn {LOAD_RATE}")
             for _ in range(max(1, runs - 1)):
@@ -170,9 +165,6 @@ def bench_size(pods: int, runs: int, load: bool, tmp: str) -> dict[str, str]:
         "client -A s": span(figures["client"], "{:.2f}"),
         "client MB": span(figures["client_rss"], "{:.0f}"),
     }
-    if "kubectl" in figures:
-        row["kubectl -A s"] = span(figures["kubectl"], "{:.2f}")
-        row["kubectl MB"] = span(figures["kubectl_rss"], "{:.0f}")
     row["app MB"] = span(figures["first_rss"], "{:.0f}")
     if load:
         row["load CPU %"] = span(figures["cpu"], "{:.0f}")
