@@ -11,7 +11,7 @@ import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -23,8 +23,8 @@ from meshtui.change.journal import Journal, default_journal_path
 from meshtui.config import Settings
 from meshtui.keymap import Keymap
 from meshtui.messages import ClusterLoaded, ConnectionState, PermissionsChecked
-from meshtui.model.snapshot import ChangeEvent, Snapshot
-from meshtui.policy.evaluation import evaluate
+from meshtui.model.snapshot import ChangeEvent, ModelObject, Snapshot
+from meshtui.policy.evaluation import evaluate, update
 from meshtui.policy.report import MeshReport
 from meshtui.theming import (
     DEFAULT_THEME,
@@ -79,6 +79,11 @@ class MeshApp(App[int]):
         self.access: dict[str, Access] = {}
         self.connection_state = "connecting"
         self._stop_sync = threading.Event()
+        # The sync worker, namespace fetches and watch batches all advance one (snapshot, report).
+        self._sync_lock = threading.Lock()
+        self._synced: tuple[Snapshot, MeshReport] | None = None
+        self._loaded_namespaces: set[str] = set()
+        self._fully_loaded = False
         self.journal = Journal(journal_path(settings))
         for theme in bundled_themes():
             self.register_theme(theme)
@@ -117,29 +122,79 @@ class MeshApp(App[int]):
             return
         self._stop_sync.set()
         self._stop_sync = threading.Event()
+        with self._sync_lock:
+            self._synced = None
+            self._loaded_namespaces = set()
+            self._fully_loaded = False
         self.sync(self._stop_sync)
+
+    def _advance(self, stop: threading.Event, snapshot: Snapshot, events: list[ChangeEvent] | None) -> None:
+        """Make ``snapshot`` current and post it with its report; ``events`` (what changed since the
+        current snapshot) let the engine re-evaluate only what they touch; None evaluates it all."""
+        with self._sync_lock:
+            if stop.is_set():
+                return
+            if self._synced is None or events is None:
+                report = evaluate(snapshot)
+            else:
+                report = update(*self._synced, snapshot, events)
+            self._synced = (snapshot, report)
+            self.post_message(ClusterLoaded(self.info, snapshot, report))
+
+    def _add(self, stop: threading.Event, objects: Sequence[ModelObject]) -> None:
+        with self._sync_lock:
+            if self._synced is None or not objects:
+                return
+            events = [ChangeEvent("ADDED", obj) for obj in objects]
+            snapshot = self._synced[0].apply(events)
+        self._advance(stop, snapshot, events)
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def sync(self, stop: threading.Event) -> None:
+        """List (namespace first: see Backend.load), then watch, posting every new snapshot."""
         backend = self.backend
         assert backend is not None
+        root = self.settings.root_namespace
+
+        def first(names: list[str]) -> str | None:
+            # The main screen opens on the first namespace by name.
+            chosen = names[0] if names else None
+            with self._sync_lock:
+                self._loaded_namespaces.add(chosen or "")
+            return chosen
+
         try:
-            info = backend.connect()
-            snap = backend.snapshot()
+            self.info = backend.connect()
+            for step in backend.load(first, root):
+                if stop.is_set():
+                    return
+                if step.complete is not None:
+                    final = step.complete.with_mesh(replace(step.complete.mesh, root_namespace=root))
+                    with self._sync_lock:
+                        current = self._synced[0] if self._synced is not None else None
+                        self._fully_loaded = True
+                    self._advance(stop, final, current.changes_to(final) if current is not None else None)
+                elif step.mesh is not None:
+                    snap = Snapshot.build(step.objects, replace(step.mesh, root_namespace=root))
+                    # Objects first, modes a moment later: a big namespace shows before it is evaluated.
+                    self.post_message(ClusterLoaded(self.info, snap, None))
+                    self._advance(stop, snap, None)
+                    self.check_permissions(self.info)
+                else:
+                    self._add(stop, step.objects)
+                if not step.complete:
+                    total = f" / ~{step.pods_total:,}" if step.pods_total else ""
+                    self.post_message(ConnectionState(f"loading: pods {step.pods:,}{total}"))
         except BackendError as exc:
             self.post_message(ConnectionState(f"error: {exc}", error=True))
             return
-        snap = snap.with_mesh(replace(snap.mesh, root_namespace=self.settings.root_namespace))
-        self.post_message(ClusterLoaded(info, snap, None))
-        self.post_message(ClusterLoaded(info, snap, evaluate(snap)))
-        self.check_permissions(info)
 
         def emit(events: list[ChangeEvent]) -> None:
-            nonlocal snap
-            if stop.is_set():
-                return
-            snap = snap.apply(events)
-            self.post_message(ClusterLoaded(info, snap, evaluate(snap)))
+            with self._sync_lock:
+                if self._synced is None:
+                    return
+                snapshot = self._synced[0].apply(events)
+            self._advance(stop, snapshot, events)
 
         def status(state: str) -> None:
             if not stop.is_set():
@@ -150,6 +205,24 @@ class MeshApp(App[int]):
             backend.watch(emit, stop, status)
         except BackendError as exc:
             self.post_message(ConnectionState(f"watch stopped: {exc}", error=True))
+
+    def ensure_namespace(self, namespace: str) -> None:
+        """Show a namespace the staged load has not reached yet: fetch it first."""
+        with self._sync_lock:
+            if self._fully_loaded or self._synced is None or namespace in self._loaded_namespaces:
+                return
+            self._loaded_namespaces.add(namespace)
+        self.fetch_namespace(namespace, self._stop_sync)
+
+    @work(thread=True, group="namespace", exit_on_error=False)
+    def fetch_namespace(self, namespace: str, stop: threading.Event) -> None:
+        assert self.backend is not None
+        try:
+            objects = self.backend.namespace_objects(namespace)
+        except BackendError as exc:
+            self.post_message(ConnectionState(f"namespace {namespace}: {exc}", error=True))
+            return
+        self._add(stop, objects)
 
     @work(thread=True, group="rbac", exit_on_error=False)
     def check_permissions(self, info: ClusterInfo) -> None:

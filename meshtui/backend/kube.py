@@ -6,7 +6,9 @@ configuration, auth and the exec websocket. Thread-safe: the app calls it from s
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Callable, Iterator, Mapping
@@ -21,10 +23,12 @@ from meshtui.backend.base import (
     Forbidden,
     Gone,
     Invalid,
+    LoadStep,
     LogOptions,
     NotFound,
     WatchStatus,
     label_patch,
+    load_at_once,
     restart_patch,
 )
 from meshtui.backend.kube_exec import pilot_agent_request
@@ -33,10 +37,12 @@ from meshtui.backend.kube_logs import ProxyLogStream
 from meshtui.backend.kube_resources import CORE_KINDS, ISTIO_KINDS, ResourceKind, discover_istio
 from meshtui.backend.kube_watch import Key, KindState, WatchRunner
 from meshtui.model.convert import format_time, from_k8s
-from meshtui.model.objects import MeshSettings, Namespace
+from meshtui.model.objects import MeshSettings, Namespace, Pod
 from meshtui.model.snapshot import ChangeEvent, ModelObject, Snapshot, key_of
 
 PAGE_SIZE = 500
+# A staged load hands over what arrived at most this often: each step redraws the screen.
+STEP_SECONDS = 0.3
 ISTIO_NAMESPACE = "istio-system"
 RESTARTABLE = ("Deployment", "StatefulSet", "DaemonSet")
 PROXY_STATUS_PORT = 15020
@@ -153,32 +159,47 @@ class KubeBackend:
             http.close()
 
     # -- reading ---------------------------------------------------------------------------------
-    def _list(self, rk: ResourceKind) -> tuple[dict[Key, ModelObject], str]:
-        """Every object of a kind in scope, a page of PAGE_SIZE at a time, and the list's resourceVersion."""
-        try:
-            return self._list_pages(rk)
-        except Gone:
-            # The continue token expired between pages (410): the only remedy is a fresh list.
-            return self._list_pages(rk)
+    def _list(self, rk: ResourceKind, namespace: str | None = None) -> tuple[dict[Key, ModelObject], str]:
+        """Every object of a kind in scope (or in ``namespace``) and the list's resourceVersion."""
+        objects: dict[Key, ModelObject] = {}
+        version = ""
+        for page, rv, _ in self._pages(rk, namespace):
+            objects.update(page)
+            version = rv
+        return objects, version
 
-    def _list_pages(self, rk: ResourceKind) -> tuple[dict[Key, ModelObject], str]:
+    def _pages(
+        self, rk: ResourceKind, namespace: str | None = None
+    ) -> Iterator[tuple[dict[Key, ModelObject], str, int | None]]:
+        """Pages of PAGE_SIZE: (objects, the list's resourceVersion, remainingItemCount). A continue
+        token that expired between pages (410) starts the list again: the only remedy there is."""
+        try:
+            yield from self._pages_once(rk, namespace)
+        except Gone:
+            yield from self._pages_once(rk, namespace)
+
+    def _pages_once(
+        self, rk: ResourceKind, namespace: str | None
+    ) -> Iterator[tuple[dict[Key, ModelObject], str, int | None]]:
         http = self._client()
-        path = rk.collection(self._namespace)
+        path = rk.collection(namespace or self._namespace)
         base: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
         if self._namespace and not rk.namespaced:
             base.append(("fieldSelector", f"metadata.name={self._namespace}"))
-        objects: dict[Key, ModelObject] = {}
         token: str | None = None
         while True:
             doc = http.json("GET", path, [*base, ("continue", token)])
+            page: dict[Key, ModelObject] = {}
             for item in doc.get("items") or ():
                 obj = from_k8s(item, rk.kind)
                 if obj is not None:
-                    objects[key_of(obj)] = obj
+                    page[key_of(obj)] = obj
             meta = doc.get("metadata") or {}
             token = meta.get("continue") or None
+            remaining = meta.get("remainingItemCount")
+            yield page, str(meta.get("resourceVersion") or ""), remaining if isinstance(remaining, int) else None
             if token is None:
-                return objects, str(meta.get("resourceVersion") or "")
+                return
 
     def _list_scoped_namespace(self, rk: ResourceKind) -> tuple[dict[Key, ModelObject], str | None]:
         """With -n, users often may not list namespaces: then show the one namespace, unwatched."""
@@ -189,20 +210,21 @@ class KubeBackend:
             ns = Namespace(name=self._namespace)
             return {key_of(ns): ns}, None
 
-    def _mesh_policies(self, istio: tuple[ResourceKind, ...]) -> list[ModelObject]:
-        """With -n, the root namespace's PeerAuthentications still decide the mesh level: read them
-        once (they are not watched in this scope; a mesh-wide change needs a restart or -A)."""
-        if not self._namespace or self._namespace == ISTIO_NAMESPACE:
-            return []
+    def _root_policies(self, istio: tuple[ResourceKind, ...], root: str) -> list[ModelObject]:
+        """The root namespace's PeerAuthentications: they decide the mesh level of every namespace."""
         rk = next((k for k in istio if k.kind == "PeerAuthentication"), None)
         if rk is None:
             return []
         try:
-            doc = self._client().json("GET", rk.collection(ISTIO_NAMESPACE), [])
+            doc = self._client().json("GET", rk.collection(root), [])
         except (Forbidden, NotFound):
             return []
         found = (from_k8s(item, rk.kind) for item in doc.get("items") or ())
         return [obj for obj in found if obj is not None]
+
+    def _mesh_settings(self, istio: tuple[ResourceKind, ...]) -> MeshSettings:
+        version, revisions = self._istiod(self._client()) if istio else ("", ())
+        return MeshSettings(istio_installed=bool(istio), istio_version=version, revisions=revisions)
 
     def snapshot(self) -> Snapshot:
         istio = self._istio_kinds()
@@ -222,10 +244,86 @@ class KubeBackend:
             if rv is not None:
                 states[rk.kind] = KindState(rk, rv, found)
         self._states = states
-        objects.extend(self._mesh_policies(istio))
-        version, revisions = self._istiod(self._client()) if istio else ("", ())
-        mesh = MeshSettings(istio_installed=bool(istio), istio_version=version, revisions=revisions)
-        return Snapshot.build(objects, mesh)
+        # With -n the root namespace's policies are read once (not watched in this scope: a mesh-wide
+        # change needs a restart or -A).
+        if self._namespace and self._namespace != ISTIO_NAMESPACE:
+            objects.extend(self._root_policies(istio, ISTIO_NAMESPACE))
+        return Snapshot.build(objects, self._mesh_settings(istio))
+
+    def namespace_objects(self, namespace: str) -> list[ModelObject]:
+        kinds = [rk for rk in (*CORE_KINDS, *self._istio_kinds()) if rk.namespaced]
+        with ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="list-ns") as pool:
+            found = list(pool.map(lambda rk: self._list(rk, namespace)[0], kinds))
+        return [obj for objects in found for obj in objects.values()]
+
+    def load(self, first: Callable[[list[str]], str | None], root_namespace: str) -> Iterator[LoadStep]:
+        if self._namespace:
+            # One namespace is small: list it whole.
+            yield from load_at_once(self)
+            return
+        istio = self._istio_kinds()
+        namespaces, _ = self._list(CORE_KINDS[0])
+        chosen = first(sorted(key[1] for key in namespaces))
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="first") as pool:
+            mesh = pool.submit(self._mesh_settings, istio)
+            root = pool.submit(self._root_policies, istio, root_namespace)
+            scoped = self.namespace_objects(chosen) if chosen else []
+            objects = [*namespaces.values(), *root.result(), *scoped]
+            pods = sum(1 for obj in scoped if isinstance(obj, Pod))
+            settings = mesh.result()
+            yield LoadStep(objects, settings, pods=pods)
+        yield from self._stream((*CORE_KINDS, *istio), settings)
+
+    def _stream(self, kinds: tuple[ResourceKind, ...], mesh: MeshSettings) -> Iterator[LoadStep]:
+        """Every kind listed cluster-wide, one thread each; their pages come out together every
+        STEP_SECONDS so the screen is not redrawn for each page."""
+        pages: queue.Queue[tuple[ResourceKind, dict[Key, ModelObject] | BackendError, str, int | None]] = \
+            queue.Queue()
+
+        halt = threading.Event()
+
+        def list_kind(rk: ResourceKind) -> None:
+            try:
+                for page, rv, remaining in self._pages(rk):
+                    if halt.is_set():
+                        return  # the caller stopped reading: quit after the page in flight
+                    pages.put((rk, page, rv, remaining))
+            except BackendError as exc:
+                pages.put((rk, exc, "", None))
+            pages.put((rk, {}, "", -1))  # done
+
+        pool = ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="list")
+        try:
+            for rk in kinds:
+                pool.submit(list_kind, rk)
+            known: dict[str, dict[Key, ModelObject]] = {rk.kind: {} for rk in kinds}
+            versions: dict[str, str] = {}
+            running, pods, total = len(kinds), 0, None
+            batch: list[ModelObject] = []
+            sent = time.monotonic()
+            while running:
+                rk, page, rv, remaining = pages.get()
+                if isinstance(page, BackendError):
+                    raise page
+                if remaining == -1:
+                    running -= 1
+                    continue
+                known[rk.kind].update(page)
+                versions[rk.kind] = rv
+                batch.extend(page.values())
+                if rk.kind == "Pod":
+                    pods += len(page)
+                    if remaining is not None:
+                        total = pods + remaining
+                if time.monotonic() - sent >= STEP_SECONDS:
+                    yield LoadStep(batch, pods=pods, pods_total=total)
+                    batch, sent = [], time.monotonic()
+        finally:
+            halt.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._states = {rk.kind: KindState(rk, versions.get(rk.kind, ""), known[rk.kind]) for rk in kinds}
+        objects = [obj for found in known.values() for obj in found.values()]
+        yield LoadStep(pods=pods, pods_total=pods, complete=Snapshot.build(objects, mesh))
 
     def watch(
         self,

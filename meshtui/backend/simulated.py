@@ -31,10 +31,12 @@ from meshtui.backend.base import (
     Conflict,
     ConnectionFailed,
     Invalid,
+    LoadStep,
     LogOptions,
     NotFound,
     WatchStatus,
     label_patch,
+    load_at_once,
     merge_patch,
     restart_patch,
 )
@@ -292,6 +294,12 @@ class SimulatedBackend:
             if self._scope is None:
                 return self._model
             return Snapshot.build((o for o in self._model.objects() if self._in_scope(o)), self._model.mesh)
+
+    def load(self, first: Callable[[list[str]], str | None], root_namespace: str) -> Iterator[LoadStep]:
+        return load_at_once(self)
+
+    def namespace_objects(self, namespace: str) -> list[ModelObject]:
+        return [o for o in self.snapshot().objects() if getattr(o, "namespace", None) == namespace]
 
     def watch(
         self,

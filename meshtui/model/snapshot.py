@@ -109,6 +109,22 @@ class Snapshot:
                 coll[key_of(ev.obj)] = ev.obj
         return replace(self, **changed) if changed else self
 
+    def changes_to(self, other: Snapshot) -> list[ChangeEvent]:
+        """Events turning this snapshot into ``other`` (mesh settings aside)."""
+        events: list[ChangeEvent] = []
+        for name in COLLECTION.values():
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine is theirs:
+                continue
+            events.extend(ChangeEvent("DELETED", obj) for key, obj in mine.items() if key not in theirs)
+            for key, obj in theirs.items():
+                before = mine.get(key)
+                if before is None:
+                    events.append(ChangeEvent("ADDED", obj))
+                elif before is not obj and before != obj:
+                    events.append(ChangeEvent("MODIFIED", obj))
+        return events
+
     def with_mesh(self, mesh: MeshSettings) -> Snapshot:
         return replace(self, mesh=mesh)
 
