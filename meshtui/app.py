@@ -42,6 +42,10 @@ def journal_path(settings: Settings) -> Path:
     return default_journal_path()
 
 
+# How long a staged load waits for the first screen to paint before streaming the rest.
+FIRST_PAINT_WAIT = 2.0
+
+
 class MeshApp(App[int]):
     CSS_PATH = "meshtui.tcss"
     TITLE = "meshtui"
@@ -84,6 +88,7 @@ class MeshApp(App[int]):
         self._synced: tuple[Snapshot, MeshReport] | None = None
         self._loaded_namespaces: set[str] = set()
         self._fully_loaded = False
+        self._painted = threading.Event()
         self.journal = Journal(journal_path(settings))
         for theme in bundled_themes():
             self.register_theme(theme)
@@ -126,6 +131,7 @@ class MeshApp(App[int]):
             self._synced = None
             self._loaded_namespaces = set()
             self._fully_loaded = False
+        self._painted = threading.Event()
         self.sync(self._stop_sync)
 
     def _advance(self, stop: threading.Event, snapshot: Snapshot, events: list[ChangeEvent] | None) -> None:
@@ -180,6 +186,9 @@ class MeshApp(App[int]):
                     self.post_message(ClusterLoaded(self.info, snap, None))
                     self._advance(stop, snap, None)
                     self.check_permissions(self.info)
+                    # The cluster-wide lists decode on a dozen threads that share the GIL with the
+                    # UI: let the first screen paint before they start.
+                    self._painted.wait(FIRST_PAINT_WAIT)
                 else:
                     self._add(stop, step.objects)
                 if not step.complete:
@@ -237,6 +246,9 @@ class MeshApp(App[int]):
 
     # -- messages from workers ----------------------------------------------------------------
     def on_cluster_loaded(self, message: ClusterLoaded) -> None:
+        if not self._painted.is_set():
+            # After the messages the screens queue while taking this snapshot.
+            self.call_later(self._painted.set)
         self.info = message.info
         self.snapshot = message.snapshot
         self.report = message.report

@@ -41,6 +41,9 @@ from meshtui.model.objects import MeshSettings, Namespace, Pod
 from meshtui.model.snapshot import ChangeEvent, ModelObject, Snapshot, key_of
 
 PAGE_SIZE = 500
+# Lists run on this many threads: decoding holds the GIL, so more buy nothing, and a burst of new
+# connections overflows a small listen backlog (SYNs dropped and retried after 1 s, 3 s, ...).
+LIST_THREADS = 4
 # A staged load hands over what arrived at most this often: each step redraws the screen.
 STEP_SECONDS = 0.3
 ISTIO_NAMESPACE = "istio-system"
@@ -235,7 +238,7 @@ class KubeBackend:
                 return self._list_scoped_namespace(rk)
             return self._list(rk)
 
-        with ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="list") as pool:
+        with ThreadPoolExecutor(max_workers=LIST_THREADS, thread_name_prefix="list") as pool:
             results = list(pool.map(fetch, kinds))
         states: dict[str, KindState] = {}
         objects: list[ModelObject] = []
@@ -252,7 +255,7 @@ class KubeBackend:
 
     def namespace_objects(self, namespace: str) -> list[ModelObject]:
         kinds = [rk for rk in (*CORE_KINDS, *self._istio_kinds()) if rk.namespaced]
-        with ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="list-ns") as pool:
+        with ThreadPoolExecutor(max_workers=LIST_THREADS, thread_name_prefix="list-ns") as pool:
             found = list(pool.map(lambda rk: self._list(rk, namespace)[0], kinds))
         return [obj for objects in found for obj in objects.values()]
 
@@ -264,7 +267,7 @@ class KubeBackend:
         istio = self._istio_kinds()
         namespaces, _ = self._list(CORE_KINDS[0])
         chosen = first(sorted(key[1] for key in namespaces))
-        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="first") as pool:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="first") as pool:
             mesh = pool.submit(self._mesh_settings, istio)
             root = pool.submit(self._root_policies, istio, root_namespace)
             scoped = self.namespace_objects(chosen) if chosen else []
@@ -292,7 +295,7 @@ class KubeBackend:
                 pages.put((rk, exc, "", None))
             pages.put((rk, {}, "", -1))  # done
 
-        pool = ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="list")
+        pool = ThreadPoolExecutor(max_workers=LIST_THREADS, thread_name_prefix="list")
         try:
             for rk in kinds:
                 pool.submit(list_kind, rk)

@@ -44,12 +44,13 @@ async def probe(kubeconfig: str, pods: int, load: bool) -> dict[str, float]:
     app = build_app(Settings(), backend=backend)
     out: dict[str, float] = {}
     async with app.run_test(size=(120, 40)) as pilot:
+        # Polled with plain sleeps: Pilot.pause() first waits for every widget's queue to drain.
         while not (getattr(app.screen, "pods", None) and app.screen.pods.row_count):
-            await pilot.pause(0.005)
+            await asyncio.sleep(0.005)
         out["first"] = time.perf_counter() - start
         if load:
             while app.report is None or app.report.mesh.pods < pods:
-                await pilot.pause(0.05)
+                await asyncio.sleep(0.05)
             out["loaded"] = time.perf_counter() - start
             screen = app.screen
             cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -87,16 +88,19 @@ def list_pods_with_client(kubeconfig: str) -> None:
 
 # -- the orchestrator ---------------------------------------------------------------------------
 
-def measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+def measured(cmd: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> tuple[float, float, str]:
     """(wall seconds, peak RSS MB, stdout) of a child process."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
-    assert proc.stdout is not None
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) not in (0, 1):  # check exits 1 when it found errors
-        raise RuntimeError(f"{cmd[:3]} failed with {status}")
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env, cwd=ROOT)
+        assert proc.stdout is not None
+        output = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) not in ok:
+            err.seek(0)
+            lines = err.read().decode(errors="replace").strip().splitlines() or ["no output"]
+            raise RuntimeError(f"{' '.join(cmd[1:4])} failed ({status}): {lines[-1]}")
     return wall, usage.ru_maxrss / 1024, output.decode()
 
 
@@ -121,6 +125,8 @@ class Server:
 
 
 def span(values: list[float], fmt: str) -> str:
+    if not values:
+        return "failed"
     lo, hi = min(values), max(values)
     return fmt.format(lo) if f"{fmt.format(lo)}" == fmt.format(hi) else f"{fmt.format(lo)}-{fmt.format(hi)}"
 
@@ -137,9 +143,12 @@ def bench_size(pods: int, runs: int, load: bool, tmp: str) -> dict[str, str]:
 
     try:
         for _ in range(runs):
-            _, rss, out = measured([*me, "--probe", kubeconfig, str(pods)])
-            add("first", json.loads(out)["first"])
-            add("first_rss", rss)
+            try:
+                _, rss, out = measured([*me, "--probe", kubeconfig, str(pods)])
+                add("first", json.loads(out)["first"])
+                add("first_rss", rss)
+            except RuntimeError as exc:
+                print(exc, file=sys.stderr)
             wall, rss, _ = measured([sys.executable, "-m", "meshtui", "check", "-A", "-o", "json",
                                      "--fail-on", "never"], env)
             add("check", wall)
@@ -150,7 +159,11 @@ def bench_size(pods: int, runs: int, load: bool, tmp: str) -> dict[str, str]:
         if load:
             server.send(f"churn {LOAD_RATE}")
             for _ in range(max(1, runs - 1)):
-                _, _, out = measured([*me, "--probe", kubeconfig, str(pods), "--load"])
+                try:
+                    _, _, out = measured([*me, "--probe", kubeconfig, str(pods), "--load"])
+                except RuntimeError as exc:
+                    print(exc, file=sys.stderr)
+                    continue
                 got = json.loads(out)
                 add("cpu", got["cpu"] * 100)
                 add("key_p95", got["key_p95"] * 1000)
@@ -159,16 +172,16 @@ def bench_size(pods: int, runs: int, load: bool, tmp: str) -> dict[str, str]:
         server.stop()
     row = {
         "pods": f"{pods:,}",
-        "first frame s": span(figures["first"], "{:.2f}"),
+        "first frame s": span(figures.get("first", []), "{:.2f}"),
         "check s": span(figures["check"], "{:.2f}"),
         "check MB": span(figures["check_rss"], "{:.0f}"),
         "client -A s": span(figures["client"], "{:.2f}"),
         "client MB": span(figures["client_rss"], "{:.0f}"),
     }
-    row["app MB"] = span(figures["first_rss"], "{:.0f}")
+    row["app MB"] = span(figures.get("first_rss", []), "{:.0f}")
     if load:
-        row["load CPU %"] = span(figures["cpu"], "{:.0f}")
-        row["key p95 ms"] = span(figures["key_p95"], "{:.0f}")
+        row["load CPU %"] = span(figures.get("cpu", []), "{:.0f}")
+        row["key p95 ms"] = span(figures.get("key_p95", []), "{:.0f}")
     return row
 
 
