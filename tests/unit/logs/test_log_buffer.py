@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -155,3 +156,34 @@ def test_search_next_previous_wraps() -> None:
 def test_bad_regex_raises_re_error() -> None:
     with pytest.raises(re.error):
         Search("(")
+
+
+def _random_record(rng: random.Random, i: int) -> LogRecord:
+    code = rng.choice((None, 200, 204, 302, 404, 503, 504))
+    flags = tuple(rng.sample(("UF", "URX", "UH", "NR", "DC"), rng.randrange(3)))
+    return rec(f"line {i}", code=code, flags=flags, problem=bool(flags) or (code or 0) >= 500,
+               direction=rng.choice((None, "inbound", "outbound")), upstream_cluster=rng.choice(("a", "b")))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_indexed_filters_equal_a_full_scan_through_evictions(seed: int) -> None:
+    rng = random.Random(seed)
+    buffer = LogBuffer(capacity=300)
+    filters = [LogFilter(problems_only=True), LogFilter(code_class=5), LogFilter(flag="UF"),
+               LogFilter(direction="outbound"), LogFilter(problems_only=True, code_class=4, upstream="a"),
+               LogFilter(flag="NR", direction="inbound"), LogFilter(upstream="b")]
+    views = [FilteredView(buffer, f) for f in filters]
+    for i in range(2000):
+        buffer.append(rng.choice(("ns/a", "ns/b")), _random_record(rng, i))
+        if rng.random() < 0.05:
+            for view in views:
+                view.sync()
+        if rng.random() < 0.01:
+            views = [FilteredView(buffer, f) for f in filters]  # a fresh filter reads the index
+    for flt, view in zip(filters, views, strict=True):
+        view.sync()
+        expected = [s for s in range(buffer.first_seq, buffer.next_seq)
+                    if flt.matches(buffer.get(s).pod, buffer.get(s).record)]  # type: ignore[union-attr]
+        assert [e.seq for e in view] == expected, flt
+    # Evicted sequence numbers leave the indexes: they stay within about two capacities.
+    assert all(len(seqs) <= 2 * buffer.capacity for seqs in buffer._index.values())
