@@ -155,16 +155,16 @@ class LogFilter:
             return False
         return self.pod is None or self.pod in pod
 
-    def index_key(self) -> object | None:
-        """The buffer index holding every entry this filter can pass (None: no field is indexed).
-        A flag is the most selective, then the status class, problems, the direction."""
-        if self.flag is not None:
-            return FLAG + self.flag
-        if self.code_class is not None:
-            return self.code_class
-        if self.problems_only:
-            return PROBLEMS
-        return self.direction
+    def index_key(self) -> tuple[object, bool] | None:
+        """(the buffer index holding every entry this filter can pass, whether the index alone
+        answers it), or None when no field of the filter is indexed. A flag is the most selective,
+        then the status class, problems, the direction."""
+        for name, key in (("flag", FLAG + str(self.flag)), ("code_class", self.code_class),
+                          ("problems_only", PROBLEMS), ("direction", self.direction)):
+            value = getattr(self, name)
+            if value is not None and value is not False:
+                return key, self == LogFilter(**{name: value})  # type: ignore[arg-type]
+        return None
 
     def spec(self) -> str:
         """The filter in the words :func:`parse_filter` reads, e.g. "problems 5xx flag:UF"."""
@@ -272,9 +272,11 @@ class FilteredView:
             self._start = 0
         before = len(seqs)
         flt = self.filter
-        key = flt.index_key()
-        if key is not None:
-            seqs.extend(self.buffer.select(self._seen, flt.matches, self.buffer.indexed(key, self._seen)))
+        indexed = flt.index_key()
+        if indexed is not None:
+            key, exact = indexed
+            candidates = self.buffer.indexed(key, self._seen)
+            seqs.extend(candidates if exact else self.buffer.select(self._seen, flt.matches, candidates))
         elif flt.active:
             seqs.extend(self.buffer.select(self._seen, flt.matches))
         else:
