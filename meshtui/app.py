@@ -246,6 +246,8 @@ class MeshApp(App[int]):
 
     # -- messages from workers ----------------------------------------------------------------
     def on_cluster_loaded(self, message: ClusterLoaded) -> None:
+        if not self.is_running:
+            return  # shutting down: a load or watch step still in the queue finds the screens' widgets gone
         if not self._painted.is_set():
             # After the messages the screens queue while taking this snapshot.
             self.call_later(self._painted.set)
