@@ -9,8 +9,10 @@ Proxy log-level changes run in thread workers and report back with messages.
 from __future__ import annotations
 
 import contextlib
+import gc
 import re
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -56,6 +58,10 @@ PRESETS: tuple[Preset, ...] = (
 
 # Raising Envoy's log level is per pod; a namespace of hundreds of pods is not what anyone means.
 MAX_LEVEL_PODS = 20
+# While lines stream in, full garbage collections (a walk over every held record) run here, when
+# no key came for IDLE_BEFORE_GC seconds, instead of whenever allocation happens to trigger one.
+IDLE_BEFORE_GC = 1.0
+GC_EVERY = 2.0
 
 
 def default_save_path(title: str, now: datetime) -> str:
@@ -128,6 +134,8 @@ class LogsScreen(Screen[None]):
         self._raised_lock = threading.Lock()
         self._prompt_mode = ""
         self._search: Search | None = None
+        self._gc_thresholds: tuple[int, int, int] | None = None
+        self._last_key = 0.0
 
     @classmethod
     def from_lines(cls, lines: Iterable[str], title: str, settings: Settings | None = None) -> LogsScreen:
@@ -162,9 +170,22 @@ class LogsScreen(Screen[None]):
             self._load_lines(self._lines or ())
         else:
             self._start_tail()
+            self._gc_thresholds = gc.get_threshold()
+            young, middle, _ = self._gc_thresholds
+            gc.set_threshold(young, middle, 1_000_000)  # no automatic full collection
+            self.set_interval(GC_EVERY, self._collect_when_idle)
         self._update_header()
 
+    def on_key(self) -> None:
+        self._last_key = time.monotonic()
+
+    def _collect_when_idle(self) -> None:
+        if time.monotonic() - self._last_key >= IDLE_BEFORE_GC:
+            gc.collect()
+
     def on_unmount(self) -> None:
+        if self._gc_thresholds is not None:
+            gc.set_threshold(*self._gc_thresholds)
         self._stop_tail()
         with self._raised_lock:
             pending = bool(self._raised)
