@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 
 from meshtui.backend.base import Access, Backend, BackendError, ClusterInfo, mutating_permissions
 from meshtui.change.journal import Journal, default_journal_path
@@ -42,6 +44,7 @@ def journal_path(settings: Settings) -> Path:
     return default_journal_path()
 
 
+RENDER_INTERVAL = 1.0
 # How long a staged load waits for the first screen to paint before streaming the rest.
 FIRST_PAINT_WAIT = 2.0
 
@@ -89,6 +92,8 @@ class MeshApp(App[int]):
         self._loaded_namespaces: set[str] = set()
         self._fully_loaded = False
         self._painted = threading.Event()
+        self._rendered_at = 0.0
+        self._render_timer: Timer | None = None
         self.journal = Journal(journal_path(settings))
         for theme in bundled_themes():
             self.register_theme(theme)
@@ -248,19 +253,33 @@ class MeshApp(App[int]):
     def on_cluster_loaded(self, message: ClusterLoaded) -> None:
         if not self.is_running:
             return  # shutting down: a load or watch step still in the queue finds the screens' widgets gone
-        if not self._painted.is_set():
-            # After the messages the screens queue while taking this snapshot.
-            self.call_later(self._painted.set)
         self.info = message.info
         self.snapshot = message.snapshot
         self.report = message.report
+        if not self._painted.is_set():
+            # After the messages the screens queue while taking this snapshot.
+            self.call_later(self._painted.set)
+        # Redrawing the tables costs the UI thread tens of milliseconds: a busy cluster is shown at
+        # most once per RENDER_INTERVAL, so keys do not queue behind redraws.
+        wait = self._rendered_at + RENDER_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self._render_cluster()
+        elif self._render_timer is None:
+            self._render_timer = self.set_timer(wait, self._render_cluster)
+
+    def _render_cluster(self) -> None:
+        self._render_timer = None
+        self._rendered_at = time.monotonic()
+        snapshot, report = self.snapshot, self.report
+        if snapshot is None or not self.is_running:
+            return
         for screen in self.screen_stack:
             # Screens take what they need: the main screen the report, a rollout the snapshot,
             # a log view the pods that came or went.
             if hasattr(screen, "update_cluster"):
-                screen.update_cluster(message.snapshot, message.report)
+                screen.update_cluster(snapshot, report)
             if hasattr(screen, "update_snapshot"):
-                screen.update_snapshot(message.snapshot)
+                screen.update_snapshot(snapshot)
             if hasattr(screen, "refresh_targets"):
                 screen.refresh_targets()
 

@@ -204,6 +204,11 @@ class WatchRunner:
             if self.stop.is_set():
                 return
             raise _Dropped(str(exc)) from None
+        except AttributeError:
+            # urllib3 reading a chunked response that _on_stop has just shut down from its thread.
+            if self.stop.is_set():
+                return
+            raise
         finally:
             with self._lock:
                 self._open.discard(resp)
