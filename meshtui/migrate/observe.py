@@ -20,7 +20,6 @@ The inside may move onto the TLS-check package (issue 9) without changing these 
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -33,11 +32,9 @@ from meshtui.migrate.verify import host_port
 from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.services import target_port
+from meshtui.tls.metrics import inbound, parse_stats
 
-SERIES = ("istio_requests_total", "istio_tcp_connections_opened_total")
 CONCURRENCY = 16  # pods read at once: fast on a big namespace without flooding the API server
-_LINE = re.compile(r"^(\w+)\{(.*)\}\s+(\S+)")
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 # (server pod namespace, server pod, source namespace, source workload, service namespace, service name)
 CounterKey = tuple[str, str, str, str, str, str]
@@ -79,23 +76,15 @@ class Sample:
 
 
 def parse_plaintext(text: str, namespace: str, pod: str) -> dict[CounterKey, float]:
-    """Plaintext inbound counters of one sidecar's Prometheus text, summed per source and service."""
+    """Plaintext inbound counters of one sidecar's Prometheus text, summed per source and service
+    (the TLS check's parser reads the text: meshtui.tls.metrics)."""
     out: dict[CounterKey, float] = defaultdict(float)
-    for line in text.splitlines():
-        m = _LINE.match(line)
-        if m is None or m.group(1) not in SERIES:
+    for caller, traffic in inbound(parse_stats(text)).items():
+        if caller.security != "plaintext":
             continue
-        labels = dict(_LABEL.findall(m.group(2)))
-        if labels.get("reporter") != "destination" or labels.get("connection_security_policy") != "none":
-            continue
-        try:
-            value = float(m.group(3))
-        except ValueError:
-            continue
-        src_ns = labels.get("source_workload_namespace", "")
-        key = (namespace, pod, "" if src_ns == "unknown" else src_ns, labels.get("source_workload", "unknown"),
-               labels.get("destination_service_namespace", ""), labels.get("destination_service_name", ""))
-        out[key] += value
+        key = (namespace, pod, caller.namespace, caller.workload or "unknown", caller.service_namespace,
+               caller.service)
+        out[key] += traffic.requests + traffic.connections
     return dict(out)
 
 
