@@ -25,6 +25,7 @@ class DemoBackend(KubeBackend):
         self.directory = directory
 
     def discard(self) -> None:
+        atexit.unregister(self.discard)  # done now: the exit hook must not keep the cluster alive
         super().close()
         self.cluster.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
