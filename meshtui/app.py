@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
@@ -198,12 +199,16 @@ class MeshApp(App[int]):
         for screen in self.screen_stack:
             # Screens take what they need: the main screen the report, a rollout the snapshot,
             # a log view the pods that came or went.
-            if hasattr(screen, "update_cluster"):
-                screen.update_cluster(message.snapshot, message.report)
-            if hasattr(screen, "update_snapshot"):
-                screen.update_snapshot(message.snapshot)
-            if hasattr(screen, "refresh_targets"):
-                screen.refresh_targets()
+            try:
+                if hasattr(screen, "update_cluster"):
+                    screen.update_cluster(message.snapshot, message.report)
+                if hasattr(screen, "update_snapshot"):
+                    screen.update_snapshot(message.snapshot)
+                if hasattr(screen, "refresh_targets"):
+                    screen.refresh_targets()
+            except NoMatches:
+                # A watch batch that lands while the app closes finds the screens' widgets gone.
+                return
 
     def on_connection_state(self, message: ConnectionState) -> None:
         if message.state.startswith(SKIPPED_STATUS):
