@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
@@ -22,6 +23,11 @@ def _safe(cell: Cell) -> Text:
 
 def _plain(cell: Cell) -> str:
     return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def _width(cell: Cell) -> int:
+    """What DataTable measures a cell as: its widest line."""
+    return max(cell_len(line) for line in _plain(cell).split("\n"))
 
 
 class ResourceTable(DataTable):
@@ -88,17 +94,16 @@ class ResourceTable(DataTable):
                     if cell != before:
                         self.update_cell_at((self.get_row_index(key), col), cell, update_width=True)
             self._rows_shown = list(rows)
+            self._fit_columns(rows)
             return
         keep = self.selected_key
         old_index = self.cursor_row
         scroll = self.scroll_offset
         self.clear()
-        for column in self.columns.values():
-            # clear() keeps widths grown for earlier rows: a long name once must not push columns off forever.
-            column.content_width = column.label.cell_len
         for key, cells in rows:
             self.add_row(*cells, key=key, height=self._row_height)
         self._rows_shown = list(rows)
+        self._fit_columns(rows)
         if not rows:
             return
         if keep in new_keys:
@@ -109,6 +114,17 @@ class ResourceTable(DataTable):
         self.move_cursor(row=index, animate=False, scroll=False)
         self.scroll_to(scroll.x, scroll.y, animate=False, immediate=True)
         self.call_after_refresh(self._keep_cursor_visible)
+
+    def _fit_columns(self, rows: Sequence[Row]) -> None:
+        """Columns as wide as their widest cell, set now rather than on the table's next idle.
+
+        DataTable caches painted lines without keying them on column widths: a frame painted
+        between an update and that idle (a loaded machine) would stay on screen with the old widths,
+        cutting "STRICT ✗3" to "STRI". Setting them here also shrinks a column a long cell once grew.
+        """
+        for i, column in enumerate(self.ordered_columns):
+            column.content_width = max([column.label.cell_len,
+                                        *(_width(cells[i]) for _, cells in rows if i < len(cells))])
 
     def _keep_cursor_visible(self) -> None:
         self.move_cursor(row=self.cursor_row, animate=False, scroll=True)
