@@ -6,7 +6,7 @@ from textual.message import Message
 
 from meshtui.backend.base import Access, ClusterInfo
 from meshtui.model.snapshot import Snapshot
-from meshtui.policy.engine import MeshReport
+from meshtui.policy.report import MeshReport
 
 
 class ClusterLoaded(Message):

@@ -10,8 +10,9 @@ PERMISSIVE.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Mapping
 
 from meshtui.model.objects import DestinationRule, PeerAuthentication, Pod
@@ -19,36 +20,8 @@ from meshtui.model.snapshot import Snapshot
 from meshtui.policy.ambient import captured, pod_dataplane, ztunnel_mode
 from meshtui.policy.labels import SelectorIndex
 from meshtui.policy.recent import Recent
-from meshtui.policy.report import (
-    DEFAULT_SOURCE,
-    MIXED,
-    NONE,
-    PERMISSIVE,
-    UNSET,
-    Finding,
-    MeshReport,
-    MeshSummary,
-    NamespaceSummary,
-    PodMtls,
-    PortMtls,
-    Source,
-)
+from meshtui.policy.report import DEFAULT_SOURCE, NONE, PERMISSIVE, UNSET, PodMtls, PortMtls, Source
 from meshtui.policy.services import ServiceIndex, target_port
-
-__all__ = [
-    "Analysis",
-    "Finding",
-    "MeshReport",
-    "MeshSummary",
-    "NamespaceSummary",
-    "PodMtls",
-    "PolicyIndex",
-    "PortMtls",
-    "Source",
-    "analyze",
-    "evaluate",
-    "port_mode",
-]
 
 
 def pa_order(pa: PeerAuthentication) -> tuple:
@@ -164,9 +137,13 @@ def ambient_port(port: PortMtls) -> PortMtls:
 
 
 class Analysis:
-    """Everything derived from one snapshot; shared by evaluate, predict, explain and impact."""
+    """Everything derived from one snapshot; shared by predict, explain, impact and the findings.
 
-    def __init__(self, snapshot: Snapshot):
+    ``known`` seeds the per-pod results with ones computed earlier for the same pod objects under the
+    same policies (incremental evaluation): a result is reused only while its pod object is unchanged.
+    """
+
+    def __init__(self, snapshot: Snapshot, known: Mapping[tuple[str, str], PodMtls] | None = None):
         # A policy the API server would reject never takes effect: it is left out of the analysis
         # (and reported as MT0012) rather than read as if its invalid mode were a mode.
         self.rejected: tuple[PeerAuthentication | DestinationRule, ...] = tuple(
@@ -180,9 +157,12 @@ class Analysis:
             )
         self.snapshot = snapshot
         self.policies = PolicyIndex(snapshot)
-        self.services = ServiceIndex(snapshot)
-        self._pods: dict[tuple[str, str], PodMtls] = {}
-        self._report: MeshReport | None = None
+        self._pods: dict[tuple[str, str], PodMtls] = dict(known or {})
+
+    @cached_property
+    def services(self) -> ServiceIndex:
+        # Built on first use: indexing every pod's labels is the costliest part of a large analysis.
+        return ServiceIndex(self.snapshot)
 
     def pod(self, pod: Pod) -> PodMtls:
         cached = self._pods.get(pod.key)
@@ -204,17 +184,6 @@ class Analysis:
         found = self.policies.resolve(pod).port(port)
         return ambient_port(found) if pm.captured else found
 
-    @property
-    def report(self) -> MeshReport:
-        if self._report is None:
-            from meshtui.policy.findings import find_all
-
-            pods = {key: self.pod(pod) for key, pod in sorted(self.snapshot.pods.items())}
-            namespaces = summarize_namespaces(self.snapshot, self.policies, pods)
-            mesh = summarize_mesh(self.policies, namespaces, self.snapshot)
-            self._report = MeshReport(pods, namespaces, mesh, find_all(self))
-        return self._report
-
 
 _analyses: Recent[Snapshot, Analysis] = Recent()
 
@@ -224,69 +193,6 @@ def analyze(snapshot: Snapshot) -> Analysis:
     return _analyses.get(snapshot, Analysis)
 
 
-def evaluate(snapshot: Snapshot) -> MeshReport:
-    return analyze(snapshot).report
-
-
 def port_mode(snapshot: Snapshot, pod: Pod, port: int) -> PortMtls:
     """The effective mode of one container port of one pod."""
     return analyze(snapshot).port(pod, port)
-
-
-def summarize_namespaces(
-    snapshot: Snapshot, policies: PolicyIndex, pods: Mapping[tuple[str, str], PodMtls]
-) -> dict[str, NamespaceSummary]:
-    by_ns: dict[str, list[PodMtls]] = defaultdict(list)
-    for pm in pods.values():
-        by_ns[pm.pod.namespace].append(pm)
-    names = sorted({ns.name for ns in snapshot.namespaces.values()} | set(by_ns))
-    out: dict[str, NamespaceSummary] = {}
-    for name in names:
-        ns_obj = snapshot.namespaces.get(("", name))
-        base = policies.namespace_level(name)
-        members = by_ns.get(name, [])
-        counts: Counter[str] = Counter()
-        mixed = False
-        for pm in members:
-            counts.update(p.mode for p in pm.ports)
-            if pm.in_mesh and (pm.mode != base.mode or any(p.mode != base.mode for p in pm.ports)):
-                mixed = True
-        hidden = snapshot.mesh.labels_unknown(name)
-        provisional = [f"injection unknown: cannot read {hidden}"] if hidden else []
-        if policies.mesh_unknown is not None and base.source.level in ("mesh", "default"):
-            provisional.append(f"mode assumes no mesh-wide policy: cannot read {policies.mesh_unknown}")
-        out[name] = NamespaceSummary(
-            name=name,
-            injection="unknown" if hidden else (ns_obj.injection if ns_obj else "none"),
-            mtls=MIXED if mixed else base.mode,
-            source=base.source,
-            pods=len(members),
-            without_sidecar=sum(1 for pm in members if not pm.in_mesh),
-            port_counts=dict(counts),
-            dataplane=ns_obj.dataplane if ns_obj else "none",
-            ambient=sum(1 for pm in members if pm.captured),
-            provisional=tuple(provisional),
-        )
-    return out
-
-
-def summarize_mesh(policies: PolicyIndex, namespaces: Mapping[str, NamespaceSummary],
-                   snapshot: Snapshot) -> MeshSummary:
-    mesh = policies.mesh_wide[0] if policies.mesh_wide else None
-    mode, source = PERMISSIVE, DEFAULT_SOURCE
-    if mesh is not None and decides(mesh.mode):
-        mode, source = str(mesh.mode), source_of(mesh, "mesh")
-    counts: Counter[str] = Counter()
-    for ns in namespaces.values():
-        counts.update(ns.port_counts)
-    mixed = any(ns.mtls != mode for ns in namespaces.values() if ns.pods)
-    return MeshSummary(
-        mtls=MIXED if mixed else mode,
-        source=source,
-        namespaces=len(namespaces),
-        pods=sum(ns.pods for ns in namespaces.values()),
-        without_sidecar=sum(ns.without_sidecar for ns in namespaces.values()),
-        port_counts=dict(counts),
-        unknown=tuple(str(d) for d in snapshot.mesh.denied),
-        provisional=policies.mesh_unknown is not None,
-    )

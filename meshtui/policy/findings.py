@@ -56,9 +56,17 @@ def find_all(analysis: Analysis) -> tuple[Finding, ...]:
         rejected_findings,
         strict_gap_findings,
     )
-    found = [f for check in checks for f in check(analysis)]
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
-    return tuple(sorted(found, key=lambda f: (rank[f.severity], f.code, f.namespace, f.name, f.message)))
+    return order_findings(f for check in checks for f in check(analysis))
+
+
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+def order_findings(found: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Most severe first; the fix and the objects it is about break ties: the order never depends on which
+    check ran first."""
+    return tuple(sorted(found, key=lambda f: (_RANK[f.severity], f.code, f.namespace, f.name, f.message, f.fix,
+                                             tuple(map(str, f.about)))))
 
 
 def findings_for(findings: Iterable[Finding], namespace: str, pod: Pod | None,

@@ -23,8 +23,8 @@ from meshtui.command_line import parse as parse_command
 from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.ambient import waypoints_for_pod, waypoints_serving_namespace
-from meshtui.policy.engine import MeshReport
 from meshtui.policy.findings import findings_for
+from meshtui.policy.report import MeshReport
 from meshtui.policy.scope import policies_for_namespace, policies_for_pod
 from meshtui.render import (
     authorization_policy_row,

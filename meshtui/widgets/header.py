@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from meshtui.backend.base import ClusterInfo
-from meshtui.policy.engine import MeshReport
+from meshtui.policy.report import MeshReport
 from meshtui.render import mode_text
 from meshtui.text import safe_rich
 
