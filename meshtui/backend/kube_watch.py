@@ -7,7 +7,6 @@ collects their events into ~0.25 s batches. A dropped stream reconnects with exp
 
 from __future__ import annotations
 
-import json
 import queue
 import random
 import threading
@@ -15,11 +14,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
+import msgspec
 import urllib3
 
 from meshtui.backend.base import SKIPPED_STATUS, BackendError, Gone, WatchStatus
 from meshtui.backend.kube_errors import one_line
-from meshtui.backend.kube_http import KubeHttp, close_quietly
+from meshtui.backend.kube_http import KubeHttp, close_quietly, decode_json
 from meshtui.backend.kube_resources import ResourceKind
 from meshtui.model.convert import Malformed, describe, from_k8s
 from meshtui.model.snapshot import ChangeEvent, EventType, ModelObject, key_of
@@ -217,8 +217,8 @@ class WatchRunner:
 
     def _handle(self, st: KindState, line: bytes) -> None:
         try:
-            event = json.loads(line)
-        except (ValueError, RecursionError):
+            event = decode_json(line)
+        except (msgspec.DecodeError, RecursionError):
             raise _Dropped("unreadable watch event") from None
         if not isinstance(event, dict) or not isinstance(event.get("object") or {}, dict):
             raise _Dropped("unreadable watch event (not an object)")
