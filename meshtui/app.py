@@ -7,6 +7,7 @@ lists, then watches, and posts each new snapshot with its engine report as a mes
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.timer import Timer
 
 from meshtui.backend.base import (
     SKIPPED_STATUS,
@@ -33,8 +35,8 @@ from meshtui.config import Settings
 from meshtui.keymap import Keymap
 from meshtui.messages import ClusterLoaded, ConnectionState, PermissionsChecked
 from meshtui.model.snapshot import ChangeEvent, Snapshot
-from meshtui.policy.evaluation import evaluate
 from meshtui.policy.report import MeshReport
+from meshtui.sync_state import SyncState
 from meshtui.text import safe_line, safe_text
 from meshtui.theming import (
     DEFAULT_THEME,
@@ -47,6 +49,14 @@ from meshtui.tls.report import TlsReport
 
 # Binding ids the palette leaves out: moving a cursor is not an action to look up by name.
 PALETTE_HIDDEN = ("nav.", "logs.cursor_", "logs.page_", "logs.first", "dialog.close")
+
+
+# Redrawing the screens for a cluster update takes at most this share of the UI thread, and an update
+# waits no longer than RENDER_INTERVAL_MAX to be shown.
+RENDER_SHARE = 0.1
+RENDER_INTERVAL_MAX = 1.0
+# How long a staged load waits for the first screen to paint before streaming the rest.
+FIRST_PAINT_WAIT = 2.0
 
 
 def _skipped_notice(skipped: tuple[str, ...]) -> str:
@@ -98,6 +108,13 @@ class MeshApp(App[int]):
         self.tls_checked_at: datetime | None = None
         self.connection_state = "connecting"
         self._stop_sync = threading.Event()
+        # The sync worker and namespace fetches advance one snapshot and report (a new one per sync).
+        self.cluster = SyncState()
+        # Set once the first snapshot is on screen: the cluster-wide lists wait for it.
+        self._painted = threading.Event()
+        self._rendered_at = 0.0
+        self._render_cost = 0.0
+        self._render_timer: Timer | None = None
         self.journal = Journal(journal_path or default_journal_path())
         # "TITLE applied" / "TITLE undone" after meshtui changed the cluster: open log streams mark it.
         self.change_applied: Signal[str] = Signal(self, "change-applied")
@@ -145,31 +162,57 @@ class MeshApp(App[int]):
             return
         self._stop_sync.set()
         self._stop_sync = threading.Event()
+        self.cluster = SyncState()
+        self._painted = threading.Event()
         self.sync(self._stop_sync)
+
+    def _post(self, stop: threading.Event, state: tuple[Snapshot, MeshReport] | None) -> None:
+        if state is not None and not stop.is_set():
+            self.post_message(ClusterLoaded(self.info, *state))
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def sync(self, stop: threading.Event) -> None:
+        """List (namespace first: see Backend.load), then watch, posting every new snapshot."""
         backend = self.backend
         assert backend is not None
+        root = self.settings.root_namespace
+        chosen: list[str] = []
+
+        def first(names: list[str]) -> str | None:
+            # The main screen opens on the first namespace by name.
+            chosen.extend(names[:1])
+            return names[0] if names else None
+
         try:
-            info = backend.connect()
-            snap = backend.snapshot()
+            self.info = backend.connect()
+            for step in backend.load(first, root):
+                if stop.is_set():
+                    return
+                if step.complete is not None:
+                    final = step.complete.with_mesh(replace(step.complete.mesh, root_namespace=root))
+                    self._post(stop, self.cluster.complete(final))
+                    if final.skipped:
+                        self.post_message(ConnectionState(_skipped_notice(final.skipped)))
+                    break
+                if step.mesh is not None:
+                    snap = Snapshot.build(step.objects, replace(step.mesh, root_namespace=root))
+                    # Objects first, modes a moment later: a big namespace shows before it is evaluated.
+                    self.post_message(ClusterLoaded(self.info, snap, None))
+                    self._post(stop, self.cluster.start(snap, chosen))
+                    self.check_permissions(self.info)
+                    # The cluster-wide lists decode on threads that share the GIL with the UI: let the
+                    # first screen paint before they start.
+                    self._painted.wait(FIRST_PAINT_WAIT)
+                else:
+                    self._post(stop, self.cluster.add(step.objects))
+                total = f" / ~{step.pods_total:,}" if step.pods_total else ""
+                self.post_message(ConnectionState(f"loading: pods {step.pods:,}{total}"))
         except BackendError as exc:
             self.post_message(ConnectionState(f"error: {exc}", error=True))
             return
-        snap = snap.with_mesh(replace(snap.mesh, root_namespace=self.settings.root_namespace))
-        if snap.skipped:
-            self.post_message(ConnectionState(_skipped_notice(snap.skipped)))
-        self.post_message(ClusterLoaded(info, snap, None))
-        self.post_message(ClusterLoaded(info, snap, evaluate(snap)))
-        self.check_permissions(info)
 
         def emit(events: list[ChangeEvent]) -> None:
-            nonlocal snap
-            if stop.is_set():
-                return
-            snap = snap.apply(events)
-            self.post_message(ClusterLoaded(info, snap, evaluate(snap)))
+            self._post(stop, self.cluster.apply(events))
 
         def status(state: str) -> None:
             if not stop.is_set():
@@ -180,6 +223,21 @@ class MeshApp(App[int]):
             backend.watch(emit, stop, status)
         except BackendError as exc:
             self.post_message(ConnectionState(f"watch stopped: {exc}", error=True))
+
+    def ensure_namespace(self, namespace: str) -> None:
+        """Show a namespace the staged load has not reached yet: fetch it first."""
+        if self.cluster.claim(namespace):
+            self.fetch_namespace(namespace, self._stop_sync)
+
+    @work(thread=True, group="namespace", exit_on_error=False)
+    def fetch_namespace(self, namespace: str, stop: threading.Event) -> None:
+        assert self.backend is not None
+        try:
+            objects = self.backend.namespace_objects(namespace)
+        except BackendError as exc:
+            self.post_message(ConnectionState(f"namespace {namespace}: {exc}", error=True))
+            return
+        self._post(stop, self.cluster.add(objects))
 
     @work(thread=True, group="rbac", exit_on_error=False)
     def check_permissions(self, info: ClusterInfo) -> None:
@@ -194,17 +252,44 @@ class MeshApp(App[int]):
 
     # -- messages from workers ----------------------------------------------------------------
     def on_cluster_loaded(self, message: ClusterLoaded) -> None:
+        if not self.is_running:
+            return  # shutting down: a load or watch step still in the queue finds the screens' widgets gone
         self.info = message.info
         self.snapshot = message.snapshot
         self.report = message.report
+        if not self._painted.is_set():
+            # After the messages the screens queue while taking this snapshot.
+            self.call_later(self._painted.set)
+        # Redrawing the tables of a big cluster costs the UI thread tens of milliseconds: updates that
+        # come faster than that are shown together, so keys do not queue behind redraws.
+        interval = min(RENDER_INTERVAL_MAX, self._render_cost / RENDER_SHARE)
+        wait = self._rendered_at + interval - time.monotonic()
+        if wait <= 0:
+            self._render_cluster()
+        elif self._render_timer is None:
+            self._render_timer = self.set_timer(wait, self._render_cluster)
+
+    def _render_cluster(self) -> None:
+        self._render_timer = None
+        snapshot, report = self.snapshot, self.report
+        if snapshot is None or not self.is_running:
+            return
+        started = time.monotonic()
+        try:
+            self._update_screens(snapshot, report)
+        finally:
+            self._rendered_at = time.monotonic()
+            self._render_cost = self._rendered_at - started
+
+    def _update_screens(self, snapshot: Snapshot, report: MeshReport | None) -> None:
         for screen in self.screen_stack:
             # Screens take what they need: the main screen the report, a rollout the snapshot,
             # a log view the pods that came or went.
             try:
                 if hasattr(screen, "update_cluster"):
-                    screen.update_cluster(message.snapshot, message.report)
+                    screen.update_cluster(snapshot, report)
                 if hasattr(screen, "update_snapshot"):
-                    screen.update_snapshot(message.snapshot)
+                    screen.update_snapshot(snapshot)
                 if hasattr(screen, "refresh_targets"):
                     screen.refresh_targets()
             except NoMatches:

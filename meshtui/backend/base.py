@@ -13,7 +13,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
-from meshtui.model.snapshot import ChangeEvent, Snapshot
+from meshtui.model.objects import MeshSettings
+from meshtui.model.snapshot import ChangeEvent, ModelObject, Snapshot
 
 # Kinds the generic mutation methods accept, with (group, version, plural) as served by Istio
 # >= 1.22 / Kubernetes >= 1.28. The real backend re-checks the served version by discovery.
@@ -108,6 +109,20 @@ WatchStatus = Callable[[str], None]
 SKIPPED_STATUS = "skipped "
 
 
+@dataclass(frozen=True)
+class LoadStep:
+    """One step of a staged load (Backend.load): objects to add with the progress so far, or, last,
+    the complete snapshot that watch() continues from."""
+
+    objects: Sequence[ModelObject] = ()
+    # With the first step: the mesh settings (Istio version, revisions, reads refused).
+    mesh: MeshSettings | None = None
+    pods: int = 0
+    # The server's estimate of all pods (remainingItemCount), when it gives one.
+    pods_total: int | None = None
+    complete: Snapshot | None = None
+
+
 @runtime_checkable
 class Backend(Protocol):
     """What a cluster source must offer. All methods may block; call them from worker threads."""
@@ -131,10 +146,21 @@ class Backend(Protocol):
         """A full list of everything in scope (paginated on real clusters)."""
         ...
 
+    def load(self, first: Callable[[list[str]], str | None], root_namespace: str) -> Iterator[LoadStep]:
+        """Like snapshot(), in steps so the first screen paints before a big cluster is listed: the
+        first step holds the namespaces, everything in the namespace ``first`` picks from their
+        sorted names and the root namespace's PeerAuthentications; then pages of the cluster-wide
+        lists; the last step the complete snapshot."""
+        ...
+
+    def namespace_objects(self, namespace: str) -> list[ModelObject]:
+        """Everything meshtui reads in one namespace (to show it before a staged load reaches it)."""
+        ...
+
     def watch(self, emit: Callable[[list[ChangeEvent]], None], stop: threading.Event,
               status: WatchStatus | None = None) -> None:
         """Block until ``stop`` is set, calling ``emit`` with batches of changes after the last
-        ``snapshot()``. Reconnects by itself; reports connection state through ``status``, and a
+        ``snapshot()`` or completed ``load()``. Reconnects by itself; reports connection state through ``status``, and a
         malformed object it left out as a status starting with SKIPPED_STATUS."""
         ...
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import quote
 
-from meshtui.backend import kube_config, kube_plugin
+from meshtui.backend import kube_config, kube_load, kube_plugin
 from meshtui.backend.base import (
     FIELD_MANAGER,
     Access,
@@ -21,6 +22,7 @@ from meshtui.backend.base import (
     Forbidden,
     Gone,
     Invalid,
+    LoadStep,
     LogOptions,
     NotFound,
     Unauthorized,
@@ -30,11 +32,12 @@ from meshtui.backend.base import (
 )
 from meshtui.backend.kube_exec import pilot_agent_request, request_command
 from meshtui.backend.kube_http import MERGE_PATCH, KubeHttp, encode_path
+from meshtui.backend.kube_load import LIST_THREADS, Page
 from meshtui.backend.kube_logs import ProxyLogStream
 from meshtui.backend.kube_resources import CORE_KINDS, ISTIO_KINDS, ResourceKind, discover_istio
 from meshtui.backend.kube_watch import Key, KindState, WatchRunner
 from meshtui.model.convert import Malformed, describe, format_time, from_k8s
-from meshtui.model.objects import DeniedRead, MeshSettings, Namespace, Workload
+from meshtui.model.objects import DeniedRead, MeshSettings, Namespace, Pod, Workload
 from meshtui.model.snapshot import ChangeEvent, ModelObject, Snapshot, key_of
 
 PAGE_SIZE = 500
@@ -164,33 +167,47 @@ class KubeBackend:
             http.close()
 
     # -- reading ---------------------------------------------------------------------------------
-    def _list(self, rk: ResourceKind) -> tuple[dict[Key, ModelObject], str]:
-        """Every object of a kind in scope, a page of PAGE_SIZE at a time, and the list's resourceVersion."""
-        try:
-            return self._list_pages(rk)
-        except Gone:
-            # The continue token expired between pages (410): the only remedy is a fresh list.
-            return self._list_pages(rk)
+    def _list(self, rk: ResourceKind, namespace: str | None = None) -> tuple[dict[Key, ModelObject], str]:
+        """Every object of a kind in scope (or in ``namespace``) and the list's resourceVersion."""
+        objects: dict[Key, ModelObject] = {}
+        version = ""
+        for page in self._pages(rk, namespace):
+            if page.first:
+                objects = {}
+            objects.update(page.objects)
+            version = page.resource_version
+        return objects, version
 
-    def _list_pages(self, rk: ResourceKind) -> tuple[dict[Key, ModelObject], str]:
+    def _pages(self, rk: ResourceKind, namespace: str | None = None) -> Iterator[Page]:
+        """Pages of PAGE_SIZE. A continue token that expired between pages (410) starts the list
+        again: the only remedy there is."""
+        try:
+            yield from self._pages_once(rk, namespace)
+        except Gone:
+            yield from self._pages_once(rk, namespace)
+
+    def _pages_once(self, rk: ResourceKind, namespace: str | None) -> Iterator[Page]:
         """Malformed items are left out and remembered in ``self._skipped`` (reported with the snapshot)."""
         http = self._client()
-        path = rk.collection(self._namespace)
+        path = rk.collection(namespace or self._namespace)
         base: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
         if self._namespace and not rk.namespaced:
             base.append(("fieldSelector", f"metadata.name={self._namespace}"))
-        objects: dict[Key, ModelObject] = {}
         token: str | None = None
+        first = True
         while True:
             doc = http.json("GET", path, [*base, ("continue", token)])
-            for obj in self._convert_items(doc, rk.kind):
-                objects[key_of(obj)] = obj
+            objects = {key_of(obj): obj for obj in self._convert_items(doc, rk.kind)}
             meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
             token = meta.get("continue") or None
-            if token is None:
-                return objects, str(meta.get("resourceVersion") or "")
-            if not isinstance(token, str):
+            if token is not None and not isinstance(token, str):
                 raise BackendError(f"{http.server} sent a list whose continue token is not a string")
+            remaining = meta.get("remainingItemCount")
+            yield Page(objects, str(meta.get("resourceVersion") or ""),
+                       remaining if isinstance(remaining, int) else None, first)
+            if token is None:
+                return
+            first = False
 
     def _convert_items(self, doc: Mapping[str, Any], kind: str) -> Iterator[ModelObject]:
         items = doc.get("items")
@@ -213,26 +230,36 @@ class KubeBackend:
             ns = Namespace(name=self._namespace)
             return {key_of(ns): ns}, None
 
-    def _mesh_policies(self, istio: tuple[ResourceKind, ...]) -> tuple[list[ModelObject], DeniedRead | None]:
-        """With -n, the root namespace's PeerAuthentications still decide the mesh level: read them
-        once (they are not watched in this scope; a mesh-wide change needs a restart or -A). When RBAC
-        refuses, the mesh level is unknown, which is not the same as absent: say which read failed."""
-        if not self._namespace or self._namespace == ISTIO_NAMESPACE:
-            return [], None
+    def _root_policies(self, istio: tuple[ResourceKind, ...], root: str) -> tuple[list[ModelObject], DeniedRead | None]:
+        """The root namespace's PeerAuthentications: they decide the mesh level of every namespace.
+        When RBAC refuses, the mesh level is unknown, which is not the same as absent: say which read
+        failed."""
         rk = next((k for k in istio if k.kind == "PeerAuthentication"), None)
         if rk is None:
             return [], None
         try:
-            doc = self._client().json("GET", rk.collection(ISTIO_NAMESPACE), [])
+            doc = self._client().json("GET", rk.collection(root), [])
         except Forbidden:
-            return [], DeniedRead("PeerAuthentication", ISTIO_NAMESPACE)
+            return [], DeniedRead("PeerAuthentication", root)
         except NotFound:
             return [], None
         return list(self._convert_items(doc, rk.kind)), None
 
-    def snapshot(self) -> Snapshot:
+    def _mesh_settings(self, istio: tuple[ResourceKind, ...], denied: list[DeniedRead]) -> MeshSettings:
+        version, revisions = self._istiod(self._client()) if istio else ("", ())
+        return MeshSettings(istio_installed=bool(istio), istio_version=version, revisions=revisions,
+                            denied=tuple(denied))
+
+    def _start_reading(self) -> None:
         with self._lock:
             self._skipped = {}
+
+    def _skipped_notes(self) -> list[str]:
+        with self._lock:
+            return [f"{where}: {reason}" for (_, where), reason in sorted(self._skipped.items())]
+
+    def snapshot(self) -> Snapshot:
+        self._start_reading()
         istio = self._istio_kinds()
         kinds = (*CORE_KINDS, *istio)
 
@@ -241,7 +268,7 @@ class KubeBackend:
                 return self._list_scoped_namespace(rk)
             return self._list(rk)
 
-        with ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="list") as pool:
+        with ThreadPoolExecutor(max_workers=LIST_THREADS, thread_name_prefix="list") as pool:
             results = list(pool.map(fetch, kinds))
         states: dict[str, KindState] = {}
         objects: list[ModelObject] = []
@@ -250,17 +277,51 @@ class KubeBackend:
             if rv is not None:
                 states[rk.kind] = KindState(rk, rv, found)
         self._states = states
-        mesh_policies, mesh_denied = self._mesh_policies(istio)
-        objects.extend(mesh_policies)
-        denied = [d for d in (mesh_denied,) if d is not None]
+        denied: list[DeniedRead] = []
+        if self._namespace and self._namespace != ISTIO_NAMESPACE:
+            # With -n the root namespace's policies are read once (not watched in this scope: a
+            # mesh-wide change needs a restart or -A).
+            mesh_policies, mesh_denied = self._root_policies(istio, ISTIO_NAMESPACE)
+            objects.extend(mesh_policies)
+            denied.extend(d for d in (mesh_denied,) if d is not None)
         if self._namespace and "Namespace" not in states:
             # The Namespace could not be listed: its labels (injection) are unknown, not empty.
             denied.insert(0, DeniedRead("Namespace", self._namespace))
-        version, revisions = self._istiod(self._client()) if istio else ("", ())
-        mesh = MeshSettings(istio_installed=bool(istio), istio_version=version, revisions=revisions,
-                            denied=tuple(denied))
-        skipped = [f"{where}: {reason}" for (_, where), reason in sorted(self._skipped.items())]
-        return Snapshot.build(objects, mesh, skipped)
+        return Snapshot.build(objects, self._mesh_settings(istio, denied), self._skipped_notes())
+
+    def namespace_objects(self, namespace: str) -> list[ModelObject]:
+        kinds = [rk for rk in (*CORE_KINDS, *self._istio_kinds()) if rk.namespaced]
+        with ThreadPoolExecutor(max_workers=LIST_THREADS, thread_name_prefix="list-ns") as pool:
+            found = list(pool.map(lambda rk: self._list(rk, namespace)[0], kinds))
+        return [obj for objects in found for obj in objects.values()]
+
+    def load(self, first: Callable[[list[str]], str | None], root_namespace: str) -> Iterator[LoadStep]:
+        if self._namespace:
+            # One namespace is small: list it whole.
+            snap = self.snapshot()
+            yield LoadStep(tuple(snap.objects()), snap.mesh, pods=len(snap.pods))
+            yield LoadStep(pods=len(snap.pods), pods_total=len(snap.pods), complete=snap)
+            return
+        self._start_reading()
+        istio = self._istio_kinds()
+        namespaces, _ = self._list(CORE_KINDS[0])
+        chosen = first(sorted(key[1] for key in namespaces))
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="first") as pool:
+            root = pool.submit(self._root_policies, istio, root_namespace)
+            settings = pool.submit(self._mesh_settings, istio, [])
+            scoped = self.namespace_objects(chosen) if chosen else []
+            root_policies, root_denied = root.result()
+            mesh = settings.result()
+        # A refused read of the root policies makes the first step's mesh level provisional; the
+        # cluster-wide lists below then fail the load the way snapshot() fails.
+        first_mesh = replace(mesh, denied=(root_denied,)) if root_denied else mesh
+        pods = sum(1 for obj in scoped if isinstance(obj, Pod))
+        yield LoadStep([*namespaces.values(), *root_policies, *scoped], first_mesh, pods=pods)
+        states = yield from kube_load.stream((*CORE_KINDS, *istio), self._pages)
+        self._states = states
+        objects = [obj for st in states.values() for obj in st.known.values()]
+        complete = Snapshot.build(objects, mesh, self._skipped_notes())
+        yield LoadStep(pods=len(complete.pods), pods_total=len(complete.pods), complete=complete)
 
     def watch(
         self,

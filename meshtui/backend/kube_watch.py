@@ -22,7 +22,7 @@ from meshtui.backend.kube_errors import one_line
 from meshtui.backend.kube_http import KubeHttp, close_quietly, decode_json
 from meshtui.backend.kube_resources import ResourceKind
 from meshtui.model.convert import Malformed, describe, from_k8s
-from meshtui.model.snapshot import ChangeEvent, EventType, ModelObject, key_of
+from meshtui.model.snapshot import ChangeEvent, EventType, ModelObject, diff, key_of
 
 Key = tuple[str, str]
 Lister = Callable[[ResourceKind], tuple[dict[Key, ModelObject], str]]
@@ -43,18 +43,6 @@ class KindState:
     rk: ResourceKind
     resource_version: str
     known: dict[Key, ModelObject] = field(default_factory=dict)
-
-
-def diff(old: dict[Key, ModelObject], new: dict[Key, ModelObject]) -> list[ChangeEvent]:
-    """Events turning ``old`` into ``new`` (used after a re-list)."""
-    events = [ChangeEvent("DELETED", obj) for key, obj in old.items() if key not in new]
-    for key, obj in new.items():
-        before = old.get(key)
-        if before is None:
-            events.append(ChangeEvent("ADDED", obj))
-        elif before != obj:
-            events.append(ChangeEvent("MODIFIED", obj))
-    return events
 
 
 class _Relist(Exception):

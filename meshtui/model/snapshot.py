@@ -117,6 +117,15 @@ class Snapshot:
                 coll[key_of(ev.obj)] = ev.obj
         return replace(self, **changed) if changed else self
 
+    def changes_to(self, other: Snapshot) -> list[ChangeEvent]:
+        """Events turning this snapshot into ``other`` (mesh settings aside)."""
+        events: list[ChangeEvent] = []
+        for name in COLLECTION.values():
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine is not theirs:
+                events.extend(diff(mine, theirs))
+        return events
+
     def with_mesh(self, mesh: MeshSettings) -> Snapshot:
         return replace(self, mesh=mesh)
 
@@ -129,3 +138,15 @@ class Snapshot:
             (o for o in getattr(self, collection).values() if o.namespace == namespace),
             key=lambda o: o.name,
         )
+
+
+def diff(old: Mapping[tuple[str, str], ModelObject], new: Mapping[tuple[str, str], ModelObject]) -> list[ChangeEvent]:
+    """Events turning one collection into another (after a re-list, or at the end of a staged load)."""
+    events = [ChangeEvent("DELETED", obj) for key, obj in old.items() if key not in new]
+    for key, obj in new.items():
+        before = old.get(key)
+        if before is None:
+            events.append(ChangeEvent("ADDED", obj))
+        elif before is not obj and before != obj:
+            events.append(ChangeEvent("MODIFIED", obj))
+    return events

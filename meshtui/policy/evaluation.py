@@ -201,6 +201,8 @@ def update(
     if touched is None:
         return evaluate(snapshot)
     namespaces, policy_changed = touched
+    if not namespaces:
+        return report  # no events: the same objects in a new snapshot
     part = _restrict(snapshot, namespaces)
     # Pods of namespaces whose policies did not change keep their result while the pod is the same object.
     known = {k: pm for k, pm in report.pods.items() if k[0] in namespaces and k[0] not in policy_changed}

@@ -300,6 +300,8 @@ class MainScreen(Screen):
         self._pods_timer = self.set_timer(0.08, self._namespace_changed)
 
     def _namespace_changed(self) -> None:
+        if self.selected_namespace is not None:
+            self.app.ensure_namespace(self.selected_namespace)  # a big cluster may not have reached it yet
         self.selected_pod = None
         self.pods.move_cursor(row=0, animate=False)
         self._render_pods()

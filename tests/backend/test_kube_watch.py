@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from meshtui.backend.kube_watch import diff
 from meshtui.model.objects import Namespace
-from meshtui.model.snapshot import key_of
+from meshtui.model.snapshot import diff, key_of
 
 
 def index(*names_rv: tuple[str, str]) -> dict:

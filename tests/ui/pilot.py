@@ -34,11 +34,11 @@ async def press_until(pilot: Pilot, key: str, condition: Callable[[], bool], *, 
 
 
 async def populated(pilot: Pilot) -> None:
-    """Namespaces and pods listed and the engine's modes filled in."""
+    """The whole cluster listed (the staged load complete), on screen with the engine's modes."""
     app = pilot.app
-    await wait_for(pilot, lambda: getattr(app.screen, "pods", None) is not None
+    await wait_for(pilot, lambda: getattr(app.screen, "pods", None) is not None and app.cluster.loaded
                    and app.screen.namespaces.row_count > 0 and app.screen.pods.row_count > 0
-                   and app.screen.report is not None)
+                   and app.screen.report is not None and app.screen.report is app.report)
     await pilot.pause()
 
 
