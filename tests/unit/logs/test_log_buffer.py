@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -172,3 +173,46 @@ def test_change_markers_pass_every_filter() -> None:
     buf.extend([("ns/p1", A), ("", marker), ("ns/p1", B)])
     view = FilteredView(buf, LogFilter(flags=("NR",), pod="elsewhere"))
     assert [e.record.kind for e in view] == ["marker"]
+
+
+def _random_record(rng: random.Random, i: int) -> LogRecord:
+    if rng.random() < 0.03:
+        return rec(f"marker {i}", kind="marker")  # a change marker passes every filter
+    code = rng.choice((None, 200, 204, 302, 404, 503, 504))
+    flags = tuple(rng.sample(("UF", "URX", "UH", "NR", "DC"), rng.randrange(3)))
+    return rec(f"line {i}", code=code, flags=flags, problem=bool(flags) or (code or 0) >= 500,
+               direction=rng.choice((None, "inbound", "outbound")), upstream_cluster=rng.choice(("a", "b")))
+
+
+FILTERS = [LogFilter(problems_only=True), LogFilter(code_classes=(5,)), LogFilter(code_classes=(4, 5)),
+           LogFilter(flags=("UF",)), LogFilter(flags=("UF", "NR")), LogFilter(direction="outbound"),
+           LogFilter(problems_only=True, code_classes=(4,), upstream="a"),
+           LogFilter(flags=("NR",), direction="inbound"), LogFilter(upstream="b"), LogFilter()]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_indexed_filters_equal_a_full_scan_through_evictions(seed: int) -> None:
+    rng = random.Random(seed)
+    buffer = LogBuffer(capacity=300)
+    views = [FilteredView(buffer, f) for f in FILTERS]
+    for i in range(2000):
+        buffer.append(rng.choice(("ns/a", "ns/b")), _random_record(rng, i))
+        if rng.random() < 0.05:
+            for view in views:
+                view.sync()
+        if rng.random() < 0.01:
+            views = [FilteredView(buffer, f) for f in FILTERS]  # a fresh filter reads the index
+    for flt, view in zip(FILTERS, views, strict=True):
+        view.sync()
+        expected = [s for s in range(buffer.first_seq, buffer.next_seq)
+                    if flt.matches(buffer.get(s).pod, buffer.get(s).record)]  # type: ignore[union-attr]
+        assert [e.seq for e in view] == expected, flt
+    # Evicted sequence numbers leave the indexes: they stay within about two capacities.
+    assert all(len(seqs) <= 2 * buffer.capacity for seqs in buffer._index.values())
+
+
+def test_a_filter_on_one_indexed_field_is_answered_by_its_indexes() -> None:
+    assert LogFilter(flags=("UF", "NR")).index_keys() == (("flag:UF", "flag:NR", "markers"), True)
+    assert LogFilter(code_classes=(5,), upstream="a").index_keys() == ((5, "markers"), False)
+    assert LogFilter(upstream="a").index_keys() is None
+
