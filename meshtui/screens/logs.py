@@ -31,6 +31,7 @@ from meshtui.backend.base import Backend, BackendError, LogOptions
 from meshtui.backend.log_tail import Batch, LogTail, Target
 from meshtui.backend.proxy_levels import raise_levels, restore_levels
 from meshtui.config import Settings
+from meshtui.idle_gc import IdleCollector
 from meshtui.logs.buffer import LogBuffer, LogFilter, Search, parse_filter
 from meshtui.logs.record import LogRecord
 from meshtui.logs.saved import MARKER_POD, change_marker, read_line, saved_line
@@ -59,6 +60,9 @@ PRESETS: tuple[Preset, ...] = (
 
 # Raising Envoy's log level is per pod; a namespace of hundreds of pods is not what anyone means.
 MAX_LEVEL_PODS = 20
+# While lines stream in, full garbage collections run every GC_EVERY seconds when no key came for a
+# second (meshtui.idle_gc), not whenever allocation triggers one under a key press.
+GC_EVERY = 2.0
 
 
 def default_save_path(title: str, now: datetime) -> str:
@@ -134,6 +138,7 @@ class LogsScreen(Screen[None]):
         self._raised_lock = threading.Lock()
         self._prompt_mode = ""
         self._search: Search | None = None
+        self._collector = IdleCollector()
 
     @classmethod
     def from_lines(cls, lines: Iterable[str], title: str, settings: Settings | None = None) -> LogsScreen:
@@ -168,6 +173,8 @@ class LogsScreen(Screen[None]):
             self._load_lines(self._lines or ())
         else:
             self._start_tail()
+            self._collector.start()
+            self.set_interval(GC_EVERY, self._collector.tick)
             changes = getattr(self.app, "change_applied", None)
             if changes is not None:
                 changes.subscribe(self, self.mark_change)
@@ -177,7 +184,11 @@ class LogsScreen(Screen[None]):
         """Put a change marker in the stream, so "did it fix it?" is read off the lines around it."""
         self._ingest([(MARKER_POD, change_marker(what, self.app.now()))])
 
+    def on_key(self) -> None:
+        self._collector.key()
+
     def on_unmount(self) -> None:
+        self._collector.stop()
         self._stop_tail()
         with self._raised_lock:
             pending = bool(self._raised)
