@@ -8,7 +8,9 @@ from meshtui.backend.base import LoadStep
 from meshtui.backend.kube import KubeBackend
 from meshtui.demo.apiserver import Emulator
 from meshtui.model.objects import Pod
-from meshtui.model.snapshot import ChangeEvent
+from meshtui.model.snapshot import ChangeEvent, Snapshot
+from meshtui.policy.evaluation import evaluate
+from meshtui.sync_state import SyncState
 from tests.backend.test_kube_backend import MESH_NS, add_pods, wait_until
 
 
@@ -84,3 +86,30 @@ def test_namespace_objects_lists_one_namespace(emulator: Emulator, kube: KubeBac
     assert objects and {getattr(o, "namespace", None) for o in objects} == {MESH_NS}
     expected = {p["metadata"]["name"] for p in emulator.objects("Pod") if p["metadata"]["namespace"] == MESH_NS}
     assert {o.name for o in objects if isinstance(o, Pod)} == expected
+
+
+def test_a_namespace_fetched_ahead_of_the_stream_then_the_complete_load_equal_a_full_evaluation(
+        emulator: Emulator, kube: KubeBackend) -> None:
+    add_pods(emulator, 600)
+    state = SyncState()
+    steps = kube.load(first_of([]), "istio-system")  # type: ignore[arg-type]
+    first = next(steps)
+    assert first.mesh is not None
+    snapshot, _ = state.start(Snapshot.build(first.objects, first.mesh), [MESH_NS])
+    other = next(ns.name for ns in snapshot.namespaces.values() if ns.name != MESH_NS)
+    assert state.claim(other) and not state.claim(other)  # fetched once
+    assert not snapshot.pods_in(other)
+    fetched = state.add(kube.namespace_objects(other))
+    assert fetched is not None
+    expected = {p["metadata"]["name"] for p in emulator.objects("Pod") if p["metadata"]["namespace"] == other}
+    assert {p.name for p in fetched[0].pods_in(other)} == expected
+    assert {k[1] for k in fetched[1].pods if k[0] == other} == expected
+    for step in steps:
+        result = state.add(step.objects) if step.complete is None else state.complete(step.complete)
+    assert state.loaded and not state.claim("anything")
+    assert result is not None
+    complete, report = result
+    full = evaluate(Snapshot.build(complete.objects(), complete.mesh))
+    assert dict(report.pods) == dict(full.pods)
+    assert list(report.namespaces.items()) == list(full.namespaces.items())
+    assert (report.mesh, report.findings) == (full.mesh, full.findings)
