@@ -164,15 +164,17 @@ class MeshApp(App[int]):
         self._stop_sync = threading.Event()
         self.cluster = SyncState()
         self._painted = threading.Event()
-        self.sync(self._stop_sync)
+        self.sync(self._stop_sync, self.cluster)
 
-    def _post(self, stop: threading.Event, state: tuple[Snapshot, MeshReport] | None) -> None:
+    def _post(self, stop: threading.Event, info: ClusterInfo, state: tuple[Snapshot, MeshReport] | None) -> None:
         if state is not None and not stop.is_set():
-            self.post_message(ClusterLoaded(self.info, *state))
+            self.post_message(ClusterLoaded(info, *state))
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
-    def sync(self, stop: threading.Event) -> None:
-        """List (namespace first: see Backend.load), then watch, posting every new snapshot."""
+    def sync(self, stop: threading.Event, cluster: SyncState) -> None:
+        """List (namespace first: see Backend.load), then watch, posting every new snapshot.
+        ``cluster`` is this sync's own state: a worker still stopping after a context switch never
+        touches the next one's."""
         backend = self.backend
         assert backend is not None
         root = self.settings.root_namespace
@@ -184,27 +186,27 @@ class MeshApp(App[int]):
             return names[0] if names else None
 
         try:
-            self.info = backend.connect()
+            info = backend.connect()
             for step in backend.load(first, root):
                 if stop.is_set():
                     return
                 if step.complete is not None:
                     final = step.complete.with_mesh(replace(step.complete.mesh, root_namespace=root))
-                    self._post(stop, self.cluster.complete(final))
+                    self._post(stop, info, cluster.complete(final))
                     if final.skipped:
                         self.post_message(ConnectionState(_skipped_notice(final.skipped)))
                     break
                 if step.mesh is not None:
                     snap = Snapshot.build(step.objects, replace(step.mesh, root_namespace=root))
                     # Objects first, modes a moment later: a big namespace shows before it is evaluated.
-                    self.post_message(ClusterLoaded(self.info, snap, None))
-                    self._post(stop, self.cluster.start(snap, chosen))
-                    self.check_permissions(self.info)
+                    self.post_message(ClusterLoaded(info, snap, None))
+                    self._post(stop, info, cluster.start(snap, chosen))
+                    self.check_permissions(info)
                     # The cluster-wide lists decode on threads that share the GIL with the UI: let the
                     # first screen paint before they start.
                     self._painted.wait(FIRST_PAINT_WAIT)
                 else:
-                    self._post(stop, self.cluster.add(step.objects))
+                    self._post(stop, info, cluster.add(step.objects))
                 total = f" / ~{step.pods_total:,}" if step.pods_total else ""
                 self.post_message(ConnectionState(f"loading: pods {step.pods:,}{total}"))
         except BackendError as exc:
@@ -212,7 +214,7 @@ class MeshApp(App[int]):
             return
 
         def emit(events: list[ChangeEvent]) -> None:
-            self._post(stop, self.cluster.apply(events))
+            self._post(stop, info, cluster.apply(events))
 
         def status(state: str) -> None:
             if not stop.is_set():
@@ -227,17 +229,17 @@ class MeshApp(App[int]):
     def ensure_namespace(self, namespace: str) -> None:
         """Show a namespace the staged load has not reached yet: fetch it first."""
         if self.cluster.claim(namespace):
-            self.fetch_namespace(namespace, self._stop_sync)
+            self.fetch_namespace(namespace, self.info, self.cluster, self._stop_sync)
 
     @work(thread=True, group="namespace", exit_on_error=False)
-    def fetch_namespace(self, namespace: str, stop: threading.Event) -> None:
+    def fetch_namespace(self, namespace: str, info: ClusterInfo, cluster: SyncState, stop: threading.Event) -> None:
         assert self.backend is not None
         try:
             objects = self.backend.namespace_objects(namespace)
         except BackendError as exc:
             self.post_message(ConnectionState(f"namespace {namespace}: {exc}", error=True))
             return
-        self._post(stop, self.cluster.add(objects))
+        self._post(stop, info, cluster.add(objects))
 
     @work(thread=True, group="rbac", exit_on_error=False)
     def check_permissions(self, info: ClusterInfo) -> None:

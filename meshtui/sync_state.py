@@ -19,6 +19,8 @@ from meshtui.policy.report import MeshReport
 class SyncState:
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # Claims come from the UI thread: they must not wait behind an evaluation holding _lock.
+        self._claims = threading.Lock()
         self._current: tuple[Snapshot, MeshReport] | None = None
         self._namespaces: set[str] = set()
         self._complete = False
@@ -28,6 +30,7 @@ class SyncState:
         report = evaluate(snapshot)
         with self._lock:
             self._current = (snapshot, report)
+        with self._claims:
             self._namespaces = set(namespaces)
             self._complete = False
         return snapshot, report
@@ -55,8 +58,9 @@ class SyncState:
 
     def complete(self, snapshot: Snapshot) -> tuple[Snapshot, MeshReport]:
         """The load's complete lists: what was shown so far is brought in line with them."""
-        with self._lock:
+        with self._claims:
             self._complete = True
+        with self._lock:
             if self._current is None:
                 self._current = (snapshot, evaluate(snapshot))
             else:
@@ -72,7 +76,7 @@ class SyncState:
 
     def claim(self, namespace: str) -> bool:
         """True when ``namespace`` still has to be fetched (once: the caller fetches it)."""
-        with self._lock:
+        with self._claims:
             if self._complete or self._current is None or namespace in self._namespaces:
                 return False
             self._namespaces.add(namespace)

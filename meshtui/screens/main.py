@@ -124,6 +124,8 @@ class MainScreen(Screen):
         self.snapshot: Snapshot | None = None
         self.report: MeshReport | None = None
         self.selected_namespace: str | None = None
+        # Namespace rows as last made, with what they were made from (see _render_namespaces).
+        self._namespace_rows: dict[str, tuple[tuple[object, ...], list]] = {}
         self.selected_pod: tuple[str, str] | None = None
         self._pods_timer: Timer | None = None
 
@@ -186,11 +188,23 @@ class MainScreen(Screen):
         rows: list[Row] = []
         report = self.app.tls_report
         verdicts = report.verdicts_by_namespace() if report else None
+        theme = self.app.theme
+        made: dict[str, tuple[tuple[object, ...], list]] = {}
         for ns in sorted(self.snapshot.namespaces.values(), key=lambda n: n.name):
-            cells = namespace_row(ns, summaries.get(ns.name), self.palette)
-            if verdicts is not None:
-                cells.append(self._tls_mark(verdicts.get(ns.name)))
-            rows.append((ns.name, cells))
+            summary = summaries.get(ns.name)
+            basis = (ns, summary, theme, verdicts is not None and verdicts.get(ns.name))
+            before = self._namespace_rows.get(ns.name)
+            if before is not None and before[0][0] is ns and before[0][1] is summary and before[0][2:] == basis[2:]:
+                # The same objects (an incremental report keeps untouched namespaces' summaries): the
+                # same cells object, which the table then neither re-sanitizes nor re-measures.
+                made[ns.name] = before
+            else:
+                cells = namespace_row(ns, summary, self.palette)
+                if verdicts is not None:
+                    cells.append(self._tls_mark(verdicts.get(ns.name)))
+                made[ns.name] = (basis, cells)
+            rows.append((ns.name, made[ns.name][1]))
+        self._namespace_rows = made
         self.namespaces.set_columns(NAMESPACE_COLUMNS + ([TLS_COLUMN] if verdicts is not None else []))
         self.namespaces.sync(rows)
         self.query_one("#namespaces-pane").border_title = f"Namespaces  {len(rows)}"
