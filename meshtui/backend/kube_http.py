@@ -13,6 +13,7 @@ the last byte, a streaming ``open`` until the headers arrived.
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any, Iterator, Sequence
 from urllib.parse import quote
 
@@ -129,7 +130,7 @@ class KubeHttp:
             self._raise_if_cut(d, path)  # a cut connection may look like a short body
         try:
             value = decode_json(data) if data else {}
-        except (msgspec.DecodeError, RecursionError):
+        except (ValueError, RecursionError):
             raise BackendError(f"{self.server} sent a response that is not JSON for {path}") from None
         return value if isinstance(value, dict) else {}
 
@@ -169,7 +170,17 @@ class KubeHttp:
 
 
 # One decoder: it caches the dictionary keys it has seen, which repeat in every object of a list.
-decode_json = msgspec.json.Decoder().decode
+_decode = msgspec.json.Decoder().decode
+
+
+def decode_json(data: bytes) -> Any:
+    """Raises ValueError (or RecursionError) for what is not JSON. msgspec refuses NaN, Infinity and
+    lone surrogate escapes, which Python's json reads: a body with them is read the slower way
+    rather than refused whole (kube-apiserver never sends them; an emulator or proxy might)."""
+    try:
+        return _decode(data)
+    except msgspec.DecodeError:
+        return json.loads(data)
 
 
 def close_quietly(resp: urllib3.BaseHTTPResponse | None) -> None:

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
-import msgspec
 import urllib3
 
 from meshtui.backend.base import SKIPPED_STATUS, BackendError, Gone, WatchStatus
@@ -206,7 +205,7 @@ class WatchRunner:
     def _handle(self, st: KindState, line: bytes) -> None:
         try:
             event = decode_json(line)
-        except (msgspec.DecodeError, RecursionError):
+        except (ValueError, RecursionError):
             raise _Dropped("unreadable watch event") from None
         if not isinstance(event, dict) or not isinstance(event.get("object") or {}, dict):
             raise _Dropped("unreadable watch event (not an object)")
