@@ -462,10 +462,6 @@ class MigrateScreen(Screen):
 
     def _verified(self, found: list[VerifyFailure], final: bool, errors: list[str]) -> None:
         self._busy = False
-        # Set after a step is applied until the watch shows it: planning the next step against a
-        # snapshot without it would propose the same step again.
-        self._awaiting: str | None = None
-        self._shown_second = -1
         if self.stage != "verify":
             return
         self.verify_failures = found
@@ -662,10 +658,6 @@ class MigrateScreen(Screen):
 
     def _rolled_back(self, result: UndoResult) -> None:
         self._busy = False
-        # Set after a step is applied until the watch shows it: planning the next step against a
-        # snapshot without it would propose the same step again.
-        self._awaiting: str | None = None
-        self._shown_second = -1
         if self.state is None:
             return
         if result.status != "undone":
