@@ -2,9 +2,10 @@
 
 The screen only orchestrates: findings and steps come from the pure :mod:`meshtui.migrate`
 modules, changes go through the existing preview / apply / journal / undo, restarts through the
-restart screen with its rollout progress. Backend reads (metrics samples, proxy logs, undo) run in
-thread workers whose results come back with ``call_from_thread``. Time is the app's clock, so the
-windows follow the simulated clock in tests and the demo.
+restart screen with its rollout progress. Backend reads (the TLS check of each observe window,
+verify's metrics and proxy logs, undo) run in thread workers whose results come back with
+``call_from_thread``. Time is the app's clock, so the windows follow the simulated clock in tests
+and the demo.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from meshtui.change.apply import ReadOnlyError
 from meshtui.change.journal import UndoResult, undo_last
 from meshtui.change.plan import ChangePlan, PlanError, injection_plan
 from meshtui.migrate.export import objects_yaml
-from meshtui.migrate.observe import PlaintextCaller, Sample, callers_between, take_sample
+from meshtui.migrate.observe import Observation, PlaintextCaller, UnreadPod, observe
 from meshtui.migrate.plan import Step, build_steps, find_workload
 from meshtui.migrate.preflight import Action, Issue, Preflight, preflight
 from meshtui.migrate.scope import PortException, Scope
@@ -48,6 +49,7 @@ from meshtui.migrate.verify import VerifyFailure, changed_ports, failures
 from meshtui.model.convert import format_time, parse_time
 from meshtui.model.objects import Workload
 from meshtui.model.snapshot import Snapshot
+from meshtui.tls.check import Progress
 from meshtui.widgets.resource_table import ResourceTable, Row
 
 TICK = 0.1  # real seconds between checks of the app clock for window ends
@@ -62,7 +64,8 @@ def _callers_from(state: MigrationState) -> list[PlaintextCaller]:
             ns, _, rest = str(c["target"]).partition("/")
             workload, _, port = rest.rpartition(":")
             caller = PlaintextCaller(str(c["namespace"]), str(c["workload"]), ns, workload,
-                                     int(port) if port.isdigit() else 0, float(c.get("rate_per_s") or 0))
+                                     int(port) if port.isdigit() else 0, float(c.get("rate_per_s") or 0),
+                                     str(c.get("source") or "metrics"))
             seen[(caller.client, caller.target, "")] = caller
     return sorted(seen.values())
 
@@ -105,9 +108,17 @@ class MigrateScreen(Screen):
         self.message = ""
         self.verify_failures: list[VerifyFailure] = []
         self._forced = False
-        self._window: tuple[Sample, datetime] | None = None
-        self._sampling = False
-        self._last_plaintext: datetime | None = None
+        # When the running observe window began (its first sample read), None while it is not waiting.
+        self._window: datetime | None = None
+        self._observing = False
+        # When the running check began; the next one starts a window later at the earliest, even when
+        # this one could read no pod and returned at once.
+        self._check_started: datetime | None = None
+        self._cancel = threading.Event()
+        # End of the last window that saw an unexcused plaintext caller or could not read a pod:
+        # quiet is counted from there, as an unread pod may hide a caller.
+        self._last_seen: datetime | None = None
+        self._unread: tuple[UnreadPod, ...] = ()
         self._verify_polled: datetime | None = None
         self._busy = False
         # Set after a step is applied until the watch shows it: planning the next step against a
@@ -180,8 +191,10 @@ class MigrateScreen(Screen):
     def _enter(self, stage: str) -> None:
         self.message = ""
         if stage == "observe":
-            self._window = None
-            self._last_plaintext = self.app.now()
+            self._window = self._check_started = None
+            self._last_seen = self.app.now()
+        else:
+            self._cancel.set()  # an observe window still running ends at its next step
         self._recompute()
 
     def _members(self, snap: Snapshot) -> list[str]:
@@ -280,9 +293,9 @@ class MigrateScreen(Screen):
         return [c for c in callers if (c.target_namespace, c.target_workload, c.port) not in kept]
 
     def _quiet_for(self) -> float:
-        if self._last_plaintext is None:
+        if self._last_seen is None:
             return 0.0
-        return (self.app.now() - self._last_plaintext).total_seconds()
+        return (self.app.now() - self._last_seen).total_seconds()
 
     def _render_observe(self) -> str:
         assert self.state is not None
@@ -292,12 +305,19 @@ class MigrateScreen(Screen):
             excused = c not in self._unexcused([c])
             note = "exception accepted" if excused else "x: keep the port PERMISSIVE for it, or inject it"
             self._add(f"caller/{c.client}>{c.target}", c, "ok" if excused else "PLAIN", f"{c.client} → {c.target}",
-                      f"{c.rate_per_s:.2f}/s (metrics)  {note}")
+                      f"{c.rate_per_s:.2f}/s ({c.source})  {note}")
+        unread = [UnreadPod(str(u["pod"]), str(u["reason"])) for u in last.unknown] if last else []
+        for u in unread:
+            self._add(f"unread/{u.pod}", u, "?", u.pod, f"callers unknown: metrics not read ({u.reason})")
         window = self.settings.migrate_window_s
-        elapsed = (self.app.now() - self._window[1]).total_seconds() if self._window else 0.0
-        seen = f"last window: {len(callers)} plaintext caller(s)" if last else "first window running"
-        return (f"Observe: {seen}; window {window}s ({elapsed:.0f}s in), quiet for {self._quiet_for():.0f}s of "
-                f"{self.settings.migrate_quiet_s}s. n goes on once quiet or every caller has an exception.")
+        elapsed = (self.app.now() - self._window).total_seconds() if self._window else 0.0
+        seen = f"last window {last.start} – {last.end}: {len(callers)} plaintext caller(s)" if last \
+            else "first window running"
+        if unread:
+            seen += f", callers of {len(unread)} pod(s) unknown"
+        return (f"Observe (TLS check: metrics and access log): {seen}; window {window}s ({elapsed:.0f}s in), "
+                f"quiet for {self._quiet_for():.0f}s of {self.settings.migrate_quiet_s}s. "
+                "n goes on once quiet or every caller has an exception.")
 
     def _render_plan(self) -> str:
         report = self.report
@@ -353,6 +373,9 @@ class MigrateScreen(Screen):
             return f"{item.finding.message}{key}\nfix:\n{item.finding.fix}"
         if isinstance(item, Step):
             return objects_yaml(item.plan.changes)
+        if isinstance(item, UnreadPod):
+            return (f"{item.pod}: metrics not read: {item.reason}\nIts callers are unknown, not absent: grant get on "
+                    "pods/proxy in its namespace, or check that its sidecar answers on :15020.")
         return ""
 
     def _highlighted(self) -> Any:
@@ -375,46 +398,53 @@ class MigrateScreen(Screen):
             self._tick_verify()
 
     def _tick_observe(self) -> None:
-        if self._sampling:
+        if self._observing:
+            if self._window is not None:
+                self._show_each_second((self.app.now() - self._window).total_seconds())
             return
-        now = self.app.now()
-        if self._window is None:
-            self._sampling = True
-            self._sample(None, now)
-        elif (now - self._window[1]).total_seconds() >= self.settings.migrate_window_s:
-            self._sampling = True
-            self._sample(self._window, now)
-        else:
-            self._show_each_second((now - self._window[1]).total_seconds())
+        snap, now, window = self.app.snapshot, self.app.now(), self.settings.migrate_window_s
+        if snap is None or self.state is None:
+            return
+        if self._check_started is not None and (now - self._check_started).total_seconds() < window:
+            return
+        self._observing = True
+        self._window = None
+        self._check_started = now
+        self._cancel = cancel = threading.Event()
+        app, backend, scope = self.app, self.app.backend, self.state.scope
+
+        def waiting(progress: Progress) -> None:
+            # Set from the check's thread; the UI thread only reads it to show the time in the window.
+            if progress.phase.startswith("waiting") and self._window is None:
+                self._window = app.now()
+
+        def work() -> None:
+            seen = observe(backend, snap, scope, window, now=app.now, cancel=cancel, progress=waiting)
+            if not seen.cancelled:
+                app.call_from_thread(self._observed, seen)
+
+        self.run_worker(work, thread=True, group="migrate-observe", exit_on_error=False)
+
+    def _observed(self, seen: Observation) -> None:
+        self._observing = False
+        if self.stage != "observe" or self.state is None:
+            return
+        end = self.app.now()
+        start = self._window or self._check_started or end
+        self.state = self.state.with_window(Window(
+            format_time(start), format_time(end), tuple({**c.to_data(), "source": c.source} for c in seen.callers),
+            tuple(u.to_data() for u in seen.unread)))
+        if self._unexcused(list(seen.callers)) or seen.unread:
+            self._last_seen = end
+        self._save()
+        self._recompute()
+
+    def on_unmount(self) -> None:
+        self._cancel.set()
 
     def _pods(self) -> list[Any]:
         snap = self.app.snapshot
         return [p for ns in self._members(snap) for p in snap.pods_in(ns)] if snap else []
-
-    def _sample(self, first: tuple[Sample, datetime] | None, at: datetime) -> None:
-        app, backend, pods, snap = self.app, self.app.backend, self._pods(), self.app.snapshot
-
-        def work() -> None:
-            sample = take_sample(backend, pods, at.timestamp())
-            callers = callers_between(backend, first[0], sample, snap) if first else None
-            app.call_from_thread(self._sampled, sample, at, callers)
-
-        self.run_worker(work, thread=True, group="migrate-observe", exit_on_error=False)
-
-    def _sampled(self, sample: Sample, at: datetime, callers: list[PlaintextCaller] | None) -> None:
-        self._sampling = False
-        if self.stage != "observe" or self.state is None:
-            return
-        if callers is not None and self._window is not None:
-            start = format_time(self._window[1])
-            self.state = self.state.with_window(Window(start, format_time(at), tuple(c.to_data() for c in callers)))
-            if self._unexcused(callers):
-                self._last_plaintext = at
-            self._save()
-            if sample.errors:
-                self.message = f"no metrics from {len(sample.errors)} pod(s): {sample.errors[0]}"
-        self._window = (sample, at)
-        self._recompute()
 
     def _tick_verify(self) -> None:
         verifying = self.state.verifying if self.state else None
@@ -505,10 +535,18 @@ class MigrateScreen(Screen):
         if stage == "preflight":
             self._set_stage("observe")
         elif stage == "observe":
-            callers = self._unexcused(_callers_from(replace(self.state, windows=self.state.windows[-1:])))  # type: ignore[arg-type]
+            assert self.state is not None
+            last = self.state.windows[-1:]
+            callers = self._unexcused(_callers_from(replace(self.state, windows=last)))
+            unread = len(last[0].unknown) if last else 0
             quiet = self._quiet_for() >= self.settings.migrate_quiet_s
-            if not self._forced and not quiet and (not self.state.windows or callers):  # type: ignore[union-attr]
-                why = f"{len(callers)} plaintext caller(s) without exception" if callers else "no window finished"
+            if not self._forced and not quiet and (not last or callers or unread):
+                if callers:
+                    why = f"{len(callers)} plaintext caller(s) without exception"
+                elif unread:
+                    why = f"metrics of {unread} pod(s) could not be read, so their callers are unknown"
+                else:
+                    why = "no window finished"
                 self._refuse(f"not yet: {why}; quiet for {self._quiet_for():.0f}s of "
                              f"{self.settings.migrate_quiet_s}s (x accepts an exception; ! goes on anyway)")
                 return

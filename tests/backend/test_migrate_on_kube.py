@@ -43,6 +43,9 @@ def writes(emulator: Emulator) -> list[tuple[str, str, str | None]]:
 
 async def test_wizard_over_http(kube_app, emulator: Emulator) -> None:
     inventory = pods_of(emulator, "ms-inventory")
+    for pod in emulator.objects("Pod"):  # every sidecar answers: a pod that does not is "callers unknown"
+        if pod["metadata"]["namespace"] == KS:
+            emulator.set_proxy_response(KS, pod["metadata"]["name"], 15020, "stats/prometheus", "")
     for pod in inventory:
         emulator.set_proxy_response(KS, pod["metadata"]["name"], 15020, "stats/prometheus", SERIES.format(count=10))
     async with kube_app.run_test(size=(140, 45)) as pilot:
