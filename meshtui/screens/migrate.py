@@ -45,15 +45,29 @@ from meshtui.migrate.state import (
     save,
     state_path,
 )
-from meshtui.migrate.verify import VerifyFailure, changed_ports, failures
+from meshtui.migrate.verify import PodKey, VerifyFailure, changed_ports, failures, metric_failures
 from meshtui.model.convert import format_time, parse_time
-from meshtui.model.objects import Workload
+from meshtui.model.objects import Pod, Workload
 from meshtui.model.snapshot import Snapshot
-from meshtui.tls.check import Progress
+from meshtui.tls.check import Progress, TlsSource
+from meshtui.tls.metrics import Series, parse_stats
 from meshtui.widgets.resource_table import ResourceTable, Row
 
 TICK = 0.1  # real seconds between checks of the app clock for window ends
 SYNC_TIMEOUT = 5.0  # real seconds to wait for the watch to show an applied step
+Stats = dict[PodKey, tuple[Series, ...]]
+
+
+def read_stats(backend: TlsSource, pods: list[Pod]) -> tuple[Stats, list[str]]:
+    """Each pod's sidecar metrics, parsed as the TLS check parses them, and what could not be read."""
+    stats: Stats = {}
+    errors = []
+    for pod in pods:
+        try:
+            stats[pod.key] = tuple(parse_stats(backend.proxy_stats(pod.namespace, pod.name)))
+        except BackendError as exc:
+            errors.append(f"metrics of {pod.name}: {exc}")
+    return stats, errors
 
 
 def _callers_from(state: MigrationState) -> list[PlaintextCaller]:
@@ -120,6 +134,8 @@ class MigrateScreen(Screen):
         self._last_seen: datetime | None = None
         self._unread: tuple[UnreadPod, ...] = ()
         self._verify_polled: datetime | None = None
+        # The metrics sample taken as the verify window began (when, the clients' counters, pods read).
+        self._verify_before: tuple[datetime, Stats, int] | None = None
         self._busy = False
         # Set after a step is applied until the watch shows it: planning the next step against a
         # snapshot without it would propose the same step again.
@@ -262,8 +278,12 @@ class MigrateScreen(Screen):
         # sync keeps the cursor on the same finding or step while the list changes under it.
         self.query_one("#rows", ResourceTable).sync(self._pending)
         self.query_one("#summary", Static).update(Text(f"{self.state.scope.describe()} — {summary}"))
-        self.query_one("#detail", Static).update(Text(self.message or self._detail()))
+        self._show_detail()
         self.refresh_bindings()
+
+    def _show_detail(self) -> None:
+        # The last message (what could not be read, a refusal) and the highlighted row's detail: both matter.
+        self.query_one("#detail", Static).update(Text("\n".join(t for t in (self.message, self._detail()) if t)))
 
     def _add(self, key: str, item: Any, mark: str, what: str, detail: str) -> None:
         # Names come from the cluster: Text keeps them from being read as markup.
@@ -344,14 +364,19 @@ class MigrateScreen(Screen):
     def _render_verify(self) -> str:
         for f in self.verify_failures:
             self._add(f"fail/{f.client}>{f.target}/{f.reason}", f, "FAIL", f"{f.client} → {f.target}",
-                      f"{f.reason} ×{f.count} (logs)")
+                      f"({f.source}) {f.reason} ×{f.count}")
         window = self.settings.migrate_verify_s
         verifying = self.state.verifying if self.state else None
         elapsed = (self.app.now() - parse_time(verifying.started)).total_seconds() if verifying else 0.0
         title = verifying.title if verifying else "the last step"
         if self.verify_failures:
             return f"Verify FAILED: '{title}' breaks {len(self.verify_failures)} client(s). b rolls it back."
-        return f"Verify: watching the scope's istio-proxy logs after '{title}' ({elapsed:.0f}s of {window}s)."
+        if self._verify_before is None:
+            return f"Verify: reading the clients' metrics as the window after '{title}' begins…"
+        at, _, read = self._verify_before
+        return (f"Verify: watching '{title}' ({elapsed:.0f}s of {window}s): the scope's istio-proxy logs since the "
+                f"step, and client-reported connection failures in the metrics of {read} pod(s) since "
+                f"{format_time(at)}.")
 
     def _render_done(self) -> str:
         assert self.state is not None
@@ -373,18 +398,27 @@ class MigrateScreen(Screen):
             return f"{item.finding.message}{key}\nfix:\n{item.finding.fix}"
         if isinstance(item, Step):
             return objects_yaml(item.plan.changes)
+        if isinstance(item, VerifyFailure):
+            return f"{item.client} → {item.target}: {item.reason}, ×{item.count}\nevidence: {self._evidence(item)}"
         if isinstance(item, UnreadPod):
             return (f"{item.pod}: metrics not read: {item.reason}\nIts callers are unknown, not absent: grant get on "
                     "pods/proxy in its namespace, or check that its sidecar answers on :15020.")
         return ""
+
+    def _evidence(self, failure: VerifyFailure) -> str:
+        verifying = self.state.verifying if self.state else None
+        if failure.source == "metrics" and self._verify_before is not None:
+            return (f"the client sidecar's istio_requests_total / istio_tcp_connections_opened_total "
+                    f"(reporter=source, response_flags with UC), grown since {format_time(self._verify_before[0])}")
+        since = f" since {verifying.started}" if verifying else ""
+        return f"istio-proxy access log lines{since}"
 
     def _highlighted(self) -> Any:
         key = self.query_one("#rows", ResourceTable).selected_key
         return self.rows.get(key) if key else None
 
     def on_data_table_row_highlighted(self) -> None:
-        if not self.message:
-            self.query_one("#detail", Static).update(Text(self._detail()))
+        self._show_detail()
         self.refresh_bindings()  # f and x depend on the highlighted row
 
     def _stop_awaiting(self) -> None:
@@ -450,6 +484,10 @@ class MigrateScreen(Screen):
         verifying = self.state.verifying if self.state else None
         if verifying is None or self._busy or self.verify_failures:
             return
+        if self._verify_before is None:
+            self._busy = True
+            self._sample_before()
+            return
         now, started = self.app.now(), parse_time(verifying.started)
         elapsed = (now - started).total_seconds()
         window = self.settings.migrate_verify_s
@@ -459,7 +497,7 @@ class MigrateScreen(Screen):
         if elapsed - last >= step or elapsed >= window:
             self._verify_polled = now
             self._busy = True
-            self._read_logs(verifying, max(1, math.ceil(elapsed)), elapsed >= window)
+            self._read_evidence(verifying, max(1, math.ceil(elapsed)), elapsed >= window)
         else:
             self._show_each_second(elapsed)
 
@@ -469,11 +507,44 @@ class MigrateScreen(Screen):
             self._shown_second = int(elapsed)
             self._show()
 
-    def _read_logs(self, verifying: Verifying, since: int, final: bool) -> None:
+    def _metric_pods(self) -> list[Pod]:
+        """Where a failing client reports: the scope's sidecars and those of the callers observe saw."""
+        snap = self.app.snapshot
+        if snap is None or self.state is None:
+            return []
+        members = set(self._members(snap))
+        callers = {(c.namespace, c.workload) for c in _callers_from(self.state)}
+        return sorted((p for p in snap.pods.values() if p.has_sidecar and not p.deleting
+                       and (p.namespace in members or (p.namespace, p.workload_name) in callers)),
+                      key=lambda p: p.key)
+
+    def _sample_before(self) -> None:
+        app, backend, pods = self.app, self.app.backend, self._metric_pods()
+
+        def work() -> None:
+            at = app.now()
+            stats, errors = read_stats(backend, pods)
+            app.call_from_thread(self._sampled_before, at, stats, errors)
+
+        self.run_worker(work, thread=True, group="migrate-verify", exit_on_error=False)
+
+    def _sampled_before(self, at: datetime, stats: Stats, errors: list[str]) -> None:
+        self._busy = False
+        self._verify_before = (at, stats, len(stats))
+        if errors:
+            self.message = f"not read: {len(errors)} ({errors[0]})"
+        self._show()
+
+    def _read_evidence(self, verifying: Verifying, since: int, final: bool) -> None:
+        """The scope's istio-proxy logs of the last ``since`` seconds, and the clients' metrics now
+        against the sample taken as the window began."""
         app, backend = self.app, self.app.backend
         pods = [p for p in self._pods() if p.has_sidecar]
+        metric_pods = self._metric_pods()
         snap = self.app.snapshot
         changed = set(verifying.ports)
+        assert self._verify_before is not None
+        before = self._verify_before[1]
 
         def work() -> None:
             lines = []
@@ -484,9 +555,10 @@ class MigrateScreen(Screen):
                     lines += [(pod, line) for line in backend.proxy_logs(pod.namespace, pod.name, options,
                                                                          threading.Event())]
                 except BackendError as exc:
-                    errors.append(f"{pod.name}: {exc}")
-            found = failures(lines, snap, changed)
-            app.call_from_thread(self._verified, found, final, errors)
+                    errors.append(f"logs of {pod.name}: {exc}")
+            stats, stat_errors = read_stats(backend, metric_pods)
+            found = sorted(failures(lines, snap, changed) + metric_failures(before, stats, snap, changed))
+            app.call_from_thread(self._verified, found, final, errors + stat_errors)
 
         self.run_worker(work, thread=True, group="migrate-verify", exit_on_error=False)
 
@@ -496,7 +568,7 @@ class MigrateScreen(Screen):
             return
         self.verify_failures = found
         if errors:
-            self.message = f"no logs from {len(errors)} pod(s): {errors[0]}"
+            self.message = f"not read: {len(errors)} ({errors[0]})"
         if found:
             names = ", ".join(sorted({f.client for f in found}))
             self.notify(f"Verify failed: {names} now fail", severity="error", timeout=10)
@@ -609,7 +681,7 @@ class MigrateScreen(Screen):
             if ports:
                 verifying = Verifying(title, format_time(self.app.now()), ports, fingerprint(first.before, members))
                 self.state = replace(self.state, verifying=verifying)
-                self._verify_polled = None
+                self._verify_polled = self._verify_before = None
                 self.verify_failures = []
                 self._set_stage("verify")
             else:

@@ -309,3 +309,39 @@ async def test_observe_shows_pods_it_cannot_read_as_unknown_and_does_not_call_th
         assert f"metrics of {len(sidecars)} pod(s) could not be read, so their callers are unknown" in notices(demo.app)
         await pilot.press("exclamation_mark")  # the operator may still go on, knowingly
         await stage(pilot, wizard, "plan")
+
+
+async def test_verify_reads_client_metrics_when_the_logs_cannot_be_read(make_demo) -> None:
+    """ms-inventory's DestinationRule makes ms-order-management send plaintext to it. STRICT breaks it; with
+    pods/log forbidden, only the client sidecar's metrics (503 UC toward ms-inventory:3001) can tell."""
+    demo = make_demo(FAST, denied=(("get", "pods/log"),))
+    # The demo's own rule for that host (a second rule for the same host would be ignored: oldest wins).
+    demo.backend.patch("DestinationRule", KS, "ms-inventory", {"spec": {"trafficPolicy": {"tls": {"mode": "DISABLE"}}}})
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, KS)
+        await pilot.press("n", "exclamation_mark")
+        await stage(pilot, wizard, "plan")
+        await pilot.press("exclamation_mark")
+        await confirm_preview(pilot, f"Set mTLS STRICT on namespace {KS}")
+        await stage(pilot, wizard, "verify")
+        await wait_for(pilot, lambda: wizard._verify_before is not None)
+        for _ in range(8):
+            demo.advance(5)
+            await pilot.pause(0.3)
+            if wizard.verify_failures or wizard.stage != "verify":
+                break
+        await wait_for(pilot, lambda: bool(wizard.verify_failures), timeout=10)
+        await pilot.pause()
+        assert {(f.client, f.target, f.source) for f in wizard.verify_failures} == {
+            (f"{KS}/ms-order-management", f"{KS}/ms-inventory:3001", "metrics")}
+        text = screen_text(demo.app)
+        assert "Verify FAILED" in text
+        assert f"{KS}/ms-order-management → {KS}/ms-inventory:3001" in text
+        assert "(metrics) connection failures (UC)" in text
+        # The highlighted failure's detail names the source and since when it counts; the pane also says
+        # what could not be read.
+        assert "evidence: the client sidecar's istio_requests_total" in text and "since 2026-11-24T" in text
+        assert "not read: 13 (logs of " in text
+        await pilot.press("b")
+        await stage(pilot, wizard, "plan")
+        await wait_for(pilot, lambda: demo.backend.get("PeerAuthentication", KS, "default") is None)
