@@ -32,7 +32,7 @@ from meshtui.change.plan import ChangePlan, PlanError, injection_plan
 from meshtui.migrate.export import objects_yaml
 from meshtui.migrate.observe import Observation, PlaintextCaller, UnreadPod, observe
 from meshtui.migrate.plan import Step, build_steps, find_workload
-from meshtui.migrate.preflight import Action, Issue, Preflight, preflight
+from meshtui.migrate.preflight import Action, Issue, Preflight, preflight, sidecar_action
 from meshtui.migrate.scope import PortException, Scope
 from meshtui.migrate.state import (
     STAGES,
@@ -323,7 +323,9 @@ class MigrateScreen(Screen):
         callers = _callers_from(replace(self.state, windows=(last,))) if last else []
         for c in callers:
             excused = c not in self._unexcused([c])
-            note = "exception accepted" if excused else "x: keep the port PERMISSIVE for it, or inject it"
+            inject = self._caller_action(c)
+            note = "exception accepted" if excused else "x: keep the port PERMISSIVE for it" + (
+                f"; f: {inject.describe()}" if inject else " (meshtui cannot give it a sidecar)")
             self._add(f"caller/{c.client}>{c.target}", c, "ok" if excused else "PLAIN", f"{c.client} → {c.target}",
                       f"{c.rate_per_s:.2f}/s ({c.source})  {note}")
         unread = [UnreadPod(str(u["pod"]), str(u["reason"])) for u in last.unknown] if last else []
@@ -398,6 +400,12 @@ class MigrateScreen(Screen):
             return f"{item.finding.message}{key}\nfix:\n{item.finding.fix}"
         if isinstance(item, Step):
             return objects_yaml(item.plan.changes)
+        if isinstance(item, PlaintextCaller):
+            inject = self._caller_action(item)
+            fix = f"f: {inject.describe()}" if inject else "meshtui cannot give it a sidecar (not a pod it can restart)"
+            return (f"{item.client} → {item.target}: plaintext, {item.rate_per_s:.2f}/s (seen in the {item.source})\n"
+                    f"x: keep port {item.port or '?'} of {item.target_namespace}/{item.target_workload} PERMISSIVE "
+                    f"for it\n{fix}")
         if isinstance(item, VerifyFailure):
             return f"{item.client} → {item.target}: {item.reason}, ×{item.count}\nevidence: {self._evidence(item)}"
         if isinstance(item, UnreadPod):
@@ -592,6 +600,8 @@ class MigrateScreen(Screen):
             if action == "exception":
                 return isinstance(item, PlaintextCaller) or (
                     isinstance(item, Issue) and item.action is not None and item.action.type == "exception")
+            if isinstance(item, PlaintextCaller):
+                return self._caller_action(item) is not None
             return isinstance(item, Issue) and item.action is not None
         if action == "force":
             return self.stage in ("observe", "plan")
@@ -691,11 +701,18 @@ class MigrateScreen(Screen):
 
         preview(self, self._next_step, then=applied)
 
+    def _caller_action(self, caller: PlaintextCaller) -> Action | None:
+        snap = self.app.snapshot
+        if snap is None or not caller.namespace:
+            return None  # named by an address: no pod meshtui could inject
+        return sidecar_action(snap, caller.namespace, caller.workload)
+
     def action_fix(self) -> None:
         item = self._highlighted()
-        if not isinstance(item, Issue) or item.action is None:
+        action = self._caller_action(item) if isinstance(item, PlaintextCaller) else \
+            item.action if isinstance(item, Issue) else None
+        if action is None:
             return
-        action = item.action
         if action.type == "exception":
             self._accept(action.exception)
         elif action.type == "restart":

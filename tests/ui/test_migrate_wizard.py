@@ -345,3 +345,23 @@ async def test_verify_reads_client_metrics_when_the_logs_cannot_be_read(make_dem
         await pilot.press("b")
         await stage(pilot, wizard, "plan")
         await wait_for(pilot, lambda: demo.backend.get("PeerAuthentication", KS, "default") is None)
+
+
+async def test_f_on_an_observed_caller_gives_it_a_sidecar(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, KS)
+        await pilot.press("n")
+        await stage(pilot, wizard, "observe")
+        await one_window(pilot, wizard, demo)
+        await pilot.pause()
+        highlight(wizard, lambda r: getattr(r, "client", "") == "legacy/batch-reporter")
+        await pilot.pause()
+        text = screen_text(demo.app)
+        assert f"x: keep port 3001 of {KS}/ms-inventory PERMISSIVE for it" in text
+        assert "f: enable injection in legacy, then restart 1 workload(s)" in text
+        await pilot.press("f")
+        await confirm_preview(pilot, "Enable sidecar injection in legacy")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, RestartScreen))
+        await pilot.pause()
+        assert "batch-reporter" in screen_text(demo.app)
