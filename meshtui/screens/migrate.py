@@ -132,10 +132,9 @@ class MigrateScreen(Screen):
         # End of the last window that saw an unexcused plaintext caller or could not read a pod:
         # quiet is counted from there, as an unread pod may hide a caller.
         self._last_seen: datetime | None = None
-        self._unread: tuple[UnreadPod, ...] = ()
         self._verify_polled: datetime | None = None
-        # The metrics sample taken as the verify window began (when, the clients' counters, pods read).
-        self._verify_before: tuple[datetime, Stats, int] | None = None
+        # The metrics sample taken as the verify window began: when, and the counters of the pods read.
+        self._verify_before: tuple[datetime, Stats] | None = None
         self._busy = False
         # Set after a step is applied until the watch shows it: planning the next step against a
         # snapshot without it would propose the same step again.
@@ -375,9 +374,9 @@ class MigrateScreen(Screen):
             return f"Verify FAILED: '{title}' breaks {len(self.verify_failures)} client(s). b rolls it back."
         if self._verify_before is None:
             return f"Verify: reading the clients' metrics as the window after '{title}' begins…"
-        at, _, read = self._verify_before
+        at, read = self._verify_before
         return (f"Verify: watching '{title}' ({elapsed:.0f}s of {window}s): the scope's istio-proxy logs since the "
-                f"step, and client-reported connection failures in the metrics of {read} pod(s) since "
+                f"step, and client-reported connection failures in the metrics of {len(read)} pod(s) since "
                 f"{format_time(at)}.")
 
     def _render_done(self) -> str:
@@ -538,7 +537,7 @@ class MigrateScreen(Screen):
 
     def _sampled_before(self, at: datetime, stats: Stats, errors: list[str]) -> None:
         self._busy = False
-        self._verify_before = (at, stats, len(stats))
+        self._verify_before = (at, stats)
         if errors:
             self.message = f"not read: {len(errors)} ({errors[0]})"
         self._show()
