@@ -46,6 +46,12 @@ class TlsSource(Protocol):
     def istiod_syncz(self) -> list[str]: ...
 
 
+class PodScope(Protocol):
+    """Anything that names the pods to check (a migration's namespaces, say)."""
+
+    def pods(self, snapshot: Snapshot) -> list[Pod]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     """What to check: one pod, a workload's pods, a namespace, or every namespace (mesh)."""
@@ -88,7 +94,7 @@ def _message(exc: BaseException) -> str:
 class _Runner:
     def __init__(self, backend: TlsSource, pods: list[Pod], *, window_s: float, concurrency: int,
                  pod_timeout: float, progress: Callable[[Progress], None] | None, cancel: threading.Event,
-                 now: Callable[[], datetime]):
+                 now: Callable[[], datetime], certificates: bool, pass_window: Callable[[float], bool] | None):
         self.backend = backend
         self.pods = pods
         self.window_s = window_s
@@ -96,6 +102,8 @@ class _Runner:
         self.progress = progress
         self.cancel = cancel
         self.now = now
+        self.certificates = certificates
+        self.pass_window = pass_window
         self.pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="tls-check")
         self.done: dict[tuple[str, str], PodEvidence] = {}
         self.sampled: dict[tuple[str, str], tuple[PodEvidence, datetime]] = {}
@@ -137,6 +145,8 @@ class _Runner:
     def first(self, pod: Pod) -> tuple[str, datetime, str | None, str]:
         stats = self.backend.proxy_stats(pod.namespace, pod.name)
         at = self.now()  # the window runs from this read, however long /certs takes
+        if not self.certificates:
+            return stats, at, None, ""
         try:
             return stats, at, self.backend.proxy_request(pod.namespace, pod.name, "/certs"), ""
         except BackendError as exc:
@@ -158,6 +168,10 @@ class _Runner:
         deadline = self.now().timestamp() + self.window_s
         self.phase = f"waiting {self.window_s:g}s"
         self.report_progress()
+        if self.pass_window is not None:
+            if not self.pass_window(self.window_s):
+                self.cancel.set()
+            return
         while not self.cancel.is_set() and self.now().timestamp() < deadline:
             self.cancel.wait(POLL_S)
 
@@ -219,21 +233,28 @@ def _syncz(backend: TlsSource) -> SyncEvidence:
         return SyncEvidence({}, f"istiod syncz: {exc}")
 
 
-def run_check(backend: TlsSource, snapshot: Snapshot, scope: Scope, *, window_s: float = DEFAULT_WINDOW_S,
+def run_check(backend: TlsSource, snapshot: Snapshot, scope: PodScope, *, window_s: float = DEFAULT_WINDOW_S,
               concurrency: int = DEFAULT_CONCURRENCY, pod_timeout: float = DEFAULT_POD_TIMEOUT_S,
               progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
-              now: Callable[[], datetime] | None = None) -> TlsReport:
-    """Check every pod of ``scope``; a cancelled check returns what it had (``report.cancelled``)."""
+              now: Callable[[], datetime] | None = None, certificates: bool = True,
+              pass_window: Callable[[float], bool] | None = None) -> TlsReport:
+    """Check every pod of ``scope``; a cancelled check returns what it had (``report.cancelled``).
+
+    ``certificates=False`` skips the certificates (pods/exec) and istiod's sync state: a caller that
+    only wants the traffic (the migration's Observe, every window) saves those reads.
+    ``pass_window(seconds)`` lets a caller that drives time itself end the window (False: cancelled);
+    without it the check waits until ``now`` has moved on by the window."""
     clock = now or (lambda: datetime.now(UTC))
     stop = cancel or threading.Event()
     started = clock()
     pods = scope.pods(snapshot)
     runner = _Runner(backend, pods, window_s=window_s, concurrency=concurrency, pod_timeout=pod_timeout,
-                     progress=progress, cancel=stop, now=clock)
-    sync_future = runner.pool.submit(_syncz, backend) if any(p.has_sidecar for p in pods) else None
+                     progress=progress, cancel=stop, now=clock, certificates=certificates, pass_window=pass_window)
+    wants_sync = certificates and any(p.has_sidecar for p in pods)
+    sync_future = runner.pool.submit(_syncz, backend) if wants_sync else None
     try:
         runner.run()
-        sync = SyncEvidence({})
+        sync = SyncEvidence({}) if certificates else SyncEvidence({}, "istiod sync not read (traffic-only check)")
         if sync_future is not None:
             finished, _ = wait([sync_future], timeout=pod_timeout)
             sync = sync_future.result() if finished else SyncEvidence({}, f"istiod syncz: timed out after "
