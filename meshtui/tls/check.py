@@ -2,8 +2,10 @@
 
 Per pod: metrics (pods/proxy :15020) and the certificate (exec ``pilot-agent request GET certs``)
 first; then, after the window, metrics again and the access log of the window. istiod's syncz is
-read once. Pods are read ``concurrency`` at a time, each phase of a pod within ``pod_timeout``
-seconds (a slow pod becomes NO DATA, its thread is left to the backend's own request timeout).
+read once. An ambient pod has no sidecar: the ztunnel on its node counts its connections, so each
+such ztunnel's metrics are read at the same two moments, once for all the pods it serves. Pods are
+read ``concurrency`` at a time, each phase of a pod within ``pod_timeout`` seconds (a slow pod
+becomes NO DATA, its thread is left to the backend's own request timeout).
 Progress and partial evidence go to ``progress``; ``cancel`` stops at the next step and the report
 says which pods were not done. Only reads: nothing here writes to the cluster.
 """
@@ -21,10 +23,12 @@ from typing import Callable, Iterator, Mapping, Protocol, TypeVar
 from meshtui.backend.base import BackendError, LogOptions
 from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
+from meshtui.policy.ambient import captured, pod_dataplane, ztunnel_for
+from meshtui.tls import ztunnel_metrics
 from meshtui.tls.metrics import parse_stats
 from meshtui.tls.report import TlsReport
 from meshtui.tls.syncz import parse_syncz
-from meshtui.tls.verdict import PodEvidence, SyncEvidence, build_report
+from meshtui.tls.verdict import PodEvidence, SyncEvidence, ZtunnelEvidence, build_report
 
 DEFAULT_WINDOW_S = 10.0
 DEFAULT_CONCURRENCY = 16
@@ -86,10 +90,11 @@ def _message(exc: BaseException) -> str:
 
 
 class _Runner:
-    def __init__(self, backend: TlsSource, pods: list[Pod], *, window_s: float, concurrency: int,
-                 pod_timeout: float, progress: Callable[[Progress], None] | None, cancel: threading.Event,
-                 now: Callable[[], datetime]):
+    def __init__(self, backend: TlsSource, snapshot: Snapshot, pods: list[Pod], *, window_s: float,
+                 concurrency: int, pod_timeout: float, progress: Callable[[Progress], None] | None,
+                 cancel: threading.Event, now: Callable[[], datetime]):
         self.backend = backend
+        self.snapshot = snapshot
         self.pods = pods
         self.window_s = window_s
         self.pod_timeout = pod_timeout
@@ -99,6 +104,9 @@ class _Runner:
         self.pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="tls-check")
         self.done: dict[tuple[str, str], PodEvidence] = {}
         self.sampled: dict[tuple[str, str], tuple[PodEvidence, datetime]] = {}
+        # ztunnel pod key → the ambient pods in scope it serves, and its first sample.
+        self.served: dict[tuple[str, str], list[Pod]] = {}
+        self.ztunnel_sampled: dict[tuple[str, str], tuple[tuple[ztunnel_metrics.Connections, ...], datetime]] = {}
         self.phase = "first sample"
 
     def report_progress(self) -> None:
@@ -153,6 +161,46 @@ class _Runner:
             return stats, at, None, str(exc)
         return stats, at, lines, ""
 
+    def sample_ztunnel(self, key: tuple[str, str]) -> tuple[str, datetime]:
+        return self.backend.proxy_stats(*key), self.now()
+
+    def ztunnel_failed(self, key: tuple[str, str], error: str) -> None:
+        for pod in self.served[key]:
+            self.finish(pod, PodEvidence(pod, errors=(("stats", f"ztunnel {key[0]}/{key[1]}: {error}"),)))
+
+    def first_ztunnel_done(self, key: tuple[str, str], value: tuple[str, datetime] | None, error: str) -> None:
+        if value is None:
+            self.ztunnel_failed(key, error)
+            return
+        text, at = value
+        self.ztunnel_sampled[key] = (tuple(ztunnel_metrics.parse(text)), at)
+
+    def second_ztunnel_done(self, key: tuple[str, str], value: tuple[str, datetime] | None, error: str) -> None:
+        if value is None:
+            self.ztunnel_failed(key, error)
+            return
+        text, at = value
+        before, first_at = self.ztunnel_sampled[key]
+        evidence = ZtunnelEvidence(f"{key[0]}/{key[1]}", before, tuple(ztunnel_metrics.parse(text)))
+        interval = max((at - first_at).total_seconds(), 1e-3)
+        for pod in self.served[key]:
+            self.finish(pod, PodEvidence(pod, ztunnel=evidence, interval_s=interval))
+
+    def plan(self, pod: Pod) -> tuple[str, str] | PodEvidence | None:
+        """How to read ``pod``: None through its sidecar, a ztunnel's key for an ambient pod, or the
+        evidence it already has (no proxy to read, not running, no ztunnel on its node)."""
+        ambient = not pod.has_sidecar and captured(pod, pod_dataplane(self.snapshot, pod))
+        if not pod.has_sidecar and not ambient:
+            return PodEvidence(pod)
+        if pod.phase != "Running":
+            return PodEvidence(pod, errors=(("pod", f"phase {pod.phase}"),))
+        if not ambient:
+            return None
+        ztunnel = ztunnel_for(self.snapshot, pod)
+        if ztunnel is None:
+            return PodEvidence(pod, errors=(("stats", f"ambient, but no ztunnel runs on node {pod.node or '?'}"),))
+        return ztunnel.key
+
     def wait_window(self) -> None:
         """Until the clock says the window passed: a test's hand-driven clock advances it too."""
         deadline = self.now().timestamp() + self.window_s
@@ -166,12 +214,14 @@ class _Runner:
         self.report_progress()
         first_work: dict[tuple[str, str], Callable[[], tuple[str, datetime, str | None, str]]] = {}
         for pod in self.pods:
-            if not pod.has_sidecar:
-                self.finish(pod, PodEvidence(pod))
-            elif pod.phase != "Running":
-                self.finish(pod, PodEvidence(pod, errors=(("pod", f"phase {pod.phase}"),)))
-            else:
+            how = self.plan(pod)
+            if isinstance(how, PodEvidence):
+                self.finish(pod, how)
+            elif how is None:
                 first_work[pod.key] = lambda pod=pod: self.first(pod)
+            else:
+                self.served.setdefault(how, []).append(pod)
+        ztunnel_work = {key: (lambda key=key: self.sample_ztunnel(key)) for key in self.served}
 
         def first_done(key: tuple[str, str], value: tuple[str, datetime, str | None, str] | None,
                        error: str) -> None:
@@ -183,8 +233,10 @@ class _Runner:
             errors = (("certs", cert_error),) if cert_error else ()
             self.sampled[key] = (PodEvidence(pod, tuple(parse_stats(stats)), certs=certs, errors=errors), at)
 
-        self.run_all(first_work, first_done)
-        if self.cancel.is_set() or not self.sampled:
+        # Sidecars and ztunnels in one pool, so both windows start together.
+        self.run_all({**first_work, **ztunnel_work}, lambda key, value, error: (
+            self.first_ztunnel_done(key, value, error) if key in self.served else first_done(key, value, error)))
+        if self.cancel.is_set() or not (self.sampled or self.ztunnel_sampled):
             return
         self.wait_window()
         if self.cancel.is_set():
@@ -206,7 +258,9 @@ class _Runner:
             self.finish(first.pod, replace(first, after=tuple(parse_stats(stats)), logs=logs, errors=errors,
                                            interval_s=interval))
 
-        self.run_all(work, second_done)
+        work.update({key: (lambda key=key: self.sample_ztunnel(key)) for key in self.ztunnel_sampled})
+        self.run_all(work, lambda key, value, error: (
+            self.second_ztunnel_done(key, value, error) if key in self.served else second_done(key, value, error)))
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -228,7 +282,7 @@ def run_check(backend: TlsSource, snapshot: Snapshot, scope: Scope, *, window_s:
     stop = cancel or threading.Event()
     started = clock()
     pods = scope.pods(snapshot)
-    runner = _Runner(backend, pods, window_s=window_s, concurrency=concurrency, pod_timeout=pod_timeout,
+    runner = _Runner(backend, snapshot, pods, window_s=window_s, concurrency=concurrency, pod_timeout=pod_timeout,
                      progress=progress, cancel=stop, now=clock)
     sync_future = runner.pool.submit(_syncz, backend) if any(p.has_sidecar for p in pods) else None
     try:
