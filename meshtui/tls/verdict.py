@@ -294,7 +294,7 @@ def _workload(pods: list[Pod], evidence: Mapping[tuple[str, str], PodEvidence], 
                   for pod in pods if pod.name in per_pod]
         results.append(_port_result(port, judged, missing, name, source))
     return WorkloadResult(pods[0].namespace, name, tuple(p.name for p in pods), tuple(results),
-                          tuple(certs), tuple(syncs))
+                          tuple(certs), tuple(syncs), tuple(ztunnels))
 
 
 def _no_data_fix(reasons: list[str]) -> str:
