@@ -52,15 +52,19 @@ class TlsSource(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """What to check: one pod, a workload's pods, a namespace, or every namespace (mesh)."""
+    """What to check: one pod, a workload's pods, a namespace, every namespace (mesh), or a set of pods
+    (a change preview's affected pods)."""
 
-    kind: str  # pod / workload / namespace / mesh
+    kind: str  # pod / workload / namespace / mesh / pods
     namespace: str = ""
     name: str = ""
+    keys: frozenset[tuple[str, str]] = frozenset()  # kind "pods": (namespace, name) of each
 
     def pods(self, snapshot: Snapshot) -> list[Pod]:
         pods = [p for p in snapshot.pods.values() if not p.deleting and not p.host_network]
-        if self.kind == "pod":
+        if self.kind == "pods":
+            pods = [p for p in pods if p.key in self.keys]
+        elif self.kind == "pod":
             pods = [p for p in pods if p.key == (self.namespace, self.name)]
         elif self.kind == "workload":
             pods = [p for p in pods if p.namespace == self.namespace and p.workload_name == self.name]
@@ -71,6 +75,8 @@ class Scope:
     def describe(self) -> str:
         if self.kind == "mesh":
             return "the mesh"
+        if self.kind == "pods":
+            return f"{len(self.keys)} pod{'s' if len(self.keys) != 1 else ''}"
         return f"{self.kind} {self.namespace}/{self.name}" if self.name else f"namespace {self.namespace}"
 
 
