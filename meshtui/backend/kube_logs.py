@@ -64,7 +64,10 @@ class ProxyLogStream:
         # exist). A single read does not: the log request itself fails then, and the pod is fetched
         # only to say why — a request and a pod's JSON saved per pod of a TLS check.
         pod = self._pod_with(container) if self.options.follow else {}
-        threading.Thread(target=self._monitor, daemon=True, name=f"logs-{self.pod}").start()
+        if self.options.follow:
+            # A follow can block in a read for as long as the proxy is quiet: this closes it on stop.
+            # A single read is bounded by the request timeout instead, without a thread per read.
+            threading.Thread(target=self._monitor, daemon=True, name=f"logs-{self.pod}").start()
         try:
             yield from self._follow(pod, container)
         except BackendError as exc:
@@ -95,7 +98,7 @@ class ProxyLogStream:
                     self._pods() + encode_path(self.pod, "log"),
                     query,
                     accept="*/*",
-                    timeout=(self.http.timeout, None),
+                    timeout=(self.http.timeout, None) if opts.follow else self.http.timeout,
                 )
             except BackendError as exc:
                 # 400 is what the server says while the container is not running yet.
