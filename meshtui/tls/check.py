@@ -13,9 +13,10 @@ says which pods were not done. Only reads: nothing here writes to the cluster.
 from __future__ import annotations
 
 import math
+import queue
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Callable, Iterator, Mapping, Protocol, TypeVar
@@ -132,14 +133,29 @@ class _Runner:
             started[key] = time.monotonic()
             return fn()
 
-        pending: dict[Future, tuple[str, str]] = {self.pool.submit(timed, key, fn): key for key, fn in work.items()}
+        # Finished futures arrive on a queue: waiting on all pending futures at once after every
+        # completion (concurrent.futures.wait) locks each of them each time, O(pods²) per phase.
+        arrived: queue.SimpleQueue[Future] = queue.SimpleQueue()
+        pending: dict[Future, tuple[str, str]] = {}
+        for key, fn in work.items():
+            future = self.pool.submit(timed, key, fn)
+            pending[future] = key
+            future.add_done_callback(arrived.put)
+        scanned = time.monotonic()
         while pending and not self.cancel.is_set():
-            finished, _ = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
-            for future in finished:
-                key = pending.pop(future)
-                exc = future.exception()
-                on_result(key, None if exc else future.result(), _message(exc) if exc else "")
+            try:
+                future = arrived.get(timeout=POLL_S)
+            except queue.Empty:
+                pass
+            else:
+                key = pending.pop(future, None)  # None: it had timed out already
+                if key is not None:
+                    exc = future.exception()
+                    on_result(key, None if exc else future.result(), _message(exc) if exc else "")
             clock = time.monotonic()
+            if clock - scanned < POLL_S:
+                continue
+            scanned = clock
             for future, key in list(pending.items()):
                 start = started.get(key)
                 if start is not None and clock - start > self.pod_timeout:
