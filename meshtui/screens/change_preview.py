@@ -179,7 +179,7 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
         self.post_message(self.ApplyFinished(result))
 
     @work(thread=True, group="change-preview-tls", exit_on_error=False)
-    def _quick_check(self, pods: frozenset[tuple[str, str]], before: str) -> None:
+    def _quick_check(self, pods: frozenset[tuple[str, str]]) -> None:
         """A TLS check of ``pods`` only, then the impact again with the plaintext callers it saw."""
         report = run_check(self._backend, self.plan.before, Scope("pods", keys=pods), window_s=QUICK_WINDOW_S,
                            cancel=self._quick_cancel, now=self._now,
@@ -187,7 +187,7 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
         if report.cancelled:
             return
         _, lines = self._predict([*self._observed, *observed_callers(report, self.plan.before)])
-        note = quick_check_note(report)
+        note, before = quick_check_note(report), self._before_quick_check
         self.post_message(self.ImpactReady(lines, evidence=f"{before}; {note}" if before else note))
 
     def on_preview_screen_impact_ready(self, message: ImpactReady) -> None:
@@ -198,7 +198,7 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
         if message.unchecked and not self.quick_check_started:
             self.quick_check_started = True
             self._before_quick_check = self._evidence
-            self._quick_check(message.unchecked, self._evidence)
+            self._quick_check(message.unchecked)
             self._show_quick_progress(Progress(0, len(message.unchecked), "starting", {}))
         self.query_one("#impact", Static).update(Text(safe_text(self._impact_text())))
 

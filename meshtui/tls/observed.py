@@ -56,9 +56,12 @@ def checked_pods(report: TlsReport | None) -> frozenset[tuple[str, str]]:
 
 def quick_check_note(report: TlsReport) -> str:
     """What a change preview's own quick check observed, said as evidence with its window, not certainty."""
+    # A certificate that could not be read still leaves the traffic evidence; stats and pod errors do not.
+    unread = len({e.pod for e in report.errors if e.message.startswith(("stats:", "pod:"))})
+    missing = f"; no traffic evidence from {unread} of them, see t for why" if unread else ""
     return (f"observed plaintext callers: quick TLS check of {report.pods_done}/{report.pods_total} affected pods "
-            f"during this preview (metrics {report.window_s:g}s apart and the access log of that window); what "
-            f"was seen, not a guarantee: a client that did not call in those {report.window_s:g}s is not listed")
+            f"during this preview (metrics {report.window_s:g}s apart and the access log of that window{missing}); "
+            f"what was seen, not a guarantee: a client that did not call in those {report.window_s:g}s is not listed")
 
 
 def evidence_note(report: TlsReport, checked_at: datetime, now: datetime) -> str:

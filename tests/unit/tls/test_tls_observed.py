@@ -104,3 +104,8 @@ def test_checked_pods_and_the_quick_check_note() -> None:
     note = quick_check_note(report)
     assert "quick TLS check of 1/1 affected pods" in note and "10s apart" in note
     assert "not a guarantee" in note and "did not call in those 10s" in note
+    assert "no traffic evidence" not in note
+    snapshot = snap(SERVER, SERVICE)
+    failed = build_report(snapshot, [SERVER], {SERVER.key: PodEvidence(SERVER, errors=(("stats", "forbidden"),))},
+                          SyncEvidence({}), window_s=5, started=NOW, now=NOW)
+    assert "no traffic evidence from 1 of them" in quick_check_note(failed)
