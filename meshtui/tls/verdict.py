@@ -84,28 +84,22 @@ class SyncEvidence:
     error: str = ""  # why istiod could not be read
 
 
+def _service_port(service_namespace: str, service: str, pod: Pod, snapshot: Snapshot, declared: list[int]) -> int:
+    """The one target port of the called Service on this pod, else the pod's only port; 0 when
+    neither tells."""
+    svc = snapshot.services.get((service_namespace, service))
+    if svc is not None:
+        ports = {tp for sp in svc.ports if (tp := target_port(sp, pod)) is not None}
+        if len(ports) == 1:
+            return ports.pop()
+    return declared[0] if len(declared) == 1 else 0
+
+
 def _metric_port(rate: CallerRate, pod: Pod, snapshot: Snapshot, declared: list[int]) -> int:
-    """The server port a caller reached: a destination_port label, else the one target port of the
-    Service it called on this pod, else the pod's only port; 0 when the metrics cannot tell."""
+    """The server port a sidecar's caller reached: a destination_port label, else the Service's."""
     if rate.key.port is not None:
         return rate.key.port
-    svc = snapshot.services.get((rate.key.service_namespace, rate.key.service))
-    if svc is not None:
-        ports = {tp for sp in svc.ports if (tp := target_port(sp, pod)) is not None}
-        if len(ports) == 1:
-            return ports.pop()
-    return declared[0] if len(declared) == 1 else 0
-
-
-def _ztunnel_port(caller: InboundCaller, pod: Pod, snapshot: Snapshot, declared: list[int]) -> int:
-    """ztunnel has no port label: the one target port of the Service it names, else the pod's only
-    port; 0 when the metrics cannot tell."""
-    svc = snapshot.services.get((caller.service_namespace, caller.service))
-    if svc is not None:
-        ports = {tp for sp in svc.ports if (tp := target_port(sp, pod)) is not None}
-        if len(ports) == 1:
-            return ports.pop()
-    return declared[0] if len(declared) == 1 else 0
+    return _service_port(rate.key.service_namespace, rate.key.service, pod, snapshot, declared)
 
 
 @dataclass(slots=True)
@@ -260,7 +254,8 @@ def _workload(pods: list[Pod], evidence: Mapping[tuple[str, str], PodEvidence], 
                 ztunnels[ev.ztunnel.pod] = None
                 for zc in ztunnel_inbound(list(ev.ztunnel.before), list(ev.ztunnel.after), pod.namespace,
                                           pod.workload_name):
-                    found[_ztunnel_port(zc, pod, snapshot, declared)].ztunnel.append(zc)
+                    # ztunnel has no port label: the port comes from the Service it names.
+                    found[_service_port(zc.service_namespace, zc.service, pod, snapshot, declared)].ztunnel.append(zc)
             if ev.before is not None and ev.after is not None:
                 for rate in rates(inbound(ev.before), inbound(ev.after), ev.interval_s or window_s):
                     found[_metric_port(rate, pod, snapshot, declared)].metrics.append(rate)
