@@ -46,3 +46,22 @@ async def test_a_recent_check_of_those_pods_is_used_instead(make_demo) -> None:
         await wait_for(pilot, lambda: "TLS check just now" in impact(app))
         assert "FAILS Pod legacy/batch-reporter → Service kubestock-staging/ms-inventory:3001" in impact(app)
         assert not preview.quick_check_started and "quick TLS check" not in screen_text(app)
+
+
+async def test_ambient_namespace_back_to_strict_names_the_plaintext_client_from_ztunnel(make_demo) -> None:
+    demo = make_demo()
+    app = demo.app
+    async with app.run_test(size=(200, 50)) as pilot:
+        await populated(pilot)
+        preview = await preview_namespace_mode(pilot, "payments", "PERMISSIVE")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is not preview)
+        await wait_for(pilot, lambda: ((demo.backend.get("PeerAuthentication", "payments", "default") or {})
+                                       .get("spec", {}).get("mtls", {}).get("mode") == "PERMISSIVE"))
+        demo.advance(30)  # traffic under PERMISSIVE: batch-reporter's plaintext now gets through ztunnel
+        preview = await preview_namespace_mode(pilot, "payments", "STRICT")
+        await wait_for(pilot, lambda: f"waiting {QUICK_WINDOW_S:g}s" in impact(app), timeout=30)
+        demo.advance(QUICK_WINDOW_S)
+        await wait_for(pilot, lambda: "during this preview" in impact(app), timeout=30)
+        assert "FAILS Pod legacy/batch-reporter → Service payments/ledger" in impact(app)
+        assert "(observed plaintext)" in impact(app)
