@@ -62,7 +62,9 @@ class Scope:
     keys: frozenset[tuple[str, str]] = frozenset()  # kind "pods": (namespace, name) of each
 
     def pods(self, snapshot: Snapshot) -> list[Pod]:
-        pods = [p for p in snapshot.pods.values() if not p.deleting and not p.host_network]
+        # ztunnel's own pods carry an istio-proxy container but serve nothing: their metrics are the
+        # evidence for the ambient pods on their node, not traffic to them.
+        pods = [p for p in snapshot.pods.values() if not p.deleting and not p.host_network and not p.is_ztunnel]
         if self.kind == "pods":
             pods = [p for p in pods if p.key in self.keys]
         elif self.kind == "pod":

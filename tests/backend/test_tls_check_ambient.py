@@ -97,3 +97,11 @@ def test_ambient_pod_on_a_node_without_ztunnel(emu: Emulator, kube: KubeBackend)
     report = run_check(kube, kube.snapshot(), Scope("pod", PAYMENTS, "ledger-2"), window_s=0.1)
     [port] = report.workloads[0].ports
     assert port.verdict == NO_DATA and "no ztunnel runs on node node-c" in port.why
+
+
+def test_ztunnel_itself_is_not_checked_as_a_server(emu: Emulator, kube: KubeBackend) -> None:
+    serve(emu, sample(OPEN, "3", **LEGACY))
+    kube.connect()
+    report = run_check(kube, kube.snapshot(), Scope("namespace", "istio-system"), window_s=0.1)
+    assert "ztunnel-a" not in {pod for w in report.workloads for pod in w.pods}
+    assert report.pods_total == 1  # istiod only
