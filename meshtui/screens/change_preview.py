@@ -181,9 +181,16 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
     @work(thread=True, group="change-preview-tls", exit_on_error=False)
     def _quick_check(self, pods: frozenset[tuple[str, str]]) -> None:
         """A TLS check of ``pods`` only, then the impact again with the plaintext callers it saw."""
+        phases: set[str] = set()
+
+        def progress(p: Progress) -> None:
+            # Per phase, not per pod: a mesh-wide change would otherwise re-render the preview per pod.
+            if p.phase not in phases:
+                phases.add(p.phase)
+                self.post_message(self.QuickCheckProgress(p))
+
         report = run_check(self._backend, self.plan.before, Scope("pods", keys=pods), window_s=QUICK_WINDOW_S,
-                           cancel=self._quick_cancel, now=self._now,
-                           progress=lambda p: self.post_message(self.QuickCheckProgress(p)))
+                           cancel=self._quick_cancel, now=self._now, progress=progress)
         if report.cancelled:
             return
         _, lines = self._predict([*self._observed, *observed_callers(report, self.plan.before)])
@@ -204,7 +211,7 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
 
     def _show_quick_progress(self, p: Progress) -> None:
         running = (f"quick TLS check of the {p.total} pod{'s' if p.total != 1 else ''} this change makes STRICT: "
-                   f"running, {p.phase} ({p.done}/{p.total} done)…")
+                   f"running, {p.phase}…")
         before = self._before_quick_check
         self._evidence = f"{before}; {running}" if before else running
         self.query_one("#impact", Static).update(Text(safe_text(self._impact_text())))
