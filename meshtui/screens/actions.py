@@ -36,7 +36,7 @@ from meshtui.screens.change import (
 from meshtui.screens.change_preview import PreviewScreen
 from meshtui.screens.change_restart import RestartScreen
 from meshtui.screens.yaml_view import TextScreen
-from meshtui.tls.observed import evidence_note, is_recent, observed_callers
+from meshtui.tls.observed import checked_pods, evidence_note, is_recent, observed_callers
 
 if TYPE_CHECKING:
     from meshtui.screens.main import MainScreen
@@ -49,6 +49,12 @@ def observed_plaintext(screen: Screen[Any]) -> Sequence[Observed]:
     if report is None or snap is None or not is_recent(app.tls_checked_at, app.now()):
         return []
     return observed_callers(report, snap)
+
+
+def recently_checked(screen: Screen[Any]) -> frozenset[tuple[str, str]]:
+    """The pods the last TLS check read, if it is recent: the preview checks the others itself."""
+    app = screen.app
+    return checked_pods(app.tls_report) if is_recent(app.tls_checked_at, app.now()) else frozenset()
 
 
 def observed_note(screen: Screen[Any]) -> str:
@@ -113,7 +119,8 @@ def preview(screen: MainScreen, replan: Replan, then: Callable[[], None] | None 
 
     screen.app.push_screen(
         PreviewScreen(plan, screen.app.backend, observed=observed_plaintext(screen), journal=screen.app.journal,
-                      read_only=screen.app.settings.read_only, evidence=observed_note(screen)),
+                      read_only=screen.app.settings.read_only, evidence=observed_note(screen),
+                      checked=recently_checked(screen), now=screen.app.now),
         done,
     )
 
@@ -263,7 +270,7 @@ def show_undo_result(screen: MainScreen, result: UndoResult) -> None:
                 screen.app.change_applied.publish(f"{result.entry.title} undone")
 
         screen.app.push_screen(PreviewScreen(result.plan, screen.app.backend, journal=screen.app.journal,
-                                             read_only=screen.app.settings.read_only), done)
+                                             read_only=screen.app.settings.read_only, now=screen.app.now), done)
         return
     screen.notify(result.message, severity="error" if result.status == "failed" else "information", timeout=8)
     if result.status == "undone" and result.entry is not None and result.undo_entry is not None:

@@ -86,6 +86,10 @@ def evidence_view(report: TlsReport, w: WorkloadResult, p: PortResult, palette: 
             line += f"  {c.principal}"
         parts.append(Text(printable(line)))
         parts += [Text(printable(f"      {raw}"), style="dim") for raw in c.lines]
+    if w.ztunnels:
+        parts += [Text(""), Text(printable(f"Ambient: connections counted by ztunnel ({', '.join(w.ztunnels)}) per "
+                                           "workload on its node; no sidecar, so no certificate or sync to read"),
+                                 style="bold")]
     parts += [Text(""), Text("Certificates — Envoy /certs (pilot-agent request GET certs)", style="bold")]
     if not w.certs:
         parts.append(Text("  not read (see errors)", style="dim"))
