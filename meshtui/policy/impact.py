@@ -106,6 +106,7 @@ def _observed_failures(before: ClientModel, after: ClientModel,
         svc = after.analysis.snapshot.services.get((ns, name))
         if svc is None or not any(p.port == port for p in svc.ports):
             continue
+        pred: ClientPrediction | None
         if isinstance(client, Pod):
             pred = after.predict(client, svc, port)
         else:
