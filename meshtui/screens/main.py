@@ -13,7 +13,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
@@ -37,6 +36,7 @@ from meshtui.render import (
     virtual_service_row,
     waypoint_row,
 )
+from meshtui.screens.base import MeshScreen
 from meshtui.text import safe_line, safe_text
 from meshtui.tls.report import TlsReport
 from meshtui.widgets.header import StatusHeader, header_text
@@ -84,7 +84,7 @@ class Pane(Vertical):
         yield self.filter_input
 
 
-class MainScreen(Screen):
+class MainScreen(MeshScreen[None]):
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="main.filter"),
         Binding("enter", "open", "Open", id="main.open"),
@@ -396,9 +396,9 @@ class MainScreen(Screen):
             self.policies.focus()
         elif command.name == "ctx":
             if command.argument:
-                self.app.do_switch_context(command.argument)  # type: ignore[attr-defined]
+                self.app.do_switch_context(command.argument)
             else:
-                self.app.action_switch_context()  # type: ignore[attr-defined]
+                self.app.action_switch_context()
         elif command.name == "findings":
             from meshtui.screens.findings import FindingsScreen
 
@@ -406,7 +406,7 @@ class MainScreen(Screen):
         elif command.name == "logs":
             self.action_logs()
         elif command.name == "help":
-            self.app.action_help()  # type: ignore[attr-defined]
+            self.app.action_help()
         elif command.name == "quit":
             self.app.run_action("quit")
 

@@ -20,7 +20,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
@@ -48,6 +47,8 @@ from meshtui.migrate.verify import VerifyFailure, changed_ports, failures
 from meshtui.model.convert import format_time, parse_time
 from meshtui.model.objects import Workload
 from meshtui.model.snapshot import Snapshot
+from meshtui.policy.engine import MeshReport
+from meshtui.screens.base import MeshScreen
 from meshtui.widgets.resource_table import ResourceTable, Row
 
 TICK = 0.1  # real seconds between checks of the app clock for window ends
@@ -76,7 +77,7 @@ def reproduce(state: MigrationState) -> str:
             + ("---\n".join(docs) or "# nothing was applied"))
 
 
-class MigrateScreen(Screen):
+class MigrateScreen(MeshScreen[None]):
     DEFAULT_CSS = """
     MigrateScreen #stepper { height: 1; padding: 0 1; }
     MigrateScreen #summary { height: auto; padding: 0 1; }
@@ -214,7 +215,7 @@ class MigrateScreen(Screen):
             self.message = problem
         self._show()
 
-    def update_cluster(self, snapshot: Snapshot, report: Any) -> None:
+    def update_cluster(self, snapshot: Snapshot, report: MeshReport | None) -> None:
         if self.state is None:
             return
         if self._awaiting is not None and fingerprint(snapshot, self._members(snapshot)) == self._awaiting:
