@@ -1,11 +1,13 @@
 """The main screen: namespaces, pods, policies and Envoy logs, all visible at once.
 
 Selection flows namespace → pods → policies and logs. The screen never calls the backend: it
-renders the snapshot and report the app hands it, and the log pane's tail runs on its own threads.
+renders the snapshot and report the app hands it. The Envoy pane's tail, which the pane asks for,
+runs on the tail's own threads and hands its lines back to the pane as messages.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Callable
 
 from rich.text import Text
@@ -17,6 +19,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
 
+from meshtui.backend.log_tail import Batch, LogTail
 from meshtui.command_line import USAGE, Command, CommandError, pick
 from meshtui.command_line import parse as parse_command
 from meshtui.model.objects import Pod
@@ -126,6 +129,7 @@ class MainScreen(MeshScreen[None]):
         self.selected_namespace: str | None = None
         self.selected_pod: tuple[str, str] | None = None
         self._pods_timer: Timer | None = None
+        self._pane_tail: LogTail | None = None
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -309,6 +313,37 @@ class MainScreen(MeshScreen[None]):
     def _pod_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = event.row_key.value
         self._select_pod(tuple(key.split("/", 1)) if key else None)  # type: ignore[arg-type]
+
+    # -- the Envoy pane's tail ---------------------------------------------------------------------
+    def on_pod_log_pane_follow(self, message: PodLogPane.Follow) -> None:
+        message.stop()
+        self._stop_pane_tail()
+        backend = self.app.backend
+        if backend is None or not message.targets:
+            return
+        pane, generation = self.log_pane, message.generation
+
+        def deliver(batch: Batch) -> None:
+            # The tail's dispatcher thread: waiting until the UI loop has taken the batch paces the
+            # tail to the loop (while it waits, the tail drops its oldest lines, not the UI).
+            with contextlib.suppress(RuntimeError):  # the app is shutting down
+                self.app.call_from_thread(pane.post_message, PodLogPane.Lines(generation, batch))
+
+        def failed(pod: str, error: str) -> None:
+            with contextlib.suppress(RuntimeError):
+                self.app.call_from_thread(pane.post_message, PodLogPane.TailFailed(generation, pod, error))
+
+        self._pane_tail = LogTail(backend, message.targets, message.options, deliver, on_error=failed)
+        self._pane_tail.start()
+
+    def _stop_pane_tail(self) -> None:
+        if self._pane_tail is not None:
+            # No waiting: the dispatcher may be blocked handing a batch to this very thread.
+            self._pane_tail.stop(timeout=0)
+            self._pane_tail = None
+
+    def on_unmount(self) -> None:
+        self._stop_pane_tail()
 
     def _select_pod(self, key: tuple[str, str] | None) -> None:
         if key == self.selected_pod:
