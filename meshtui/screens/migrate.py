@@ -49,6 +49,7 @@ from meshtui.model.objects import Workload
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.engine import MeshReport
 from meshtui.screens.base import MeshScreen
+from meshtui.screens.change_flow import preview
 from meshtui.widgets.resource_table import ResourceTable, Row
 
 TICK = 0.1  # real seconds between checks of the app clock for window ends
@@ -544,8 +545,6 @@ class MigrateScreen(MeshScreen[None]):
         return steps[0].plan
 
     def _apply_next(self) -> None:
-        from meshtui.screens.actions import preview
-
         snap = self.app.snapshot
         if snap is None or self.state is None:
             return
@@ -640,8 +639,6 @@ class MigrateScreen(MeshScreen[None]):
                                            journal=self.app.journal, read_only=self.settings.read_only))
 
     def _inject(self, action: Action) -> None:
-        from meshtui.screens.actions import preview
-
         workloads = self._workloads(action)
         preview(self, lambda s: injection_plan(s, action.namespace, enabled=True),
                 then=lambda: self._restart(replace(action, workloads=tuple(f"{w.kind}/{w.name}" for w in workloads))))
