@@ -33,7 +33,8 @@ from meshtui.config import Settings
 from meshtui.keymap import Keymap
 from meshtui.messages import ClusterLoaded, ConnectionState, PermissionsChecked
 from meshtui.model.snapshot import ChangeEvent, Snapshot
-from meshtui.policy.engine import MeshReport, evaluate
+from meshtui.policy.engine import MeshReport
+from meshtui.policy.evaluate import evaluate
 from meshtui.screens.base import RaisesProxyLogLevels, ShowsCluster, ShowsConnection
 from meshtui.text import safe_line, safe_text
 from meshtui.theming import (

@@ -47,7 +47,6 @@ __all__ = [
     "PortMtls",
     "Source",
     "analyze",
-    "evaluate",
     "port_mode",
 ]
 
@@ -183,7 +182,6 @@ class Analysis:
         self.policies = PolicyIndex(snapshot)
         self.services = ServiceIndex(snapshot)
         self._pods: dict[tuple[str, str], PodMtls] = {}
-        self._report: MeshReport | None = None
 
     def pod(self, pod: Pod) -> PodMtls:
         cached = self._pods.get(pod.key)
@@ -205,17 +203,6 @@ class Analysis:
         found = self.policies.resolve(pod).port(port)
         return ambient_port(found) if pm.captured else found
 
-    @property
-    def report(self) -> MeshReport:
-        if self._report is None:
-            from meshtui.policy.findings import find_all
-
-            pods = {key: self.pod(pod) for key, pod in sorted(self.snapshot.pods.items())}
-            namespaces = summarize_namespaces(self.snapshot, self.policies, pods)
-            mesh = summarize_mesh(self.policies, namespaces, self.snapshot)
-            self._report = MeshReport(pods, namespaces, mesh, find_all(self))
-        return self._report
-
 
 _analyses: Recent[Snapshot, Analysis] = Recent()
 
@@ -223,10 +210,6 @@ _analyses: Recent[Snapshot, Analysis] = Recent()
 def analyze(snapshot: Snapshot) -> Analysis:
     """The analysis of a snapshot, shared by every caller asking about the same snapshot object."""
     return _analyses.get(snapshot, Analysis)
-
-
-def evaluate(snapshot: Snapshot) -> MeshReport:
-    return analyze(snapshot).report
 
 
 def port_mode(snapshot: Snapshot, pod: Pod, port: int) -> PortMtls:
