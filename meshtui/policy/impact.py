@@ -43,10 +43,6 @@ class Impact:
     rule_conflicts: tuple[Finding, ...]
     exposures: tuple[Finding, ...]
 
-    @property
-    def breaks_something(self) -> bool:
-        return bool(self.failing_clients or self.rule_conflicts or self.exposures)
-
 
 def mode_changes(before: Analysis, after: Analysis) -> list[ModeChange]:
     out = []
