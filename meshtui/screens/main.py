@@ -462,7 +462,8 @@ class MainScreen(MeshScreen[None]):
         elif command.name == "help":
             self.app.action_help()
         elif command.name == "quit":
-            self.app.run_action("quit")
+            # A coroutine: call_later awaits it on the loop (called bare it would never run).
+            self.app.call_later(self.app.action_quit)
 
     def select_namespace(self, name: str) -> bool:
         if self.snapshot is None:
