@@ -3,7 +3,8 @@
 A pod-template change gives a Deployment a new ReplicaSet and rolls its pods one at a time
 (maxSurge 1, maxUnavailable 0) while the old ReplicaSet scales to 0 and stays as history; a new pod
 gets a sidecar when its namespace's injection label says so at creation, as Istio's webhook
-decides; deleting a workload terminates its pods and collects its ReplicaSets. The controllers
+decides; deleting a workload terminates its pods and collects its ReplicaSets. Each step leaves the
+Event its real controller records (`kubectl get events` on `meshtui demo-server`). The controllers
 follow the API server's store like real ones follow a watch, and write back through it, so every
 step reaches meshtui as watch events over HTTP.
 """
@@ -70,6 +71,7 @@ class Controllers:
         self._acting_at: datetime | None = None
         self._running = False
         self._ip_host = 160
+        self._event_ids = itertools.count(0x1800000000000000)
 
     # -- following the store ---------------------------------------------------------------------
     def observe(self, event: Event) -> None:
@@ -140,6 +142,28 @@ class Controllers:
         return [rs for rs in self._cluster.server.objects("ReplicaSet")
                 if rs["metadata"].get("namespace") == deploy["metadata"].get("namespace")
                 and any(o.get("uid") == uid for o in rs["metadata"].get("ownerReferences") or ())]
+
+    def _event(self, obj: Mapping[str, Any], reason: str, message: str, component: str) -> None:
+        """What the controller that took a step records about it, as a core/v1 Event."""
+        meta = obj["metadata"]
+        now = format_time(self._now())
+        self._write({
+            "apiVersion": "v1",
+            "kind": "Event",
+            # Named like the client-go recorder's (object name, a unique hex suffix); the seeded random
+            # generator is left alone so pod names stay as they were.
+            "metadata": {"name": f"{meta['name']}.{next(self._event_ids):016x}", "namespace": meta["namespace"]},
+            "involvedObject": {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "namespace": meta["namespace"],
+                               "name": meta["name"], "uid": meta.get("uid", "")},
+            "reason": reason,
+            "message": message,
+            "type": "Normal",
+            "source": {"component": component},
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+            "reportingComponent": component,
+        })
 
     def _owned_pods(self, workload: Mapping[str, Any]) -> list[PodKey]:
         name, ns = workload["metadata"]["name"], workload["metadata"].get("namespace", "")
@@ -215,6 +239,11 @@ class Controllers:
                              and all(c.get("ready") for c in p["status"].get("containerStatuses", [])))
             counts = {"replicas": len(mine), "readyReplicas": ready_here, "availableReplicas": ready_here}
             if rs["spec"].get("replicas") != len(mine) or any(rs["status"].get(k) != v for k, v in counts.items()):
+                before = rs["spec"].get("replicas", 0)
+                if before != len(mine):
+                    self._event(deploy, "ScalingReplicaSet",
+                                f"Scaled {'up' if len(mine) > before else 'down'} replica set "
+                                f"{rs['metadata']['name']} from {before} to {len(mine)}", "deployment-controller")
                 rs = copy.deepcopy(rs)
                 rs["spec"]["replicas"] = len(mine)
                 rs["status"] |= counts
@@ -264,6 +293,11 @@ class Controllers:
             node=self._rng.choice(NODES), ip="", inject=self._injects(ns, deploy["spec"]["template"]),
             proxy_version=ISTIO_VERSION, stage="pending", restarts=0, rng=self._rng)
         self._write(redirected(pod, self._namespace_labels(ns)))
+        rs = self._cluster.server.get("ReplicaSet", ns, f"{name}-{pod_hash}")
+        if rs is not None:
+            self._event(rs, "SuccessfulCreate", f"Created pod: {pod_name}", "replicaset-controller")
+        self._event(pod, "Scheduled", f"Successfully assigned {ns}/{pod_name} to {pod['spec']['nodeName']}",
+                    "default-scheduler")
         self._sync_status((ns, name))
         return ns, pod_name
 
@@ -292,5 +326,7 @@ class Controllers:
             "deletionGracePeriodSeconds": 30,
         }
         self._write(pod)
+        for container in pod["spec"]["containers"]:
+            self._event(pod, "Killing", f"Stopping container {container['name']}", "kubelet")
         self._sync_owner(pod)
         self._later(POD_GONE_AFTER, lambda: self._cluster.remove("Pod", pod_key))

@@ -260,6 +260,23 @@ def test_restart_makes_a_new_replicaset_and_scales_the_old_one_to_zero(backend: 
             for p in pods} == {(new_name, new["metadata"]["uid"])}
 
 
+def test_a_rollout_leaves_the_events_its_controllers_record(backend: DemoBackend) -> None:
+    backend.restart_workload("Deployment", "researchflow", "worker")
+    for _ in range(40):
+        backend.cluster.advance(1)
+    events = [e for e in backend.cluster.objects("Event") if e["metadata"]["namespace"] == "researchflow"]
+    by_reason: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        by_reason.setdefault(e["reason"], []).append(e)
+    scaling = [e["message"] for e in by_reason["ScalingReplicaSet"]]
+    assert all(e["involvedObject"]["kind"] == "Deployment" for e in by_reason["ScalingReplicaSet"])
+    assert any(re.fullmatch(r"Scaled up replica set worker-\w+ from 0 to 1", m) for m in scaling)
+    assert any(re.fullmatch(r"Scaled down replica set worker-\w+ from 1 to 0", m) for m in scaling)
+    assert len(by_reason["SuccessfulCreate"]) == len(by_reason["Scheduled"]) == 3
+    assert {e["involvedObject"]["kind"] for e in by_reason["Killing"]} == {"Pod"}
+    assert len({e["metadata"]["name"] for e in events}) == len(events)
+
+
 def test_restart_without_injection_label_gives_no_sidecar(backend: DemoBackend) -> None:
     backend.label_namespace(STAGING, {"istio-injection": None})
     backend.restart_workload("Deployment", STAGING, "ms-supplier")
