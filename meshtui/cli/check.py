@@ -19,7 +19,7 @@ from meshtui.backend.base import BackendError
 from meshtui.cli.options import add_cluster_options
 from meshtui.manifests import ManifestError, load_paths
 from meshtui.model.snapshot import Snapshot
-from meshtui.policy.engine import evaluate
+from meshtui.policy.evaluate import evaluate
 from meshtui.policy.report import SEVERITIES, Finding, MeshReport, PodMtls, Source
 from meshtui.text import safe_line
 

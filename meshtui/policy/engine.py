@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Mapping
 
 from meshtui.model.objects import DestinationRule, PeerAuthentication, Pod
@@ -46,12 +47,11 @@ __all__ = [
     "PortMtls",
     "Source",
     "analyze",
-    "evaluate",
     "port_mode",
 ]
 
 
-def pa_order(pa: PeerAuthentication) -> tuple:
+def pa_order(pa: PeerAuthentication) -> tuple[datetime, str, str]:
     return (pa.created, pa.name, pa.namespace)
 
 
@@ -169,9 +169,9 @@ class Analysis:
     def __init__(self, snapshot: Snapshot):
         # A policy the API server would reject never takes effect: it is left out of the analysis
         # (and reported as MT0012) rather than read as if its invalid mode were a mode.
-        self.rejected: tuple[PeerAuthentication | DestinationRule, ...] = tuple(
-            o for o in (*snapshot.peer_authentications.values(), *snapshot.destination_rules.values()) if o.rejected
-        )
+        policies: list[PeerAuthentication | DestinationRule] = [
+            *snapshot.peer_authentications.values(), *snapshot.destination_rules.values()]
+        self.rejected: tuple[PeerAuthentication | DestinationRule, ...] = tuple(o for o in policies if o.rejected)
         if self.rejected:
             snapshot = replace(
                 snapshot,
@@ -182,7 +182,6 @@ class Analysis:
         self.policies = PolicyIndex(snapshot)
         self.services = ServiceIndex(snapshot)
         self._pods: dict[tuple[str, str], PodMtls] = {}
-        self._report: MeshReport | None = None
 
     def pod(self, pod: Pod) -> PodMtls:
         cached = self._pods.get(pod.key)
@@ -204,17 +203,6 @@ class Analysis:
         found = self.policies.resolve(pod).port(port)
         return ambient_port(found) if pm.captured else found
 
-    @property
-    def report(self) -> MeshReport:
-        if self._report is None:
-            from meshtui.policy.findings import find_all
-
-            pods = {key: self.pod(pod) for key, pod in sorted(self.snapshot.pods.items())}
-            namespaces = summarize_namespaces(self.snapshot, self.policies, pods)
-            mesh = summarize_mesh(self.policies, namespaces, self.snapshot)
-            self._report = MeshReport(pods, namespaces, mesh, find_all(self))
-        return self._report
-
 
 _analyses: Recent[Snapshot, Analysis] = Recent()
 
@@ -222,10 +210,6 @@ _analyses: Recent[Snapshot, Analysis] = Recent()
 def analyze(snapshot: Snapshot) -> Analysis:
     """The analysis of a snapshot, shared by every caller asking about the same snapshot object."""
     return _analyses.get(snapshot, Analysis)
-
-
-def evaluate(snapshot: Snapshot) -> MeshReport:
-    return analyze(snapshot).report
 
 
 def port_mode(snapshot: Snapshot, pod: Pod, port: int) -> PortMtls:

@@ -407,8 +407,8 @@ def restart_findings(analysis: Analysis) -> Iterator[Finding]:
         if pod.template or pod.has_sidecar or pod.phase in ("Succeeded", "Failed") or is_control_plane(pod, root) \
                 or snapshot.mesh.labels_unknown(pod.namespace):
             continue
-        ns = snapshot.namespaces.get(("", pod.namespace))
-        if would_inject(ns, pod.labels, pod.annotations, host_network=pod.host_network,
+        namespace = snapshot.namespaces.get(("", pod.namespace))
+        if would_inject(namespace, pod.labels, pod.annotations, host_network=pod.host_network,
                         revisions=snapshot.mesh.revisions):
             kind, name = workload_of(pod)
             pending[(pod.namespace, kind, name)].append(pod)

@@ -21,7 +21,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
@@ -49,6 +48,9 @@ from meshtui.migrate.verify import PodKey, VerifyFailure, changed_ports, failure
 from meshtui.model.convert import format_time, parse_time
 from meshtui.model.objects import Pod, Workload
 from meshtui.model.snapshot import Snapshot
+from meshtui.policy.engine import MeshReport
+from meshtui.screens.base import MeshScreen
+from meshtui.screens.change_flow import preview
 from meshtui.tls.check import Progress, TlsSource
 from meshtui.tls.metrics import Series, parse_stats
 from meshtui.widgets.resource_table import ResourceTable, Row
@@ -93,7 +95,7 @@ def reproduce(state: MigrationState) -> str:
             + ("---\n".join(docs) or "# nothing was applied"))
 
 
-class MigrateScreen(Screen):
+class MigrateScreen(MeshScreen[None]):
     DEFAULT_CSS = """
     MigrateScreen #stepper { height: 1; padding: 0 1; }
     MigrateScreen #summary { height: auto; padding: 0 1; }
@@ -242,7 +244,7 @@ class MigrateScreen(Screen):
             self.message = problem
         self._show()
 
-    def update_cluster(self, snapshot: Snapshot, report: Any) -> None:
+    def update_cluster(self, snapshot: Snapshot, report: MeshReport | None) -> None:
         if self.state is None:
             return
         if self._awaiting is not None and fingerprint(snapshot, self._members(snapshot)) == self._awaiting:
@@ -658,8 +660,6 @@ class MigrateScreen(Screen):
         return steps[0].plan
 
     def _apply_next(self) -> None:
-        from meshtui.screens.actions import preview
-
         snap = self.app.snapshot
         if snap is None or self.state is None:
             return
@@ -761,8 +761,6 @@ class MigrateScreen(Screen):
                                            journal=self.app.journal, read_only=self.settings.read_only))
 
     def _inject(self, action: Action) -> None:
-        from meshtui.screens.actions import preview
-
         workloads = self._workloads(action)
         preview(self, lambda s: injection_plan(s, action.namespace, enabled=True),
                 then=lambda: self._restart(replace(action, workloads=tuple(f"{w.kind}/{w.name}" for w in workloads))))

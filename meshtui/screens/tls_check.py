@@ -13,10 +13,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 
 from meshtui.model.snapshot import Snapshot
+from meshtui.screens.base import MeshScreen
 from meshtui.screens.dialog import DialogScreen
 from meshtui.text import safe_line as printable
 from meshtui.tls.certs import CertInfo, span
@@ -124,7 +124,7 @@ class EvidenceScreen(DialogScreen):
             yield Static(self.body, id="tls-evidence")
 
 
-class TlsCheckScreen(Screen):
+class TlsCheckScreen(MeshScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Cancel / close", id="tls.close"),
         Binding("enter", "evidence", "Evidence", id="tls.evidence"),

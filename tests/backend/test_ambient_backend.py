@@ -20,7 +20,7 @@ from meshtui.demo.clock import ManualClock
 from meshtui.demo.session import DemoBackend
 from meshtui.logs.parser import parse_line
 from meshtui.logs.ztunnel import involves
-from meshtui.policy.engine import evaluate
+from meshtui.policy.evaluate import evaluate
 from meshtui.tls.ztunnel_metrics import by_source, parse
 from tests.backend.conftest import START
 

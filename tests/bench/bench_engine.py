@@ -21,7 +21,7 @@ from meshtui.model.objects import (
     TLSSettings,
 )
 from meshtui.model.snapshot import ModelObject, Snapshot
-from meshtui.policy.engine import evaluate
+from meshtui.policy.evaluate import evaluate
 
 NAMESPACES = 100
 APPS_PER_NS = 50

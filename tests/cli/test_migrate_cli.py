@@ -19,7 +19,7 @@ from meshtui.cli import migrate
 from meshtui.demo.apiserver import Emulator
 from meshtui.demo.clock import ManualClock
 from meshtui.demo.session import DemoBackend
-from meshtui.policy.engine import evaluate
+from meshtui.policy.evaluate import evaluate
 from tests.backend.conftest import seeded_emulator
 
 KS = "kubestock-staging"

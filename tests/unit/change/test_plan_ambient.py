@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from meshtui.change.plan import PlanError, ambient_plan, ambient_workload_plan, workloads_to_restart
-from meshtui.policy.engine import evaluate
+from meshtui.policy.evaluate import evaluate
 from tests.objects import deployment, namespace, pod
 from tests.unit.change.test_plan import snap
 

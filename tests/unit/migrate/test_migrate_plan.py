@@ -9,7 +9,7 @@ from meshtui.migrate.plan import build_steps, namespace_order, policy_edges
 from meshtui.migrate.preflight import preflight
 from meshtui.migrate.scope import PortException, Scope
 from meshtui.model.snapshot import Snapshot
-from meshtui.policy.engine import analyze
+from meshtui.policy.evaluate import evaluate
 
 KS = "kubestock-staging"
 BATCH = PlaintextCaller("legacy", "batch-reporter", KS, "ms-inventory", 3001, 0.25)
@@ -51,8 +51,8 @@ def test_accepted_exceptions_come_first_and_clear_their_blockers(demo_snapshot: 
     report = preflight(demo_snapshot, Scope.of([KS]), [INVENTORY, NODEPORT], callers=[BATCH])
     assert report.ready
     assert [(s.n, s.kind) for s in report.steps] == [(1, "exception"), (2, "exception"), (3, "namespace")]
-    final = analyze(report.steps[-1].plan.predicted)
-    modes = {(pm.pod.workload_name, p.port): p.mode for pm in final.report.pods.values()
+    final = evaluate(report.steps[-1].plan.predicted)
+    modes = {(pm.pod.workload_name, p.port): p.mode for pm in final.pods.values()
              if pm.pod.namespace == KS for p in pm.ports}
     assert modes[("ms-inventory", 3001)] == "PERMISSIVE"
     assert modes[("frontend", 3000)] == "PERMISSIVE"

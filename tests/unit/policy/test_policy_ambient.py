@@ -10,7 +10,8 @@ from policy_factories import dr, ns, pa, pod, snap, svc
 from meshtui.model.objects import Pod, Waypoint
 from meshtui.policy.ambient import waypoints_for_pod, waypoints_serving_namespace
 from meshtui.policy.clients import predict
-from meshtui.policy.engine import evaluate, port_mode
+from meshtui.policy.engine import port_mode
+from meshtui.policy.evaluate import evaluate
 
 AMBIENT_NS = {"istio.io/dataplane-mode": "ambient"}
 REDIRECTED = {"ambient.istio.io/redirection": "enabled"}

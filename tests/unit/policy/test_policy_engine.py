@@ -8,7 +8,8 @@ from policy_factories import T0, pa, pod, snap, svc
 from meshtui.model import convert
 from meshtui.model.objects import PeerAuthentication
 from meshtui.model.snapshot import Snapshot
-from meshtui.policy.engine import PortMtls, Source, evaluate, port_mode
+from meshtui.policy.engine import PortMtls, Source, port_mode
+from meshtui.policy.evaluate import evaluate
 
 ROOT = "istio-system"
 WEB = {"app": "web"}

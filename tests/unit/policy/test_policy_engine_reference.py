@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from policy_factories import at, snap
 
 from meshtui.model.objects import Container, ContainerPort, PeerAuthentication, Pod
-from meshtui.policy.engine import evaluate
+from meshtui.policy.evaluate import evaluate
 
 ROOT = "istio-system"
 NAMESPACES = ("istio-system", "a", "b")

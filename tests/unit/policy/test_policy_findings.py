@@ -11,7 +11,7 @@ from policy_factories import ap, dr, ns, pa, pod, snap, svc
 from meshtui.model.convert import from_k8s
 from meshtui.model.objects import Pod, Waypoint
 from meshtui.model.snapshot import ModelObject
-from meshtui.policy.engine import evaluate
+from meshtui.policy.evaluate import evaluate
 
 HOST = "web.shop.svc.cluster.local"
 WEB = {"app": "web"}

@@ -6,7 +6,7 @@ import pytest
 from policy_factories import ns, pa, pod, snap
 
 from meshtui.model.snapshot import ModelObject
-from meshtui.policy.engine import evaluate
+from meshtui.policy.evaluate import evaluate
 
 WEB = {"app": "web"}
 
