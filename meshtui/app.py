@@ -36,6 +36,7 @@ from meshtui.keymap import Keymap
 from meshtui.messages import ClusterLoaded, ConnectionState, PermissionsChecked
 from meshtui.model.snapshot import ChangeEvent, Snapshot
 from meshtui.policy.report import MeshReport
+from meshtui.screens.base import RaisesProxyLogLevels, ShowsCluster, ShowsConnection
 from meshtui.sync_state import SyncState
 from meshtui.text import safe_line, safe_text
 from meshtui.theming import (
@@ -287,13 +288,10 @@ class MeshApp(App[int]):
         for screen in self.screen_stack:
             # Screens take what they need: the main screen the report, a rollout the snapshot,
             # a log view the pods that came or went.
+            if not isinstance(screen, ShowsCluster):
+                continue
             try:
-                if hasattr(screen, "update_cluster"):
-                    screen.update_cluster(snapshot, report)
-                if hasattr(screen, "update_snapshot"):
-                    screen.update_snapshot(snapshot)
-                if hasattr(screen, "refresh_targets"):
-                    screen.refresh_targets()
+                screen.update_cluster(snapshot, report)
             except NoMatches:
                 # A watch batch that lands while the app closes finds the screens' widgets gone.
                 return
@@ -306,9 +304,8 @@ class MeshApp(App[int]):
         if message.error:
             self.notify(message.state, severity="error", timeout=15)
         for screen in self.screen_stack:
-            refresh = getattr(screen, "refresh_header", None)
-            if refresh is not None:
-                refresh()
+            if isinstance(screen, ShowsConnection):
+                screen.refresh_header()
 
     def on_permissions_checked(self, message: PermissionsChecked) -> None:
         self.access = message.access
@@ -397,9 +394,8 @@ class MeshApp(App[int]):
         backend so a worker still connecting, listing or waiting on a credential plugin ends at once."""
         self._stop_sync.set()
         for screen in self.screen_stack:
-            restore = getattr(screen, "restore_log_levels", None)
-            if restore is not None:
-                restore()
+            if isinstance(screen, RaisesProxyLogLevels):
+                screen.restore_log_levels()
         if self.backend is not None:
             self.backend.close()
 

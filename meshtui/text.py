@@ -14,7 +14,6 @@ check output), not earlier: the model keeps the values as the cluster has them.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.text import Text
@@ -38,11 +37,6 @@ def safe_text(value: Any) -> str:
     return str(value).translate(_TEXT)
 
 
-def is_safe(text: str) -> bool:
-    """True when the text has nothing :func:`safe_text` would replace."""
-    return text == safe_text(text)
-
-
 def safe_rich(text: Text, *, multiline: bool = False) -> Text:
     """A Rich Text with its characters made safe, its styles kept (replacements are one for one)."""
     plain = text.plain
@@ -54,18 +48,14 @@ def safe_rich(text: Text, *, multiline: bool = False) -> Text:
     return copy
 
 
-# json.dumps escapes C0 controls itself; the rest of what a terminal acts on is escaped as \uXXXX.
+# JSON encoders escape C0 controls themselves; the rest of what a terminal acts on is escaped as \uXXXX.
 _JSON = str.maketrans({code: f"\\u{code:04x}" for code in _OTHER_UNSAFE})
 
 
-def safe_json(value: Any) -> str:
-    """One line of JSON (readable non-ASCII kept) that cannot drive a terminal."""
-    return json.dumps(value, ensure_ascii=False).translate(_JSON)
-
-
 def safe_json_bytes(data: bytes) -> bytes:
-    """UTF-8 JSON (from a fast encoder, which escapes only C0 controls) made as safe as
-    :func:`safe_json`; ASCII without DEL, the usual case, passes through untouched."""
+    """UTF-8 JSON (from a fast encoder, which escapes only C0 controls) that cannot drive a terminal:
+    every other control character escaped as \\uXXXX. ASCII without DEL, the usual case, passes
+    through untouched."""
     if data.isascii() and b"\x7f" not in data:
         return data
     return data.decode("utf-8", "replace").translate(_JSON).encode()

@@ -4,13 +4,20 @@ urllib3's timeouts bound each socket operation, not the request: a server that s
 second never trips a 10 s read timeout. Here every connection registers, as it sends a request,
 with the deadline of the thread that sends it; when the deadline passes (or :func:`abort_all` is
 called because the user quits) its socket is shut down, which wakes the blocked read at once.
+
+One watchdog thread times every deadline: a ``threading.Timer`` per request started a thread per
+request, and waiting for that thread to start was about a sixth of a 200-pod TLS check's client time
+on a loaded 2-core machine (tests/bench/bench_tls.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import socket
 import threading
+import time
 from typing import Any, Iterator
 
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -26,10 +33,9 @@ class Deadline:
         self.seconds = seconds
         self.expired = False
         self.aborted = False
+        self.finished = False  # the block ended: the watchdog drops it unexpired
         self._lock = threading.Lock()
         self._connections: list[HTTPConnection] = []
-        self._timer = threading.Timer(seconds, self.expire)
-        self._timer.daemon = True
 
     def register(self, conn: HTTPConnection) -> None:
         with self._lock:
@@ -38,13 +44,50 @@ class Deadline:
         if done:
             _shutdown(conn)
 
+    def finish(self) -> None:
+        with self._lock:
+            self.finished = True
+
     def expire(self, *, aborted: bool = False) -> None:
         with self._lock:
+            if self.finished and not aborted:
+                return  # its connections may be serving another request by now
             self.expired = self.expired or not aborted
             self.aborted = self.aborted or aborted
             connections = list(self._connections)
         for conn in connections:
             _shutdown(conn)
+
+
+class _Watchdog:
+    """Expires deadlines at their time, from one daemon thread started on first use. Finished
+    deadlines stay in the heap until their time comes (cheaper than removing them)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._order = itertools.count()  # ties never compare Deadlines
+        self._thread: threading.Thread | None = None
+
+    def add(self, d: Deadline) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (time.monotonic() + d.seconds, next(self._order), d))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="meshtui-deadlines", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is d:
+                self._cond.notify()  # earlier than what the thread sleeps for
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    self._cond.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
+                _, _, d = heapq.heappop(self._heap)
+            d.expire()
+
+
+_watchdog = _Watchdog()
 
 
 def _shutdown(conn: HTTPConnection) -> None:
@@ -65,11 +108,11 @@ def deadline(seconds: float, group: set[Deadline] | None = None) -> Iterator[Dea
         _active.add(d)
         if group is not None:
             group.add(d)
-    d._timer.start()
+    _watchdog.add(d)
     try:
         yield d
     finally:
-        d._timer.cancel()
+        d.finish()
         _local.deadline = outer
         with _active_lock:
             _active.discard(d)

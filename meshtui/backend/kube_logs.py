@@ -59,20 +59,21 @@ class ProxyLogStream:
         self._done = False
 
     def lines(self) -> Iterator[str]:
-        pod = self._get_pod()
-        if pod is None:
-            raise NotFound(f"pod {self.namespace}/{self.pod} not found")
         container = self.options.container
-        if container == PROXY_CONTAINER and proxy_container(pod) is None:
-            raise NotFound(f"pod {self.namespace}/{self.pod} has no istio-proxy container (no sidecar)")
-        spec = pod.get("spec") or {}
-        declared = (*(spec.get("containers") or ()), *(spec.get("initContainers") or ()))
-        if container not in {c.get("name") for c in declared}:
-            # Checked here because following would otherwise wait forever for it to start.
-            raise NotFound(f"pod {self.namespace}/{self.pod} has no container {container}")
-        threading.Thread(target=self._monitor, daemon=True, name=f"logs-{self.pod}").start()
+        # Following needs the pod first (it would otherwise wait forever for a container that does not
+        # exist). A single read does not: the log request itself fails then, and the pod is fetched
+        # only to say why — a request and a pod's JSON saved per pod of a TLS check.
+        pod = self._pod_with(container) if self.options.follow else {}
+        if self.options.follow:
+            # A follow can block in a read for as long as the proxy is quiet: this closes it on stop.
+            # A single read is bounded by the request timeout instead, without a thread per read.
+            threading.Thread(target=self._monitor, daemon=True, name=f"logs-{self.pod}").start()
         try:
             yield from self._follow(pod, container)
+        except BackendError as exc:
+            if exc.status in (400, 404):
+                self._pod_with(container)
+            raise
         finally:
             with self._lock:
                 self._done = True
@@ -97,7 +98,7 @@ class ProxyLogStream:
                     self._pods() + encode_path(self.pod, "log"),
                     query,
                     accept="*/*",
-                    timeout=(self.http.timeout, None),
+                    timeout=(self.http.timeout, None) if opts.follow else self.http.timeout,
                 )
             except BackendError as exc:
                 # 400 is what the server says while the container is not running yet.
@@ -152,6 +153,19 @@ class ProxyLogStream:
 
     def _pods(self) -> str:
         return encode_path("api", "v1", "namespaces", self.namespace, "pods")
+
+    def _pod_with(self, container: str) -> dict[str, Any]:
+        """The pod; NotFound that says what is missing when it or its ``container`` does not exist."""
+        pod = self._get_pod()
+        if pod is None:
+            raise NotFound(f"pod {self.namespace}/{self.pod} not found")
+        if container == PROXY_CONTAINER and proxy_container(pod) is None:
+            raise NotFound(f"pod {self.namespace}/{self.pod} has no istio-proxy container (no sidecar)")
+        spec = pod.get("spec") or {}
+        declared = (*(spec.get("containers") or ()), *(spec.get("initContainers") or ()))
+        if container not in {c.get("name") for c in declared}:
+            raise NotFound(f"pod {self.namespace}/{self.pod} has no container {container}")
+        return pod
 
     def _get_pod(self) -> dict[str, Any] | None:
         try:

@@ -20,10 +20,6 @@ class ResourceKind:
     plural: str
     namespaced: bool = True
 
-    @property
-    def is_istio(self) -> bool:
-        return self.group in ISTIO_GROUPS
-
     def collection(self, namespace: str | None = None) -> str:
         """The list/watch path, across all namespaces unless ``namespace`` is given."""
         prefix = ("api", self.version) if not self.group else ("apis", self.group, self.version)

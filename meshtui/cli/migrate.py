@@ -1,8 +1,9 @@
 """``meshtui migrate``: the PERMISSIVE → STRICT migration without the TUI.
 
-``--plan`` prints the preflight findings, the plaintext callers seen in one window and the ordered
-steps, changing nothing; ``--export DIR`` writes the steps as numbered PeerAuthentication
-manifests. Exit codes: 0 ready, 1 blockers remain, 2 unusable input. JSON: docs/migrate.md.
+``--plan`` prints the preflight findings, the plaintext callers seen in one window (the TLS check's
+evidence; pods whose metrics could not be read are listed as unknown) and the ordered steps,
+changing nothing; ``--export DIR`` writes the steps as numbered PeerAuthentication
+manifests. Exit codes: 0 ready, 1 blockers remain or callers unknown, 2 unusable input. JSON: docs/migrate.md.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import argparse
 import json
 import re
 import sys
-import time
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -22,7 +23,7 @@ from meshtui.backend.base import Backend, BackendError
 from meshtui.change.plan import PlanError
 from meshtui.cli.options import add_cluster_options
 from meshtui.migrate import export
-from meshtui.migrate.observe import PlaintextCaller, plaintext_callers
+from meshtui.migrate.observe import Observation, observe
 from meshtui.migrate.preflight import preflight
 from meshtui.migrate.report import render_table, to_data
 from meshtui.migrate.scope import PortException, Scope
@@ -62,14 +63,10 @@ def parse_exception(text: str) -> PortException:
     return PortException(m.group(1), m.group(2), int(m.group(3)), "accepted on the command line")
 
 
-def _sleep(seconds: float) -> bool:
-    time.sleep(seconds)
-    return True
-
-
 def run(args: argparse.Namespace, *, backend_factory: Callable[[argparse.Namespace], Backend],
         stdout: TextIO | None = None, stderr: TextIO | None = None,
-        wait: Callable[[float], bool] = _sleep, clock: Callable[[], float] = time.monotonic) -> int:
+        now: Callable[[], datetime] | None = None, pass_window: Callable[[float], bool] | None = None) -> int:
+    """``now`` and ``pass_window`` are the observe window's clock (see meshtui.tls.check.run_check)."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     try:
         exceptions = [parse_exception(e) for e in args.exception]
@@ -90,15 +87,14 @@ def run(args: argparse.Namespace, *, backend_factory: Callable[[argparse.Namespa
         if missing:
             print(f"meshtui migrate: no namespace {', '.join(missing)} in the cluster", file=err)
             return 2
-        callers: list[PlaintextCaller] = []
+        seen = Observation((), (), 0.0)
         if args.window > 0:
-            pods = [p for ns in scope.members(snapshot) for p in snapshot.pods_in(ns)]
-            callers = plaintext_callers(backend, snapshot, pods, args.window, wait=wait, clock=clock)
-        report = preflight(snapshot, scope, exceptions, callers)
+            seen = observe(backend, snapshot, scope, args.window, now=now, pass_window=pass_window)
+        report = preflight(snapshot, scope, exceptions, seen.callers)
     except (BackendError, PlanError) as exc:
         print(f"meshtui migrate: {exc}", file=err)
         return 2
-    data = to_data(report, callers)
+    data = to_data(report, seen)
     if args.export:
         paths = export.write(report.steps, scope, Path(args.export))
         for path in paths:
@@ -111,6 +107,7 @@ def run(args: argparse.Namespace, *, backend_factory: Callable[[argparse.Namespa
         out.write(yaml.safe_dump(data, sort_keys=False))
     else:
         out.write(render_table(data, args.window))
-    if not report.ready and args.export:
-        print(f"meshtui migrate: {len(report.blockers)} blocker(s) remain (see --plan)", file=err)
-    return 0 if report.ready else 1
+    if not data["ready"] and args.export:
+        unknown = f", callers of {len(seen.unread)} pod(s) unknown" if seen.unread else ""
+        print(f"meshtui migrate: {len(report.blockers)} blocker(s) remain{unknown} (see --plan)", file=err)
+    return 0 if data["ready"] else 1

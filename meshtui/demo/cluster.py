@@ -117,11 +117,10 @@ class DemoCluster:
         return {(o["metadata"]["namespace"], o["metadata"]["name"]): (o.get("spec") or {}).get("clusterIP", "")
                 for o in self.server.objects("Service")}
 
-    def remove_pod(self, key: tuple[str, str]) -> None:
-        """The kubelet confirms a terminated pod is gone: the API object goes."""
-        pod = self.server.get("Pod", *key)
-        if pod is not None:
-            rt = next(rt for rt in self.server.types if rt.kind == "Pod")
+    def remove(self, kind: str, key: tuple[str, str]) -> None:
+        """The API object goes: a terminated pod the kubelet confirmed gone, a collected ReplicaSet."""
+        if self.server.get(kind, *key) is not None:
+            rt = next(rt for rt in self.server.types if rt.kind == kind)
             self.server.store.delete(rt, key[0], key[1], dry_run=False, precondition_rv=None,
                                      precondition_uid=None)
 
@@ -131,7 +130,10 @@ class DemoCluster:
 
 def _model(obj: dict[str, Any]) -> ModelObject | None:
     """What the traffic model sees of an API object; one the model cannot read (anything may be
-    written through the API) takes no part in the simulated traffic."""
+    written through the API) takes no part in the simulated traffic. ReplicaSets neither: meshtui reads
+    the Deployments that own them, and so does the traffic model."""
+    if obj.get("kind") == "ReplicaSet":
+        return None
     try:
         return from_k8s(obj)
     except Malformed:

@@ -1,10 +1,12 @@
 """Just enough of kube-controller-manager and Istio's injection webhook to make meshtui's actions visible.
 
-A pod-template change rolls a Deployment's pods one at a time (maxSurge 1, maxUnavailable 0); a new
-pod gets a sidecar when its namespace's injection label says so at creation, as Istio's webhook
-decides; deleting a workload terminates its pods. The controllers follow the API server's store
-like real ones follow a watch, and write back through it, so every step reaches meshtui as watch
-events over HTTP.
+A pod-template change gives a Deployment a new ReplicaSet and rolls its pods one at a time
+(maxSurge 1, maxUnavailable 0) while the old ReplicaSet scales to 0 and stays as history; a new pod
+gets a sidecar when its namespace's injection label says so at creation, as Istio's webhook
+decides; deleting a workload terminates its pods and collects its ReplicaSets. Each step leaves the
+Event its real controller records (`kubectl get events` on `meshtui demo-server`). The controllers
+follow the API server's store like real ones follow a watch, and write back through it, so every
+step reaches meshtui as watch events over HTTP.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from meshtui.demo.mesh import (
     pod_from_template,
     pod_status,
     redirected,
+    replica_set,
     safe_string,
     template_hash,
 )
@@ -68,6 +71,7 @@ class Controllers:
         self._acting_at: datetime | None = None
         self._running = False
         self._ip_host = 160
+        self._event_ids = itertools.count(0x1800000000000000)
 
     # -- following the store ---------------------------------------------------------------------
     def observe(self, event: Event) -> None:
@@ -85,6 +89,9 @@ class Controllers:
         elif kind in WORKLOAD_KINDS and event.type == "DELETED":
             for pod_key in self._owned_pods(obj):
                 self._later(0, lambda k=pod_key: self._terminate(k))
+            # The garbage collector: a Deployment's ReplicaSets go with it.
+            for rs_key in [self._key(rs) for rs in self._replica_sets(obj)]:
+                self._later(0, lambda k=rs_key: self._cluster.remove("ReplicaSet", k))
 
     def run_due(self, now: datetime) -> None:
         """Run every action due by ``now`` in time order. The writes of an action notify
@@ -129,6 +136,34 @@ class Controllers:
 
     def _write(self, obj: dict[str, Any]) -> None:
         self._cluster.server.add(obj)
+
+    def _replica_sets(self, deploy: Mapping[str, Any]) -> list[dict[str, Any]]:
+        uid = deploy["metadata"].get("uid")
+        return [rs for rs in self._cluster.server.objects("ReplicaSet")
+                if rs["metadata"].get("namespace") == deploy["metadata"].get("namespace")
+                and any(o.get("uid") == uid for o in rs["metadata"].get("ownerReferences") or ())]
+
+    def _event(self, obj: Mapping[str, Any], reason: str, message: str, component: str) -> None:
+        """What the controller that took a step records about it, as a core/v1 Event."""
+        meta = obj["metadata"]
+        now = format_time(self._now())
+        self._write({
+            "apiVersion": "v1",
+            "kind": "Event",
+            # Named like the client-go recorder's (object name, a unique hex suffix); the seeded random
+            # generator is left alone so pod names stay as they were.
+            "metadata": {"name": f"{meta['name']}.{next(self._event_ids):016x}", "namespace": meta["namespace"]},
+            "involvedObject": {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "namespace": meta["namespace"],
+                               "name": meta["name"], "uid": meta.get("uid", "")},
+            "reason": reason,
+            "message": message,
+            "type": "Normal",
+            "source": {"component": component},
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+            "reportingComponent": component,
+        })
 
     def _owned_pods(self, workload: Mapping[str, Any]) -> list[PodKey]:
         name, ns = workload["metadata"]["name"], workload["metadata"].get("namespace", "")
@@ -198,6 +233,21 @@ class Controllers:
             deploy = copy.deepcopy(deploy)
             deploy["status"] = status
             self._write(deploy)
+        for rs in self._replica_sets(deploy):
+            mine = [p for p in pods if _pod_hash(p) == rs["metadata"]["labels"].get("pod-template-hash")]
+            ready_here = sum(1 for p in mine if p["status"].get("phase") == "Running"
+                             and all(c.get("ready") for c in p["status"].get("containerStatuses", [])))
+            counts = {"replicas": len(mine), "readyReplicas": ready_here, "availableReplicas": ready_here}
+            if rs["spec"].get("replicas") != len(mine) or any(rs["status"].get(k) != v for k, v in counts.items()):
+                before = rs["spec"].get("replicas", 0)
+                if before != len(mine):
+                    self._event(deploy, "ScalingReplicaSet",
+                                f"Scaled {'up' if len(mine) > before else 'down'} replica set "
+                                f"{rs['metadata']['name']} from {before} to {len(mine)}", "deployment-controller")
+                rs = copy.deepcopy(rs)
+                rs["spec"]["replicas"] = len(mine)
+                rs["status"] |= counts
+                self._write(rs)
 
     def _sync_owner(self, pod: Mapping[str, Any]) -> None:
         owner, pod_hash = _owner(pod), _pod_hash(pod)
@@ -227,6 +277,9 @@ class Controllers:
 
     def _create_pod(self, deploy: dict[str, Any], pod_hash: str) -> PodKey:
         ns, name = deploy["metadata"]["namespace"], deploy["metadata"]["name"]
+        rs_uid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ns}/{name}-{pod_hash}"))
+        if self._cluster.server.get("ReplicaSet", ns, f"{name}-{pod_hash}") is None:
+            self._write(replica_set(deploy, pod_hash, rs_uid, format_time(self._now()), replicas=0, ready=0))
         pod_name = f"{name}-{pod_hash}-{safe_string(self._rng, 5)}"
         meta = {
             "name": pod_name,
@@ -236,10 +289,15 @@ class Controllers:
         }
         pod = pod_from_template(
             deploy, name=pod_name, pod_hash=pod_hash, meta=meta,
-            rs_uid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ns}/{name}-{pod_hash}")),
+            rs_uid=rs_uid,
             node=self._rng.choice(NODES), ip="", inject=self._injects(ns, deploy["spec"]["template"]),
             proxy_version=ISTIO_VERSION, stage="pending", restarts=0, rng=self._rng)
         self._write(redirected(pod, self._namespace_labels(ns)))
+        rs = self._cluster.server.get("ReplicaSet", ns, f"{name}-{pod_hash}")
+        if rs is not None:
+            self._event(rs, "SuccessfulCreate", f"Created pod: {pod_name}", "replicaset-controller")
+        self._event(pod, "Scheduled", f"Successfully assigned {ns}/{pod_name} to {pod['spec']['nodeName']}",
+                    "default-scheduler")
         self._sync_status((ns, name))
         return ns, pod_name
 
@@ -268,5 +326,7 @@ class Controllers:
             "deletionGracePeriodSeconds": 30,
         }
         self._write(pod)
+        for container in pod["spec"]["containers"]:
+            self._event(pod, "Killing", f"Stopping container {container['name']}", "kubelet")
         self._sync_owner(pod)
-        self._later(POD_GONE_AFTER, lambda: self._cluster.remove_pod(pod_key))
+        self._later(POD_GONE_AFTER, lambda: self._cluster.remove("Pod", pod_key))

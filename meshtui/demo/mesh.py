@@ -8,10 +8,13 @@ so the demo cluster, the tests that seed an API server with it and the snapshots
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import random
 import uuid
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -955,6 +958,55 @@ def add_strict_gap(b: _Builder) -> None:
     b.pods_of(dep, inject=False, proxy_version=ISTIO_VERSION, replicas=1, age_days=100)
 
 
+def replica_set(deploy: Mapping[str, Any], pod_hash: str, uid: str, created: str,
+                replicas: int, ready: int) -> dict[str, Any]:
+    """The ReplicaSet the Deployment controller keeps for one pod template (``pod_hash``): its pods
+    name it as their owner; after a rollout the old one stays, scaled to 0, as history."""
+    name, ns = deploy["metadata"]["name"], deploy["metadata"]["namespace"]
+    template = copy.deepcopy(deploy["spec"]["template"])
+    labels = {**(template.get("metadata") or {}).get("labels", {}), "pod-template-hash": pod_hash}
+    template.setdefault("metadata", {})["labels"] = labels
+    revision = (deploy["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision", "1")
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": f"{name}-{pod_hash}", "namespace": ns, "uid": uid, "creationTimestamp": created,
+            "labels": labels, "annotations": {"deployment.kubernetes.io/revision": revision},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
+                                 "uid": deploy["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}],
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {**deploy["spec"]["selector"].get("matchLabels", {}),
+                                         "pod-template-hash": pod_hash}},
+            "template": template,
+        },
+        "status": {"replicas": replicas, "readyReplicas": ready, "availableReplicas": ready,
+                   "observedGeneration": 1},
+    }
+
+
+def _replica_sets(b: _Builder) -> None:
+    """The ReplicaSet each Deployment's pods name as their owner. Added last, after every other
+    object, so the seeded names and resource versions of the rest do not move."""
+    deployments = {(o["metadata"]["namespace"], o["metadata"]["name"]): o
+                   for o in b.objects if o["kind"] == "Deployment"}
+    owners: dict[str, tuple[dict[str, Any], str]] = {}
+    pods: Counter[str] = Counter()
+    for pod in (o for o in b.objects if o["kind"] == "Pod"):
+        owner = pod["metadata"]["ownerReferences"][0]
+        deploy = deployments.get((pod["metadata"]["namespace"], owner["name"].rsplit("-", 1)[0]))
+        if owner["kind"] == "ReplicaSet" and deploy is not None:
+            owners[owner["uid"]] = (deploy, pod["metadata"]["labels"]["pod-template-hash"])
+            pods[owner["uid"]] += 1
+    for uid, (deploy, pod_hash) in owners.items():
+        rs = replica_set(deploy, pod_hash, uid, deploy["metadata"]["creationTimestamp"], pods[uid], pods[uid])
+        b.ids.rv += 1
+        rs["metadata"]["resourceVersion"] = str(b.ids.rv)
+        b.objects.append(rs)
+
+
 def demo_objects(now: datetime, seed: int = 7) -> list[dict[str, Any]]:
     """Every object of the demo mesh, in creation order, as Kubernetes JSON."""
     b = _Builder(now, seed)
@@ -966,6 +1018,7 @@ def demo_objects(now: datetime, seed: int = 7) -> list[dict[str, Any]]:
     b.ingress_routes()
     _ambient(b)
     add_strict_gap(b)
+    _replica_sets(b)
     return b.objects
 
 

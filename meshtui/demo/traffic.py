@@ -874,7 +874,8 @@ class TrafficModel:
         return (pod.workload_name, app, version, pod.namespace, principal, app, version, "Kubernetes")
 
     def _metric(self, reporter: str, src: Pod, dst: Pod, service: Service, mtls: bool, flags: str) -> tuple[str, ...]:
-        dst_labels = self._peer_labels(dst, mtls)
+        # ztunnel always knows the destination's identity; a source proves one only over mTLS.
+        dst_labels = self._peer_labels(dst, True)
         return (reporter, *self._peer_labels(src, mtls), service.fqdn, service.namespace, service.name,
                 dst_labels[0], dst_labels[1], dst_labels[2], dst_labels[3], dst_labels[4], dst_labels[5],
                 dst_labels[6], dst_labels[7], "tcp", flags, "mutual_tls" if mtls else "unknown")
@@ -921,8 +922,9 @@ class TrafficModel:
                                           received=received, duration=duration)
             self._ztunnel_write(server, call.at + timedelta(milliseconds=1),
                                 ztunnel_line(call.at + timedelta(milliseconds=1), fields))
+            # The server's ztunnel names the peer at the source address: the waypoint when one routed the call.
             self._ztunnel_count(server, ("tcp_connections_opened",
-                                         *self._metric("destination", client, server, call.service, mtls, "-")))
+                                         *self._metric("destination", src, server, call.service, mtls, "-")))
 
     def _ztunnel_refused(self, call: _Call) -> None:
         """Plaintext into a STRICT ambient pod: its ztunnel's deny rule closes the connection."""
@@ -932,9 +934,10 @@ class TrafficModel:
                                       dst_addr=f"{server.ip}:{call.target_port}", hbone=None, mtls=False, sent=0,
                                       received=0, duration=0)
         self._ztunnel_write(server, call.at, ztunnel_line(call.at, fields, error=STRICT_DENY))
-        for metric in ("tcp_connections_opened", "tcp_connections_failed"):
+        # ztunnel counts the connection as opened before its policy check, then as failed with DENY.
+        for metric, flags in (("tcp_connections_opened", "-"), ("tcp_connections_failed", "DENY")):
             self._ztunnel_count(server, (metric, *self._metric("destination", call.client, server, call.service,
-                                                               False, "DENY")))
+                                                               False, flags)))
 
     def _waypoint_line(self, call: _Call, waypoint: Pod, *, code: int, sent: int, received: int,
                        duration: int) -> None:

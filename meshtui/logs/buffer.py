@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Literal, NamedTuple
+from typing import Callable, Iterable, Iterator, Literal, NamedTuple, TypeVar
 
 from meshtui.logs.flags import RESPONSE_FLAGS
 from meshtui.logs.record import LogRecord
@@ -214,35 +214,41 @@ def parse_filter(text: str) -> LogFilter:
     ("4xx,5xx", "UF,UC", "flag:UF,UC") or as several words: any of them passes. Raises ValueError
     naming the first word it cannot read.
     """
-    values: dict[str, object] = {}
+    problems_only = False
+    direction: Literal["inbound", "outbound"] | None = None
+    upstream = ""
+    pod: str | None = None
     classes: list[CodeClass] = []
     flags: list[str] = []
     for word in text.split():
         key, sep, value = word.partition(":")
         lower = word.lower()
         if lower in ("problems", "problem", "!"):
-            values["problems_only"] = True
+            problems_only = True
         elif lower in _DIRECTIONS:
-            values["direction"] = _DIRECTIONS[lower]
+            direction = _DIRECTIONS[lower]
         elif sep and key.lower() == "flag" and value:
             flags.extend(_list(value, word, lambda part: part.upper() if part else None))
         elif sep and key.lower() in ("upstream", "up") and value:
-            values["upstream"] = value
+            upstream = value
         elif sep and key.lower() == "pod" and value:
-            values["pod"] = value
+            pod = value
         elif not sep and all(part.lower() in _CODE_CLASSES for part in lower.split(",")):
             classes.extend(_list(lower, word, _CODE_CLASSES.get))
         elif not sep:
             flags.extend(_list(word, word, lambda part: part.upper() if part.upper() in RESPONSE_FLAGS else None))
         else:
             raise ValueError(f"cannot read filter word {word!r}")
-    return LogFilter(code_classes=tuple(dict.fromkeys(classes)), flags=tuple(dict.fromkeys(flags)),
-                     **values)  # type: ignore[arg-type]
+    return LogFilter(problems_only=problems_only, code_classes=tuple(dict.fromkeys(classes)),
+                     flags=tuple(dict.fromkeys(flags)), direction=direction, upstream=upstream, pod=pod)
 
 
-def _list(value: str, word: str, read: Callable[[str], object]) -> list:
+_T = TypeVar("_T")
+
+
+def _list(value: str, word: str, read: Callable[[str], _T | None]) -> list[_T]:
     """The comma-separated parts of ``value``, each read by ``read`` (None: not readable)."""
-    out = []
+    out: list[_T] = []
     for part in value.split(","):
         item = read(part)
         if item is None:

@@ -108,7 +108,7 @@ class LogRecord(msgspec.Struct, frozen=True, gc=False):
             return "plaintext"
         return None
 
-    def documented(self, client: str | None = None) -> Documented:
+    def documented(self, client: str | None = None) -> msgspec.Struct:
         """The documented fields, for msgspec to encode as one JSON object (None for absent,
         flags as an array). ``client`` is the resolved downstream pod, when the caller knows the
         cluster."""
@@ -116,7 +116,8 @@ class LogRecord(msgspec.Struct, frozen=True, gc=False):
         return Documented(*_documented_values(self), client)
 
 
-# The printed record: a struct (not a dict) because msgspec encodes it faster than a dict.
+# The printed record: a struct (not a dict) because msgspec encodes it faster than a dict. Built at
+# run time from DOCUMENTED_FIELDS, so type checkers know it only as a msgspec.Struct.
 Documented = msgspec.defstruct("Documented", [(name, Any) for name in DOCUMENTED_FIELDS], frozen=True, gc=False)
 # Every documented field but "client", which the record does not hold.
 _documented_values = attrgetter(*(_ATTRIBUTE.get(name, name) for name in DOCUMENTED_FIELDS[:-1]))

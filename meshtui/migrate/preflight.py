@@ -150,6 +150,13 @@ def _sidecar_issues(snapshot: Snapshot, pods: Sequence[Pod]) -> list[Issue]:
     return out
 
 
+def sidecar_action(snapshot: Snapshot, namespace: str, workload: str) -> Action | None:
+    """What gives a workload's running pods their sidecar (the fix of MIG001/MIG002 for it: enable
+    injection then restart, or restart), None when it has one already or meshtui cannot do it."""
+    pods = [p for p in _running(snapshot, [namespace]) if p.workload_name == workload]
+    return next((i.action for i in _sidecar_issues(snapshot, pods) if i.finding.code in ("MIG001", "MIG002")), None)
+
+
 def _strict_ports(snapshot: Snapshot, after: Snapshot, members: set[str]) -> set[tuple[str, str, int]]:
     """(namespace, pod, port) of ports in scope that are STRICT after the plan and were not before."""
     a_before, a_after = analyze(snapshot), analyze(after)

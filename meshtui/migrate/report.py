@@ -3,12 +3,13 @@ and as a table for terminals."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from meshtui.migrate.export import objects_yaml
-from meshtui.migrate.observe import PlaintextCaller
+from meshtui.migrate.observe import Observation
 from meshtui.migrate.plan import Step
 from meshtui.migrate.preflight import Preflight
+from meshtui.text import safe_line
 
 
 def step_data(step: Step) -> dict[str, Any]:
@@ -17,13 +18,15 @@ def step_data(step: Step) -> dict[str, Any]:
     return {"n": step.n, "title": step.title, "objects": objects, "affects": list(step.affects)}
 
 
-def to_data(report: Preflight, callers: Sequence[PlaintextCaller]) -> dict[str, Any]:
+def to_data(report: Preflight, seen: Observation) -> dict[str, Any]:
+    """Not ready while a pod's callers are unknown: an unread pod is not a pod without plaintext callers."""
     return {
         "scope": report.scope.to_data(),
-        "ready": report.ready,
+        "ready": report.ready and not seen.unread,
         "blockers": [i.to_data() for i in report.blockers],
         "warnings": [i.to_data() for i in report.warnings],
-        "plaintext_clients": [c.to_data() for c in callers],
+        "plaintext_clients": [c.to_data() for c in seen.callers],
+        "unknown": [u.to_data() for u in seen.unread],
         "steps": [step_data(s) for s in report.steps],
     }
 
@@ -39,12 +42,16 @@ def render_table(data: dict[str, Any], window_s: float) -> str:
             lines.append(f"  [{f['code']}] ({name}) {f['message']}")
             lines += [f"      fix: {line}" for line in f["fix"].splitlines()[:3]]
         lines.append("")
-    seen = f"over {window_s:g}s (metrics)" if window_s else "(not observed: --window 0)"
+    seen = f"over {window_s:g}s (TLS check: metrics, access log)" if window_s else "(not observed: --window 0)"
     lines.append(f"Plaintext clients {seen}: {len(data['plaintext_clients'])}")
-    lines += [f"  {c['namespace']}/{c['workload']} → {c['target']}  {c['rate_per_s']:.2f}/s"
-              for c in data["plaintext_clients"]]
+    lines += [f"  {c['namespace'] + '/' if c['namespace'] else ''}{c['workload']} → {c['target']}  "
+              f"{c['rate_per_s']:.2f}/s" for c in data["plaintext_clients"]]
+    if data["unknown"]:
+        lines.append(f"Callers unknown (metrics not read) for {len(data['unknown'])} pod(s):")
+        lines += [f"  {u['pod']}: {u['reason']}" for u in data["unknown"]]
     lines += ["", f"Steps: {len(data['steps'])}"]
     for step in data["steps"]:
         objs = ", ".join(f"{o['kind']} {o['namespace']}/{o['name']}" for o in step["objects"])
         lines.append(f"  {step['n']:>2}. {step['title']}  ({objs})")
-    return "\n".join(lines) + "\n"
+    # Names, reasons and callers come from the cluster and pods' logs: none may drive the terminal.
+    return "\n".join(safe_line(line) for line in lines) + "\n"

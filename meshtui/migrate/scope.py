@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.injection import SYSTEM_NAMESPACES
+from meshtui.tls.check import Scope as CheckScope
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,10 @@ class Scope:
             return list(self.namespaces)
         skip = SYSTEM_NAMESPACES | {snapshot.mesh.root_namespace}
         return sorted(ns.name for ns in snapshot.namespaces.values() if ns.name not in skip)
+
+    def pods(self, snapshot: Snapshot) -> list[Pod]:
+        """The members' pods, as the TLS check picks a namespace's (Observe runs that check)."""
+        return [p for ns in self.members(snapshot) for p in CheckScope("namespace", ns).pods(snapshot)]
 
     def to_data(self) -> dict[str, Any]:
         return {"mesh": self.mesh, "namespaces": list(self.namespaces)}

@@ -35,7 +35,8 @@ class AppliedStep:
 class Window:
     start: str
     end: str
-    callers: tuple[dict[str, Any], ...] = ()  # PlaintextCaller.to_data() of the window
+    callers: tuple[dict[str, Any], ...] = ()  # PlaintextCaller.to_data() of the window, with its source
+    unknown: tuple[dict[str, Any], ...] = ()  # UnreadPod.to_data(): pods whose callers the window could not see
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,8 @@ class MigrationState:
             "applied": [{"title": a.title, "journal_id": a.journal_id, "at": a.at, "yaml": a.yaml}
                         for a in self.applied],
             "exceptions": [e.to_data() for e in self.exceptions],
-            "windows": [{"start": w.start, "end": w.end, "callers": list(w.callers)} for w in self.windows],
+            "windows": [{"start": w.start, "end": w.end, "callers": list(w.callers), "unknown": list(w.unknown)}
+                        for w in self.windows],
             "fingerprint": self.fingerprint, "rolled_back": list(self.rolled_back),
             "verifying": self.verifying.to_data() if self.verifying else None,
         }
@@ -92,8 +94,8 @@ class MigrationState:
             applied=tuple(AppliedStep(str(a["title"]), str(a.get("journal_id") or ""), str(a.get("at") or ""),
                                       str(a.get("yaml") or "")) for a in data.get("applied") or ()),
             exceptions=tuple(PortException.from_data(e) for e in data.get("exceptions") or ()),
-            windows=tuple(Window(str(w["start"]), str(w["end"]), tuple(w.get("callers") or ()))
-                          for w in data.get("windows") or ()),
+            windows=tuple(Window(str(w["start"]), str(w["end"]), tuple(w.get("callers") or ()),
+                                 tuple(w.get("unknown") or ())) for w in data.get("windows") or ()),
             fingerprint=str(data.get("fingerprint") or ""),
             rolled_back=tuple(str(t) for t in data.get("rolled_back") or ()),
             verifying=Verifying.from_data(data["verifying"]) if data.get("verifying") else None,

@@ -60,7 +60,9 @@ def describe(obj: Any, kind: str | None = None) -> str:
     """"Kind namespace/name" as far as the object says it, for naming a skipped object."""
     if not isinstance(obj, Mapping):
         return kind or "object"
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+    meta = obj.get("metadata")
+    if not isinstance(meta, Mapping):
+        meta = {}
     kind = kind or (obj.get("kind") if isinstance(obj.get("kind"), str) else "") or "object"
     name = meta.get("name") if isinstance(meta.get("name"), str) else "?"
     ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) else ""
@@ -252,8 +254,10 @@ TLS_MODES = ("DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL")
 
 def _enum(value: Any, allowed: tuple[str, ...], where: str, rejected: list[str]) -> str | None:
     """The value if it is one of ``allowed``; otherwise None, and why the API server rejects it."""
-    if value is None or value in allowed:
-        return value
+    if value is None:
+        return None
+    if value in allowed:
+        return str(value)
     shown = repr(value)[:40]
     rejected.append(f"{where}: Unsupported value: {shown}: supported values: {', '.join(allowed)}")
     return None

@@ -7,7 +7,7 @@ hand snapshots to the UI without locks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Literal, Mapping
+from typing import Any, Iterable, Literal, Mapping
 
 from meshtui.model.objects import (
     AuthorizationPolicy,
@@ -49,6 +49,10 @@ COLLECTION: dict[type, str] = {
     Sidecar: "sidecars",
     Waypoint: "waypoints",
 }
+
+# Snapshot's collections by field name, as keyword arguments. Each holds only the class COLLECTION
+# names it for, which a type checker cannot follow through a string key: the values are Any.
+_Collections = dict[str, Any]
 
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 
@@ -96,8 +100,8 @@ class Snapshot:
         buckets: dict[str, list[ModelObject]] = {name: [] for name in COLLECTION.values()}
         for obj in objects:
             buckets[COLLECTION[type(obj)]].append(obj)
-        return cls(**{name: _index(objs) for name, objs in buckets.items()}, mesh=mesh or MeshSettings(),
-                   skipped=tuple(skipped))
+        collections: _Collections = {name: _index(objs) for name, objs in buckets.items()}
+        return cls(**collections, mesh=mesh or MeshSettings(), skipped=tuple(skipped))
 
     def objects(self) -> Iterable[ModelObject]:
         for name in COLLECTION.values():
@@ -115,7 +119,8 @@ class Snapshot:
                 coll.pop(key_of(ev.obj), None)
             else:
                 coll[key_of(ev.obj)] = ev.obj
-        return replace(self, **changed) if changed else self
+        collections: _Collections = changed
+        return replace(self, **collections) if changed else self
 
     def changes_to(self, other: Snapshot) -> list[ChangeEvent]:
         """Events turning this snapshot into ``other`` (mesh settings aside)."""

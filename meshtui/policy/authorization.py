@@ -10,6 +10,7 @@ the peer's mTLS identity, so they match nothing for a plaintext caller.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from meshtui.model.objects import AuthorizationPolicy, Pod
 from meshtui.model.snapshot import Snapshot
@@ -32,7 +33,7 @@ def _string_match(pattern: str, value: str) -> bool:
     return value == pattern
 
 
-def _field_matches(spec: Mapping, key: str, value: str) -> bool:
+def _field_matches(spec: Mapping[str, Any], key: str, value: str) -> bool:
     """A positive field and its not-field; absent fields match everything."""
     yes, no = spec.get(key), spec.get("not" + key[0].upper() + key[1:])
     if yes is not None and not any(_string_match(str(p), value) for p in yes):
@@ -40,7 +41,7 @@ def _field_matches(spec: Mapping, key: str, value: str) -> bool:
     return not (no is not None and any(_string_match(str(p), value) for p in no))
 
 
-def _rule_matches(rule: Mapping, principal: str, port: int, method: str, path: str) -> bool:
+def _rule_matches(rule: Mapping[str, Any], principal: str, port: int, method: str, path: str) -> bool:
     source_ns = principal.split("/ns/", 1)[1].split("/", 1)[0] if "/ns/" in principal else ""
     sources = [f.get("source") or {} for f in rule.get("from") or ()]
     if sources and not any(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from meshtui.model.objects import DestinationRule, Pod, Ref, Service, ServicePort, TLSSettings
 from meshtui.model.snapshot import Snapshot
@@ -86,7 +87,7 @@ def visible(rule: DestinationRule, to_namespace: str) -> bool:
     return "*" in export or to_namespace in export or ("." in export and rule.namespace == to_namespace)
 
 
-def dr_order(rule: DestinationRule) -> tuple:
+def dr_order(rule: DestinationRule) -> tuple[datetime, str, str]:
     return (rule.created, rule.name, rule.namespace)
 
 
@@ -292,13 +293,14 @@ def client_groups(analysis: Analysis, rules: RuleIndex) -> list[list[Pod]]:
         ns: tuple(sorted({k for r in rs if r.workload_selector for k in r.workload_selector}))
         for ns, rs in rules.by_namespace.items()
     }
-    groups: dict[tuple, dict[tuple[str, str, str], Pod]] = defaultdict(dict)
+    # A sidecar's profile: (True, namespace, the selector labels' values); (False, ...) otherwise.
+    groups: dict[tuple[object, ...], dict[tuple[str, str, str], Pod]] = defaultdict(dict)
     for pod in sorted(analysis.snapshot.pods.values(), key=lambda p: p.key):
         if is_istiod(pod):
             continue
         if pod.has_sidecar:
             keys = selector_keys.get(pod.namespace, ())
-            profile: tuple = (True, pod.namespace, tuple(pod.labels.get(k) for k in keys))
+            profile: tuple[object, ...] = (True, pod.namespace, tuple(pod.labels.get(k) for k in keys))
         elif analysis.pod(pod).captured:
             profile = (False, "ambient")
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import cached_property
 from typing import Mapping
 
@@ -24,7 +25,7 @@ from meshtui.policy.report import DEFAULT_SOURCE, NONE, PERMISSIVE, UNSET, PodMt
 from meshtui.policy.services import ServiceIndex, target_port
 
 
-def pa_order(pa: PeerAuthentication) -> tuple:
+def pa_order(pa: PeerAuthentication) -> tuple[datetime, str, str]:
     return (pa.created, pa.name, pa.namespace)
 
 
@@ -146,9 +147,9 @@ class Analysis:
     def __init__(self, snapshot: Snapshot, known: Mapping[tuple[str, str], PodMtls] | None = None):
         # A policy the API server would reject never takes effect: it is left out of the analysis
         # (and reported as MT0012) rather than read as if its invalid mode were a mode.
-        self.rejected: tuple[PeerAuthentication | DestinationRule, ...] = tuple(
-            o for o in (*snapshot.peer_authentications.values(), *snapshot.destination_rules.values()) if o.rejected
-        )
+        policies: list[PeerAuthentication | DestinationRule] = [
+            *snapshot.peer_authentications.values(), *snapshot.destination_rules.values()]
+        self.rejected: tuple[PeerAuthentication | DestinationRule, ...] = tuple(o for o in policies if o.rejected)
         if self.rejected:
             snapshot = replace(
                 snapshot,

@@ -147,9 +147,9 @@ def explain(snapshot: Snapshot, pod: Pod, port: int | None, observed: Iterable[O
               decided_at("workload", wl), "no policy selects this pod"),
     ]
     if port is not None:
-        has_entry = wl is not None and port in wl.port_level
+        entry = wl if wl is not None and port in wl.port_level else None
         levels.append(_step(
-            "port", wl if has_entry else None, [], wl.port_level[port] if has_entry else None,
+            "port", entry, [], entry.port_level[port] if entry else None,
             decided_at("port", wl),
             f"no portLevelMtls for port {port}" if wl is not None else "port levels need a workload policy",
         ))

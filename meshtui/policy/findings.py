@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from meshtui.model.objects import AuthorizationPolicy, DestinationRule, Pod, Ref, Service, TLSSettings
+from meshtui.model.objects import (
+    AMBIENT,
+    DATAPLANE_LABEL,
+    AuthorizationPolicy,
+    DestinationRule,
+    Namespace,
+    Pod,
+    Ref,
+    Service,
+    TLSSettings,
+)
 from meshtui.policy.ambient import ambient_findings
 from meshtui.policy.clients import (
     FAIL,
@@ -405,8 +415,8 @@ def restart_findings(analysis: Analysis) -> Iterator[Finding]:
         if pod.template or pod.has_sidecar or pod.phase in ("Succeeded", "Failed") or is_control_plane(pod, root) \
                 or snapshot.mesh.labels_unknown(pod.namespace):
             continue
-        ns = snapshot.namespaces.get(("", pod.namespace))
-        if would_inject(ns, pod.labels, pod.annotations, host_network=pod.host_network,
+        namespace = snapshot.namespaces.get(("", pod.namespace))
+        if would_inject(namespace, pod.labels, pod.annotations, host_network=pod.host_network,
                         revisions=snapshot.mesh.revisions):
             kind, name = workload_of(pod)
             pending[(pod.namespace, kind, name)].append(pod)
@@ -439,16 +449,16 @@ def rejected_findings(analysis: Analysis) -> Iterator[Finding]:
 # --- STRICT on paper, plaintext in fact: MT0013 ----------------------------------------------------
 
 def strict_gap_findings(analysis: Analysis) -> Iterator[Finding]:
-    """A STRICT policy covering pods without a sidecar: nothing enforces it there, they take plaintext.
+    """A STRICT policy covering pods no proxy serves: nothing enforces it there, they take plaintext.
 
-    Reported once per deciding policy and namespace; MT0004 already covers a workload policy that
-    selects only sidecar-less pods.
+    Pods ztunnel captures are served: it enforces STRICT in ambient mode. Reported once per deciding
+    policy and namespace; MT0004 already covers a workload policy that selects only such pods.
     """
     snapshot = analysis.snapshot
     root = snapshot.mesh.root_namespace
     gaps: dict[tuple[str, str, str, str], list[Pod]] = defaultdict(list)
     for pod in snapshot.pods.values():
-        if pod.has_sidecar or pod.phase in ("Succeeded", "Failed") or is_control_plane(pod, root):
+        if pod.phase in ("Succeeded", "Failed") or is_control_plane(pod, root) or analysis.pod(pod).in_mesh:
             continue
         res = analysis.policies.resolve(pod)
         if res.mode == STRICT and res.source.kind:
@@ -457,19 +467,27 @@ def strict_gap_findings(analysis: Analysis) -> Iterator[Finding]:
     for (pa_ns, pa_name, level, namespace), pods in sorted(gaps.items()):
         pa = snapshot.peer_authentications.get((pa_ns, pa_name))
         if level == "workload" and pa is not None and pa.selector and not any(
-                p.has_sidecar for p in analysis.services.pods.selected_by(pa_ns, pa.selector)):
+                analysis.pod(p).in_mesh for p in analysis.services.pods.selected_by(pa_ns, pa.selector)):
             continue
         pods.sort(key=lambda p: p.name)
         names = ", ".join(p.name for p in pods[:3]) + (f" (+{len(pods) - 3} more)" if len(pods) > 3 else "")
         ns_obj = snapshot.namespaces.get(("", namespace))
-        label = "" if all(would_inject(ns_obj, p.labels, p.annotations, revisions=snapshot.mesh.revisions)
-                          for p in pods) else f"kubectl label namespace {namespace} {LEGACY_LABEL}=enabled\n"
         have = "1 pod has" if len(pods) == 1 else f"{len(pods)} pods have"
         yield Finding(
             "MT0013", "warning", "PeerAuthentication", pa_ns, pa_name,
-            f"{namespace} is STRICT by {level} policy {pa_ns}/{pa_name}, but {have} no sidecar and "
-            f"accept{'s' if len(pods) == 1 else ''} plaintext: {names}.",
-            "# give them a sidecar (restart after injection is enabled):\n" + label
-            + "\n".join(sorted({restart_fix(p) for p in pods})),
+            f"{namespace} is STRICT by {level} policy {pa_ns}/{pa_name}, but {have} no proxy (no sidecar, "
+            f"not captured by ztunnel) and accept{'s' if len(pods) == 1 else ''} plaintext: {names}.",
+            _strict_gap_fix(ns_obj, pods, snapshot.mesh.revisions),
             tuple(p.ref for p in pods),
         )
+
+
+def _strict_gap_fix(ns_obj: Namespace | None, pods: list[Pod], revisions: Iterable[str]) -> str:
+    if ns_obj is not None and ns_obj.dataplane == AMBIENT:
+        # In an ambient namespace such pods opted out; istio-cni captures them once the label goes.
+        return ("# they opted out of ambient: drop the label (from the workload's pod template too):\n"
+                + "\n".join(f"kubectl label pod -n {p.namespace} {p.name} {DATAPLANE_LABEL}-" for p in pods))
+    label = "" if all(would_inject(ns_obj, p.labels, p.annotations, revisions=revisions)
+                      for p in pods) else f"kubectl label namespace {pods[0].namespace} {LEGACY_LABEL}=enabled\n"
+    return ("# give them a sidecar (restart after injection is enabled):\n" + label
+            + "\n".join(sorted({restart_fix(p) for p in pods})))

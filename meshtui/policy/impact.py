@@ -43,10 +43,6 @@ class Impact:
     rule_conflicts: tuple[Finding, ...]
     exposures: tuple[Finding, ...]
 
-    @property
-    def breaks_something(self) -> bool:
-        return bool(self.failing_clients or self.rule_conflicts or self.exposures)
-
 
 def mode_changes(before: Analysis, after: Analysis) -> list[ModeChange]:
     out = []
@@ -106,6 +102,7 @@ def _observed_failures(before: ClientModel, after: ClientModel,
         svc = after.analysis.snapshot.services.get((ns, name))
         if svc is None or not any(p.port == port for p in svc.ports):
             continue
+        pred: ClientPrediction | None
         if isinstance(client, Pod):
             pred = after.predict(client, svc, port)
         else:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from datetime import datetime
+from typing import Iterable, Mapping, Protocol, TypeVar
 
 from meshtui.model.objects import (
     AuthorizationPolicy,
@@ -43,7 +44,17 @@ def _host_matches(host: str, hosts: set[str]) -> bool:
     return host in hosts
 
 
-def _by_age(objs: list) -> tuple:
+class _Aged(Protocol):
+    @property
+    def created(self) -> datetime: ...
+    @property
+    def name(self) -> str: ...
+
+
+_A = TypeVar("_A", bound=_Aged)
+
+
+def _by_age(objs: Iterable[_A]) -> tuple[_A, ...]:
     return tuple(sorted(objs, key=lambda o: (o.created, o.name)))
 
 

@@ -13,6 +13,7 @@ from typing import ClassVar, Sequence, TypeVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -158,7 +159,7 @@ class InjectionScreen(ChoiceScreen[InjectionChoice]):
 @dataclass(frozen=True, slots=True)
 class Notice:
     message: str
-    severity: str  # "information" / "warning" / "error", as App.notify takes it
+    severity: SeverityLevel
 
 
 def result_notice(result: ApplyResult) -> Notice:

@@ -3,11 +3,18 @@
 On mount a thread worker sends every object with dryRun so the server's validation (422 messages,
 RBAC, webhooks) shows up here; confirm is only enabled once that passed. Escape dismisses with None
 and nothing is sent. The real apply also runs in a worker; the screen dismisses with its result.
+
+When the change moves pods from PERMISSIVE to STRICT that no recent TLS check covered, a quick TLS
+check of just those pods runs beside the dry run, and the impact is predicted again with the plaintext
+callers it saw — labelled as what was observed in its window, not as certainty. It does not hold up
+confirm (it only reads), and it stops when the preview closes.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Sequence
+import threading
+from datetime import datetime
+from typing import Callable, ClassVar, Sequence
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -25,10 +32,14 @@ from meshtui.change.diff import plan_diff
 from meshtui.change.impact_view import impact_lines, plan_impact
 from meshtui.change.journal import Journal
 from meshtui.change.plan import ChangePlan
-from meshtui.policy.impact import Observed
+from meshtui.policy.impact import Impact, Observed
 from meshtui.text import safe_line, safe_text
+from meshtui.tls.check import Progress, Scope, run_check
+from meshtui.tls.observed import observed_callers, quick_check_note, unchecked_strict_pods
 
 CONFIRM_WORD = "STRICT"
+# Shorter than a TLS check's default: the preview is waiting; the note states the window.
+QUICK_WINDOW_S = 5.0
 
 
 class PreviewScreen(ModalScreen[ApplyResult | None]):
@@ -57,16 +68,35 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
             self.result = result
 
     class ImpactReady(Message):
-        def __init__(self, lines: list[str]) -> None:
+        def __init__(self, lines: list[str], *, evidence: str | None = None,
+                     unchecked: frozenset[tuple[str, str]] = frozenset()) -> None:
+            """``evidence``: the new note on where observed callers come from (None: unchanged);
+            ``unchecked``: pods going STRICT that still need a quick TLS check."""
             super().__init__()
             self.lines = lines
+            self.evidence = evidence
+            self.unchecked = unchecked
+
+    class QuickCheckProgress(Message):
+        def __init__(self, progress: Progress) -> None:
+            super().__init__()
+            self.progress = progress
 
     def __init__(self, plan: ChangePlan, backend: Backend, *, observed: Sequence[Observed] = (),
-                 journal: Journal | None = None, read_only: bool = False, evidence: str = "") -> None:
+                 journal: Journal | None = None, read_only: bool = False, evidence: str = "",
+                 checked: frozenset[tuple[str, str]] = frozenset(),
+                 now: Callable[[], datetime] | None = None) -> None:
         """``observed``: plaintext calls seen in the traffic, for the impact prediction; ``evidence``
-        says where they come from (source, window, age)."""
+        says where they come from (source, window, age); ``checked``: the pods the recent TLS check
+        behind them covered (the others get a quick check); ``now``: the app's clock, for its window."""
         super().__init__()
         self._evidence = evidence
+        self._checked = checked
+        self._now = now
+        self._quick_cancel = threading.Event()
+        self.quick_check_started = False
+        self.quick_check_done = False
+        self._before_quick_check = ""  # the evidence note before the quick check's
         self.plan = plan
         self._backend = backend
         self._observed = tuple(observed)
@@ -116,15 +146,20 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
         hint = "\n  re-read the cluster and try again" if self.dry_run.conflict else ""
         return "Server dry run: REJECTED\n" + "\n".join(lines or [f"  {self.dry_run.error}"]) + hint
 
+    def _predict(self, observed: Sequence[Observed]) -> tuple[Impact | None, list[str]]:
+        try:
+            result = plan_impact(self.plan, observed)
+            return result, impact_lines(result)
+        except Exception as exc:
+            # A bug in the prediction must not cost the user the dry run (a worker error ends the app).
+            return None, [f"prediction unavailable: {type(exc).__name__}: {exc}"]
+
     @work(thread=True, exclusive=True, group="change-preview")
     def _check(self) -> None:
         """Impact first (pure, from the snapshots), then the server's dry run."""
-        try:
-            lines = impact_lines(plan_impact(self.plan, self._observed))
-        except Exception as exc:
-            # A bug in the prediction must not cost the user the dry run (a worker error ends the app).
-            lines = [f"prediction unavailable: {type(exc).__name__}: {exc}"]
-        self.post_message(self.ImpactReady(lines))
+        result, lines = self._predict(self._observed)
+        unchecked = unchecked_strict_pods(result, self._checked) if result is not None else frozenset()
+        self.post_message(self.ImpactReady(lines, unchecked=unchecked))
         if self.plan.empty:
             return
         try:
@@ -143,9 +178,50 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
             self._journal.record(self._backend.context, self.plan.title, result, undoes=self.plan.undoes)
         self.post_message(self.ApplyFinished(result))
 
+    @work(thread=True, group="change-preview-tls", exit_on_error=False)
+    def _quick_check(self, pods: frozenset[tuple[str, str]]) -> None:
+        """A TLS check of ``pods`` only, then the impact again with the plaintext callers it saw."""
+        phases: set[str] = set()
+
+        def progress(p: Progress) -> None:
+            # Per phase, not per pod: a mesh-wide change would otherwise re-render the preview per pod.
+            if p.phase not in phases:
+                phases.add(p.phase)
+                self.post_message(self.QuickCheckProgress(p))
+
+        report = run_check(self._backend, self.plan.before, Scope("pods", keys=pods), window_s=QUICK_WINDOW_S,
+                           cancel=self._quick_cancel, now=self._now, progress=progress)
+        if report.cancelled:
+            return
+        _, lines = self._predict([*self._observed, *observed_callers(report, self.plan.before)])
+        note, before = quick_check_note(report), self._before_quick_check
+        self.post_message(self.ImpactReady(lines, evidence=f"{before}; {note}" if before else note))
+
     def on_preview_screen_impact_ready(self, message: ImpactReady) -> None:
         self.impact = message.lines
+        if message.evidence is not None:
+            self._evidence = message.evidence
+            self.quick_check_done = True
+        if message.unchecked and not self.quick_check_started:
+            self.quick_check_started = True
+            self._before_quick_check = self._evidence
+            self._quick_check(message.unchecked)
+            self._show_quick_progress(Progress(0, len(message.unchecked), "starting", {}))
         self.query_one("#impact", Static).update(Text(safe_text(self._impact_text())))
+
+    def _show_quick_progress(self, p: Progress) -> None:
+        running = (f"quick TLS check of the {p.total} pod{'s' if p.total != 1 else ''} this change makes STRICT: "
+                   f"running, {p.phase}…")
+        before = self._before_quick_check
+        self._evidence = f"{before}; {running}" if before else running
+        self.query_one("#impact", Static).update(Text(safe_text(self._impact_text())))
+
+    def on_preview_screen_quick_check_progress(self, message: QuickCheckProgress) -> None:
+        if not self.quick_check_done:  # a progress message may trail the result
+            self._show_quick_progress(message.progress)
+
+    def on_unmount(self) -> None:
+        self._quick_cancel.set()
 
     def on_preview_screen_dry_run_finished(self, message: DryRunFinished) -> None:
         self.dry_run = message.result

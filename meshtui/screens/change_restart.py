@@ -2,7 +2,7 @@
 offer, and live progress until their pods are ready with the expected containers, or a timeout
 that names what blocks them.
 
-The main screen forwards every fresh snapshot through :meth:`RestartScreen.update_snapshot`; the
+The app forwards every fresh snapshot through :meth:`RestartScreen.update_cluster`; the
 restart itself runs in a thread worker.
 """
 
@@ -27,6 +27,7 @@ from meshtui.change.plan import restart_plan
 from meshtui.change.rollout import RolloutState, rollout_state
 from meshtui.model.objects import Workload
 from meshtui.model.snapshot import Snapshot
+from meshtui.policy.report import MeshReport
 from meshtui.screens.change import result_notice
 from meshtui.text import safe_text
 
@@ -67,7 +68,7 @@ class RestartScreen(ModalScreen[bool | None]):
         self._journal = journal
         self._read_only = read_only
         self._started: float | None = None
-        self._shown = False  # widgets exist: update_snapshot() may come before the mount
+        self._shown = False  # widgets exist: update_cluster() may come before the mount
         self.phase = "offer"  # offer → restarting → done / timed-out / failed
         self.status_text = ""
 
@@ -88,7 +89,7 @@ class RestartScreen(ModalScreen[bool | None]):
         self._show()
         self.set_interval(1.0, self._tick)
 
-    def update_snapshot(self, snapshot: Snapshot) -> None:
+    def update_cluster(self, snapshot: Snapshot, report: MeshReport | None) -> None:
         self._snapshot = snapshot
         if self.phase == "restarting" and all(s.done for s in self.states):
             self.phase = "done"
@@ -151,7 +152,7 @@ class RestartScreen(ModalScreen[bool | None]):
         if not message.result.ok:
             self.phase = "failed"
             self.status_text = result_notice(message.result).message
-        self.update_snapshot(self._snapshot)
+        self.update_cluster(self._snapshot, None)
 
     def action_close(self) -> None:
         outcome = {"offer": None, "done": True}.get(self.phase, False)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from textual.binding import Binding
-from textual.screen import ModalScreen
+
+from meshtui.screens.base import MeshModalScreen
 
 
-class DialogScreen(ModalScreen[object]):
+class DialogScreen(MeshModalScreen[object]):
     BINDINGS = [Binding("escape", "close", "Close", id="dialog.close")]
 
     DEFAULT_CSS = """

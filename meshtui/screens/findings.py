@@ -12,13 +12,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from meshtui.model.objects import Namespace, Pod, Ref, Service, Workload
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.report import Finding, MeshReport
 from meshtui.render import finding_row, severity_text
+from meshtui.screens.base import MeshScreen
 from meshtui.screens.dialog import DialogScreen
 from meshtui.screens.yaml_view import to_yaml
 from meshtui.widgets.resource_table import ResourceTable
@@ -117,7 +117,7 @@ class FindingScreen(DialogScreen):
         self.query_one("#finding-body").focus()
 
 
-class FindingsScreen(Screen):
+class FindingsScreen(MeshScreen[None]):
     """`F`: every finding of the mesh, filterable by any text of the row (code, namespace, kind, words)."""
 
     BINDINGS = [

@@ -24,7 +24,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from meshtui.backend.base import Backend, BackendError, LogOptions
@@ -35,6 +34,9 @@ from meshtui.idle_gc import IdleCollector
 from meshtui.logs.buffer import LogBuffer, LogFilter, Search, parse_filter
 from meshtui.logs.record import LogRecord
 from meshtui.logs.saved import MARKER_POD, change_marker, read_line, saved_line
+from meshtui.model.snapshot import Snapshot
+from meshtui.policy.report import MeshReport
+from meshtui.screens.base import MeshScreen
 from meshtui.text import safe_line
 from meshtui.widgets.log_explain import LogExplain
 from meshtui.widgets.log_view import LogView
@@ -70,7 +72,7 @@ def default_save_path(title: str, now: datetime) -> str:
     return f"./meshtui-{safe}-{now.strftime('%Y%m%d-%H%M%S')}.log"
 
 
-class LogsScreen(Screen[None]):
+class LogsScreen(MeshScreen[None]):
     """Tails ``targets_provider()`` through ``backend``; ``backend`` None means static lines (a file)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -226,7 +228,7 @@ class LogsScreen(Screen[None]):
             self.tail.stop(timeout=0)
             self.tail = None
 
-    def refresh_targets(self) -> None:
+    def update_cluster(self, snapshot: Snapshot, report: MeshReport | None) -> None:
         """Re-read the targets (the cluster changed): new pods join, deleted pods leave."""
         if self.tail is not None:
             self.tail.set_targets(self.targets_provider())

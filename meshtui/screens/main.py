@@ -1,23 +1,38 @@
 """The main screen: namespaces, pods, policies and Envoy logs, all visible at once.
 
 Selection flows namespace → pods → policies and logs. The screen never calls the backend: it
-renders the snapshot and report the app hands it, and the log pane's tail runs on its own threads.
+renders the snapshot and report the app hands it. The Envoy pane's tail, which the pane asks for,
+runs on the tail's own threads and hands its lines back to the pane as messages.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Callable
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
 
+from meshtui.backend.base import BackendError
+from meshtui.backend.log_tail import Batch, LogTail
+from meshtui.change.apply import ApplyResult, ReadOnlyError
+from meshtui.change.journal import UndoResult, plan_undo
+from meshtui.change.plan import (
+    MtlsScope,
+    ambient_plan,
+    ambient_workload_plan,
+    injection_plan,
+    mtls_plan,
+    redundant_port_entries,
+    revisions_in_use,
+)
+from meshtui.change.ports import port_choices
 from meshtui.command_line import USAGE, Command, CommandError, pick
 from meshtui.command_line import parse as parse_command
 from meshtui.model.objects import Pod
@@ -37,6 +52,13 @@ from meshtui.render import (
     virtual_service_row,
     waypoint_row,
 )
+from meshtui.screens.ambient import AmbientChoice, AmbientScreen, namespace_choices, workload_choice
+from meshtui.screens.base import MeshScreen
+from meshtui.screens.change import InjectionChoice, InjectionScreen, ModeChoice, ModePickerScreen, result_notice
+from meshtui.screens.change_flow import controller_of, observed_note, observed_plaintext, offer_restart, preview
+from meshtui.screens.change_preview import PreviewScreen
+from meshtui.screens.change_restart import RestartScreen
+from meshtui.screens.yaml_view import TextScreen
 from meshtui.text import safe_line, safe_text
 from meshtui.tls.report import TlsReport
 from meshtui.widgets.header import StatusHeader, header_text
@@ -84,7 +106,7 @@ class Pane(Vertical):
         yield self.filter_input
 
 
-class MainScreen(Screen):
+class MainScreen(MeshScreen[None]):
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="main.filter"),
         Binding("enter", "open", "Open", id="main.open"),
@@ -128,6 +150,7 @@ class MainScreen(Screen):
         self._namespace_rows: dict[str, tuple[tuple[object, ...], list]] = {}
         self.selected_pod: tuple[str, str] | None = None
         self._pods_timer: Timer | None = None
+        self._pane_tail: LogTail | None = None
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -326,6 +349,37 @@ class MainScreen(Screen):
         key = event.row_key.value
         self._select_pod(tuple(key.split("/", 1)) if key else None)  # type: ignore[arg-type]
 
+    # -- the Envoy pane's tail ---------------------------------------------------------------------
+    def on_pod_log_pane_follow(self, message: PodLogPane.Follow) -> None:
+        message.stop()
+        self._stop_pane_tail()
+        backend = self.app.backend
+        if backend is None or not message.targets:
+            return
+        pane, generation = self.log_pane, message.generation
+
+        def deliver(batch: Batch) -> None:
+            # The tail's dispatcher thread: waiting until the UI loop has taken the batch paces the
+            # tail to the loop (while it waits, the tail drops its oldest lines, not the UI).
+            with contextlib.suppress(RuntimeError):  # the app is shutting down
+                self.app.call_from_thread(pane.post_message, PodLogPane.Lines(generation, batch))
+
+        def failed(pod: str, error: str) -> None:
+            with contextlib.suppress(RuntimeError):
+                self.app.call_from_thread(pane.post_message, PodLogPane.TailFailed(generation, pod, error))
+
+        self._pane_tail = LogTail(backend, message.targets, message.options, deliver, on_error=failed)
+        self._pane_tail.start()
+
+    def _stop_pane_tail(self) -> None:
+        if self._pane_tail is not None:
+            # No waiting: the dispatcher may be blocked handing a batch to this very thread.
+            self._pane_tail.stop(timeout=0)
+            self._pane_tail = None
+
+    def on_unmount(self) -> None:
+        self._stop_pane_tail()
+
     def _select_pod(self, key: tuple[str, str] | None) -> None:
         if key == self.selected_pod:
             return
@@ -412,9 +466,9 @@ class MainScreen(Screen):
             self.policies.focus()
         elif command.name == "ctx":
             if command.argument:
-                self.app.do_switch_context(command.argument)  # type: ignore[attr-defined]
+                self.app.do_switch_context(command.argument)
             else:
-                self.app.action_switch_context()  # type: ignore[attr-defined]
+                self.app.action_switch_context()
         elif command.name == "findings":
             from meshtui.screens.findings import FindingsScreen
 
@@ -422,9 +476,10 @@ class MainScreen(Screen):
         elif command.name == "logs":
             self.action_logs()
         elif command.name == "help":
-            self.app.action_help()  # type: ignore[attr-defined]
+            self.app.action_help()
         elif command.name == "quit":
-            self.app.run_action("quit")
+            # A coroutine: call_later awaits it on the loop (called bare it would never run).
+            self.app.call_later(self.app.action_quit)
 
     def select_namespace(self, name: str) -> bool:
         if self.snapshot is None:
@@ -516,15 +571,14 @@ class MainScreen(Screen):
         if pod is None or self.snapshot is None:
             self.notify("select a pod to explain its mTLS mode", timeout=2)
             return
-        from meshtui.screens.actions import observed_note, observed_plaintext
         from meshtui.screens.explain import ExplainScreen
         from meshtui.tls.observed import is_recent
 
         # Clients seen calling come from a recent TLS check; without one explain says they are unknown.
         app = self.app
         seen = app.tls_report is not None and is_recent(app.tls_checked_at, app.now())
-        observed = observed_plaintext(self) if seen else None
-        self.app.push_screen(ExplainScreen(self.snapshot, pod, observed, observed_note(self) if seen else ""))
+        observed = observed_plaintext(app) if seen else None
+        self.app.push_screen(ExplainScreen(self.snapshot, pod, observed, observed_note(app) if seen else ""))
 
     def action_yaml(self) -> None:
         key = self.policies.selected_key
@@ -577,30 +631,138 @@ class MainScreen(Screen):
 
         self.app.push_screen(FindingsScreen())
 
+    # -- changes: pick → plan → preview → apply (change_flow) ----------------------------------------
     def action_injection(self) -> None:
-        from meshtui.screens.actions import open_injection
+        snap, name = self.snapshot, self.selected_namespace
+        if snap is None or name is None:
+            return
+        ns = snap.namespaces[("", name)]
 
-        open_injection(self)
+        def chosen(choice: InjectionChoice | None) -> None:
+            if choice is None:
+                return
+            preview(self, lambda s: injection_plan(s, name, enabled=choice.enabled, revision=choice.revision),
+                    then=lambda: offer_restart(self, name, want_sidecar=choice.enabled))
+
+        self.app.push_screen(InjectionScreen(name, ns.injection, revisions_in_use(snap)), chosen)
 
     def action_ambient(self) -> None:
-        from meshtui.screens.ambient import open_ambient
+        snap = self.snapshot
+        if snap is None or self.selected_namespace is None:
+            return
+        pod = self.current_pod() if self.focused is self.pods else None
+        if pod is not None:
+            workload = controller_of(snap, pod)
+            if workload is None:
+                self.notify("select a pod of a Deployment, StatefulSet or DaemonSet", timeout=3)
+                return
+            result = self.report.pods.get(pod.key) if self.report else None
+            current = result.dataplane if result else "?"
 
-        open_ambient(self)
+            def chosen_workload(c: AmbientChoice | None) -> None:
+                if c is not None:
+                    preview(self, lambda s: ambient_workload_plan(
+                        s, s.workloads.get((workload.namespace, f"{workload.kind}/{workload.name}"), workload),
+                        opt_out=not c.enabled))
+
+            self.app.push_screen(AmbientScreen(f"Ambient for {workload.kind} {workload.name}",
+                                               f"{pod.name}: {current}", [workload_choice(workload)]),
+                                 chosen_workload)
+            return
+        name = self.selected_namespace
+        ns = snap.namespaces[("", name)]
+
+        def chosen(c: AmbientChoice | None) -> None:
+            if c is None:
+                return
+            then = (lambda: offer_restart(self, name, want_sidecar=False)) if c.enabled else None
+            preview(self, lambda s: ambient_plan(s, name, enabled=c.enabled), then=then)
+
+        self.app.push_screen(AmbientScreen(f"Ambient for {name}", ns.dataplane,
+                                           namespace_choices(ns.dataplane, name)), chosen)
 
     def action_mtls(self) -> None:
-        from meshtui.screens.actions import open_mtls
-
-        open_mtls(self, port_level=False)
+        self._open_mtls(port_level=False)
 
     def action_port_mtls(self) -> None:
-        from meshtui.screens.actions import open_mtls
+        self._open_mtls(port_level=True)
 
-        open_mtls(self, port_level=True)
+    def _mtls_scope(self) -> MtlsScope | None:
+        """Namespace pane → namespace (the root namespace → mesh); pods pane → the pod's workload."""
+        snap, pod = self.snapshot, self.current_pod()
+        if snap is None:
+            return None
+        if self.focused is self.pods and pod is not None:
+            workload = controller_of(snap, pod)
+            return MtlsScope.of_workload(workload) if workload else None
+        if self.selected_namespace is None:
+            return None
+        if self.selected_namespace == snap.mesh.root_namespace:
+            return MtlsScope.mesh()
+        return MtlsScope.of_namespace(self.selected_namespace)
+
+    def _current_mode(self, scope: MtlsScope) -> tuple[str, str]:
+        report = self.report
+        if report is None:
+            return "?", "?"
+        if scope.level == "mesh":
+            return report.mesh.mtls, str(report.mesh.source)
+        if scope.level == "namespace":
+            summary = report.namespaces.get(scope.namespace)
+            return (summary.mtls, str(summary.source)) if summary else ("?", "?")
+        pod = self.current_pod()
+        result = report.pods.get(pod.key) if pod else None
+        return (result.mode, str(result.source)) if result else ("?", "?")
+
+    def _open_mtls(self, *, port_level: bool) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
+        pod = self.current_pod()
+        if port_level:
+            workload = controller_of(snap, pod) if pod else None
+            if pod is None or workload is None:
+                self.notify("select a pod of a workload to set a port-level mode", timeout=3)
+                return
+            scope = MtlsScope.of_workload(workload)
+            ports = port_choices(snap, pod)
+            if not ports:
+                self.notify(f"{pod.name} declares no ports", timeout=3)
+                return
+        else:
+            found = self._mtls_scope()
+            if found is None:
+                self.notify("select a namespace, or a pod of a workload", timeout=3)
+                return
+            scope, ports = found, []
+        current, source = self._current_mode(scope)
+
+        def chosen(choice: ModeChoice | None) -> None:
+            if choice is None:
+                return
+            target = MtlsScope.of_port(scope.workload, choice.port) if choice.port is not None and scope.workload \
+                else scope
+            preview(self, lambda s: mtls_plan(s, target, choice.mode))
+
+        label = f"{scope.describe()} ports" if port_level else scope.describe()
+        hint = ""
+        if port_level and scope.workload is not None:
+            same = redundant_port_entries(snap, scope.workload)
+            if same:
+                ports_text = ", ".join(f"{p} ({m})" for p, m in same.items())
+                hint = f"port {ports_text}: same as the workload's mode, changes nothing — choose it, then inherit, " \
+                    "to remove the entry"
+        self.app.push_screen(ModePickerScreen(label, current, source, ports, hint), chosen)
 
     def action_restart(self) -> None:
-        from meshtui.screens.actions import open_restart
-
-        open_restart(self)
+        pod, snap = self.current_pod(), self.snapshot
+        workload = controller_of(snap, pod) if pod and snap else None
+        if snap is None or pod is None or workload is None:
+            self.notify("select a pod of a Deployment, StatefulSet or DaemonSet to restart", timeout=3)
+            return
+        want = snap.namespaces[("", pod.namespace)].injection not in ("none", "disabled")
+        self.app.push_screen(RestartScreen(self.app.backend, snap, [workload], want_sidecar=want,
+                                           journal=self.app.journal, read_only=self.app.settings.read_only))
 
     def action_migrate(self) -> None:
         from meshtui.migrate.scope import Scope
@@ -613,6 +775,41 @@ class MainScreen(Screen):
         self.app.push_screen(MigrateScreen(scope))
 
     def action_undo(self) -> None:
-        from meshtui.screens.actions import run_undo
+        """Plan the undo in a worker (it reads the objects back), then preview it like any change."""
+        self._plan_undo(self.app.snapshot or Snapshot())
 
-        run_undo(self)
+    @work(thread=True, group="undo", exclusive=True, exit_on_error=False)
+    def _plan_undo(self, snapshot: Snapshot) -> None:
+        app = self.app
+        assert app.backend is not None
+        try:
+            result = plan_undo(app.backend, app.journal, app.backend.context, snapshot,
+                               read_only=app.settings.read_only)
+        except (BackendError, ReadOnlyError) as exc:
+            app.call_from_thread(app.notify, f"undo failed: {exc}", severity="error")
+            return
+        for warning in app.journal.warnings:
+            app.call_from_thread(app.notify, warning, title="journal", severity="warning", timeout=10)
+        app.call_from_thread(self._show_undo, result)
+
+    def _show_undo(self, result: UndoResult) -> None:
+        if result.status == "refused":
+            self.app.push_screen(TextScreen(f"Undo refused: {result.message}", result.diff))
+            return
+        if result.status == "planned" and result.plan is not None:
+
+            def done(applied: ApplyResult | None) -> None:
+                if applied is None:
+                    self.notify("cancelled: nothing changed", timeout=3)
+                    return
+                notice = result_notice(applied)
+                self.notify(notice.message, severity=notice.severity, timeout=8)
+                if applied.ok and not applied.dry_run and result.entry is not None:
+                    self.app.change_applied.publish(f"{result.entry.title} undone")
+
+            self.app.push_screen(PreviewScreen(result.plan, self.app.backend, journal=self.app.journal,
+                                               read_only=self.app.settings.read_only, now=self.app.now), done)
+            return
+        self.notify(result.message, severity="error" if result.status == "failed" else "information", timeout=8)
+        if result.status == "undone" and result.entry is not None and result.undo_entry is not None:
+            self.app.change_applied.publish(f"{result.entry.title} undone")

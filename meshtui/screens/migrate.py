@@ -2,9 +2,10 @@
 
 The screen only orchestrates: findings and steps come from the pure :mod:`meshtui.migrate`
 modules, changes go through the existing preview / apply / journal / undo, restarts through the
-restart screen with its rollout progress. Backend reads (metrics samples, proxy logs, undo) run in
-thread workers whose results come back with ``call_from_thread``. Time is the app's clock, so the
-windows follow the simulated clock in tests and the demo.
+restart screen with its rollout progress. Backend reads (the TLS check of each observe window,
+verify's metrics and proxy logs, undo) run in thread workers whose results come back with
+``call_from_thread``. Time is the app's clock, so the windows follow the simulated clock in tests
+and the demo.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
@@ -29,9 +29,9 @@ from meshtui.change.apply import ReadOnlyError
 from meshtui.change.journal import UndoResult, undo_last
 from meshtui.change.plan import ChangePlan, PlanError, injection_plan
 from meshtui.migrate.export import objects_yaml
-from meshtui.migrate.observe import PlaintextCaller, Sample, callers_between, take_sample
+from meshtui.migrate.observe import Observation, PlaintextCaller, UnreadPod, observe
 from meshtui.migrate.plan import Step, build_steps, find_workload
-from meshtui.migrate.preflight import Action, Issue, Preflight, preflight
+from meshtui.migrate.preflight import Action, Issue, Preflight, preflight, sidecar_action
 from meshtui.migrate.scope import PortException, Scope
 from meshtui.migrate.state import (
     STAGES,
@@ -44,14 +44,32 @@ from meshtui.migrate.state import (
     save,
     state_path,
 )
-from meshtui.migrate.verify import VerifyFailure, changed_ports, failures
+from meshtui.migrate.verify import PodKey, VerifyFailure, changed_ports, failures, metric_failures
 from meshtui.model.convert import format_time, parse_time
-from meshtui.model.objects import Workload
+from meshtui.model.objects import Pod, Workload
 from meshtui.model.snapshot import Snapshot
+from meshtui.policy.report import MeshReport
+from meshtui.screens.base import MeshScreen
+from meshtui.screens.change_flow import preview
+from meshtui.tls.check import Progress, TlsSource
+from meshtui.tls.metrics import Series, parse_stats
 from meshtui.widgets.resource_table import ResourceTable, Row
 
 TICK = 0.1  # real seconds between checks of the app clock for window ends
 SYNC_TIMEOUT = 5.0  # real seconds to wait for the watch to show an applied step
+Stats = dict[PodKey, tuple[Series, ...]]
+
+
+def read_stats(backend: TlsSource, pods: list[Pod]) -> tuple[Stats, list[str]]:
+    """Each pod's sidecar metrics, parsed as the TLS check parses them, and what could not be read."""
+    stats: Stats = {}
+    errors = []
+    for pod in pods:
+        try:
+            stats[pod.key] = tuple(parse_stats(backend.proxy_stats(pod.namespace, pod.name)))
+        except BackendError as exc:
+            errors.append(f"metrics of {pod.name}: {exc}")
+    return stats, errors
 
 
 def _callers_from(state: MigrationState) -> list[PlaintextCaller]:
@@ -62,7 +80,8 @@ def _callers_from(state: MigrationState) -> list[PlaintextCaller]:
             ns, _, rest = str(c["target"]).partition("/")
             workload, _, port = rest.rpartition(":")
             caller = PlaintextCaller(str(c["namespace"]), str(c["workload"]), ns, workload,
-                                     int(port) if port.isdigit() else 0, float(c.get("rate_per_s") or 0))
+                                     int(port) if port.isdigit() else 0, float(c.get("rate_per_s") or 0),
+                                     str(c.get("source") or "metrics"))
             seen[(caller.client, caller.target, "")] = caller
     return sorted(seen.values())
 
@@ -76,7 +95,7 @@ def reproduce(state: MigrationState) -> str:
             + ("---\n".join(docs) or "# nothing was applied"))
 
 
-class MigrateScreen(Screen):
+class MigrateScreen(MeshScreen[None]):
     DEFAULT_CSS = """
     MigrateScreen #stepper { height: 1; padding: 0 1; }
     MigrateScreen #summary { height: auto; padding: 0 1; }
@@ -105,10 +124,19 @@ class MigrateScreen(Screen):
         self.message = ""
         self.verify_failures: list[VerifyFailure] = []
         self._forced = False
-        self._window: tuple[Sample, datetime] | None = None
-        self._sampling = False
-        self._last_plaintext: datetime | None = None
+        # When the running observe window began (its first sample read), None while it is not waiting.
+        self._window: datetime | None = None
+        self._observing = False
+        # When the running check began; the next one starts a window later at the earliest, even when
+        # this one could read no pod and returned at once.
+        self._check_started: datetime | None = None
+        self._cancel = threading.Event()
+        # End of the last window that saw an unexcused plaintext caller or could not read a pod:
+        # quiet is counted from there, as an unread pod may hide a caller.
+        self._last_seen: datetime | None = None
         self._verify_polled: datetime | None = None
+        # The metrics sample taken as the verify window began: when, and the counters of the pods read.
+        self._verify_before: tuple[datetime, Stats] | None = None
         self._busy = False
         # Set after a step is applied until the watch shows it: planning the next step against a
         # snapshot without it would propose the same step again.
@@ -180,8 +208,10 @@ class MigrateScreen(Screen):
     def _enter(self, stage: str) -> None:
         self.message = ""
         if stage == "observe":
-            self._window = None
-            self._last_plaintext = self.app.now()
+            self._window = self._check_started = None
+            self._last_seen = self.app.now()
+        else:
+            self._cancel.set()  # an observe window still running ends at its next step
         self._recompute()
 
     def _members(self, snap: Snapshot) -> list[str]:
@@ -214,7 +244,7 @@ class MigrateScreen(Screen):
             self.message = problem
         self._show()
 
-    def update_cluster(self, snapshot: Snapshot, report: Any) -> None:
+    def update_cluster(self, snapshot: Snapshot, report: MeshReport | None) -> None:
         if self.state is None:
             return
         if self._awaiting is not None and fingerprint(snapshot, self._members(snapshot)) == self._awaiting:
@@ -249,8 +279,12 @@ class MigrateScreen(Screen):
         # sync keeps the cursor on the same finding or step while the list changes under it.
         self.query_one("#rows", ResourceTable).sync(self._pending)
         self.query_one("#summary", Static).update(Text(f"{self.state.scope.describe()} — {summary}"))
-        self.query_one("#detail", Static).update(Text(self.message or self._detail()))
+        self._show_detail()
         self.refresh_bindings()
+
+    def _show_detail(self) -> None:
+        # The last message (what could not be read, a refusal) and the highlighted row's detail: both matter.
+        self.query_one("#detail", Static).update(Text("\n".join(t for t in (self.message, self._detail()) if t)))
 
     def _add(self, key: str, item: Any, mark: str, what: str, detail: str) -> None:
         # Names come from the cluster: Text keeps them from being read as markup.
@@ -280,9 +314,9 @@ class MigrateScreen(Screen):
         return [c for c in callers if (c.target_namespace, c.target_workload, c.port) not in kept]
 
     def _quiet_for(self) -> float:
-        if self._last_plaintext is None:
+        if self._last_seen is None:
             return 0.0
-        return (self.app.now() - self._last_plaintext).total_seconds()
+        return (self.app.now() - self._last_seen).total_seconds()
 
     def _render_observe(self) -> str:
         assert self.state is not None
@@ -290,14 +324,23 @@ class MigrateScreen(Screen):
         callers = _callers_from(replace(self.state, windows=(last,))) if last else []
         for c in callers:
             excused = c not in self._unexcused([c])
-            note = "exception accepted" if excused else "x: keep the port PERMISSIVE for it, or inject it"
+            inject = self._caller_action(c)
+            note = "exception accepted" if excused else "x: keep the port PERMISSIVE for it" + (
+                f"; f: {inject.describe()}" if inject else " (meshtui cannot give it a sidecar)")
             self._add(f"caller/{c.client}>{c.target}", c, "ok" if excused else "PLAIN", f"{c.client} → {c.target}",
-                      f"{c.rate_per_s:.2f}/s (metrics)  {note}")
+                      f"{c.rate_per_s:.2f}/s ({c.source})  {note}")
+        unread = [UnreadPod(str(u["pod"]), str(u["reason"])) for u in last.unknown] if last else []
+        for u in unread:
+            self._add(f"unread/{u.pod}", u, "?", u.pod, f"callers unknown: metrics not read ({u.reason})")
         window = self.settings.migrate_window_s
-        elapsed = (self.app.now() - self._window[1]).total_seconds() if self._window else 0.0
-        seen = f"last window: {len(callers)} plaintext caller(s)" if last else "first window running"
-        return (f"Observe: {seen}; window {window}s ({elapsed:.0f}s in), quiet for {self._quiet_for():.0f}s of "
-                f"{self.settings.migrate_quiet_s}s. n goes on once quiet or every caller has an exception.")
+        elapsed = (self.app.now() - self._window).total_seconds() if self._window else 0.0
+        seen = f"last window {last.start} – {last.end}: {len(callers)} plaintext caller(s)" if last \
+            else "first window running"
+        if unread:
+            seen += f", callers of {len(unread)} pod(s) unknown"
+        return (f"Observe (TLS check: metrics and access log): {seen}; window {window}s ({elapsed:.0f}s in), "
+                f"quiet for {self._quiet_for():.0f}s of {self.settings.migrate_quiet_s}s. "
+                "n goes on once quiet or every caller has an exception.")
 
     def _render_plan(self) -> str:
         report = self.report
@@ -324,14 +367,19 @@ class MigrateScreen(Screen):
     def _render_verify(self) -> str:
         for f in self.verify_failures:
             self._add(f"fail/{f.client}>{f.target}/{f.reason}", f, "FAIL", f"{f.client} → {f.target}",
-                      f"{f.reason} ×{f.count} (logs)")
+                      f"({f.source}) {f.reason} ×{f.count}")
         window = self.settings.migrate_verify_s
         verifying = self.state.verifying if self.state else None
         elapsed = (self.app.now() - parse_time(verifying.started)).total_seconds() if verifying else 0.0
         title = verifying.title if verifying else "the last step"
         if self.verify_failures:
             return f"Verify FAILED: '{title}' breaks {len(self.verify_failures)} client(s). b rolls it back."
-        return f"Verify: watching the scope's istio-proxy logs after '{title}' ({elapsed:.0f}s of {window}s)."
+        if self._verify_before is None:
+            return f"Verify: reading the clients' metrics as the window after '{title}' begins…"
+        at, read = self._verify_before
+        return (f"Verify: watching '{title}' ({elapsed:.0f}s of {window}s): the scope's istio-proxy logs since the "
+                f"step, and client-reported connection failures in the metrics of {len(read)} pod(s) since "
+                f"{format_time(at)}.")
 
     def _render_done(self) -> str:
         assert self.state is not None
@@ -353,15 +401,33 @@ class MigrateScreen(Screen):
             return f"{item.finding.message}{key}\nfix:\n{item.finding.fix}"
         if isinstance(item, Step):
             return objects_yaml(item.plan.changes)
+        if isinstance(item, PlaintextCaller):
+            inject = self._caller_action(item)
+            fix = f"f: {inject.describe()}" if inject else "meshtui cannot give it a sidecar (not a pod it can restart)"
+            return (f"{item.client} → {item.target}: plaintext, {item.rate_per_s:.2f}/s (seen in the {item.source})\n"
+                    f"x: keep port {item.port or '?'} of {item.target_namespace}/{item.target_workload} PERMISSIVE "
+                    f"for it\n{fix}")
+        if isinstance(item, VerifyFailure):
+            return f"{item.client} → {item.target}: {item.reason}, ×{item.count}\nevidence: {self._evidence(item)}"
+        if isinstance(item, UnreadPod):
+            return (f"{item.pod}: metrics not read: {item.reason}\nIts callers are unknown, not absent: grant get on "
+                    "pods/proxy in its namespace, or check that its sidecar answers on :15020.")
         return ""
+
+    def _evidence(self, failure: VerifyFailure) -> str:
+        verifying = self.state.verifying if self.state else None
+        if failure.source == "metrics" and self._verify_before is not None:
+            return (f"the client sidecar's istio_requests_total / istio_tcp_connections_opened_total "
+                    f"(reporter=source, response_flags with UC), grown since {format_time(self._verify_before[0])}")
+        since = f" since {verifying.started}" if verifying else ""
+        return f"istio-proxy access log lines{since}"
 
     def _highlighted(self) -> Any:
         key = self.query_one("#rows", ResourceTable).selected_key
         return self.rows.get(key) if key else None
 
     def on_data_table_row_highlighted(self) -> None:
-        if not self.message:
-            self.query_one("#detail", Static).update(Text(self._detail()))
+        self._show_detail()
         self.refresh_bindings()  # f and x depend on the highlighted row
 
     def _stop_awaiting(self) -> None:
@@ -375,50 +441,61 @@ class MigrateScreen(Screen):
             self._tick_verify()
 
     def _tick_observe(self) -> None:
-        if self._sampling:
+        if self._observing:
+            if self._window is not None:
+                self._show_each_second((self.app.now() - self._window).total_seconds())
             return
-        now = self.app.now()
-        if self._window is None:
-            self._sampling = True
-            self._sample(None, now)
-        elif (now - self._window[1]).total_seconds() >= self.settings.migrate_window_s:
-            self._sampling = True
-            self._sample(self._window, now)
-        else:
-            self._show_each_second((now - self._window[1]).total_seconds())
+        snap, now, window = self.app.snapshot, self.app.now(), self.settings.migrate_window_s
+        if snap is None or self.state is None:
+            return
+        if self._check_started is not None and (now - self._check_started).total_seconds() < window:
+            return
+        self._observing = True
+        self._window = None
+        self._check_started = now
+        self._cancel = cancel = threading.Event()
+        app, backend, scope = self.app, self.app.backend, self.state.scope
+
+        def waiting(progress: Progress) -> None:
+            # Set from the check's thread; the UI thread only reads it to show the time in the window.
+            if progress.phase.startswith("waiting") and self._window is None:
+                self._window = app.now()
+
+        def work() -> None:
+            seen = observe(backend, snap, scope, window, now=app.now, cancel=cancel, progress=waiting)
+            if not seen.cancelled:
+                app.call_from_thread(self._observed, seen)
+
+        self.run_worker(work, thread=True, group="migrate-observe", exit_on_error=False)
+
+    def _observed(self, seen: Observation) -> None:
+        self._observing = False
+        if self.stage != "observe" or self.state is None:
+            return
+        end = self.app.now()
+        start = self._window or self._check_started or end
+        self.state = self.state.with_window(Window(
+            format_time(start), format_time(end), tuple({**c.to_data(), "source": c.source} for c in seen.callers),
+            tuple(u.to_data() for u in seen.unread)))
+        if self._unexcused(list(seen.callers)) or seen.unread:
+            self._last_seen = end
+        self._save()
+        self._recompute()
+
+    def on_unmount(self) -> None:
+        self._cancel.set()
 
     def _pods(self) -> list[Any]:
         snap = self.app.snapshot
         return [p for ns in self._members(snap) for p in snap.pods_in(ns)] if snap else []
 
-    def _sample(self, first: tuple[Sample, datetime] | None, at: datetime) -> None:
-        app, backend, pods, snap = self.app, self.app.backend, self._pods(), self.app.snapshot
-
-        def work() -> None:
-            sample = take_sample(backend, pods, at.timestamp())
-            callers = callers_between(backend, first[0], sample, snap) if first else None
-            app.call_from_thread(self._sampled, sample, at, callers)
-
-        self.run_worker(work, thread=True, group="migrate-observe", exit_on_error=False)
-
-    def _sampled(self, sample: Sample, at: datetime, callers: list[PlaintextCaller] | None) -> None:
-        self._sampling = False
-        if self.stage != "observe" or self.state is None:
-            return
-        if callers is not None and self._window is not None:
-            start = format_time(self._window[1])
-            self.state = self.state.with_window(Window(start, format_time(at), tuple(c.to_data() for c in callers)))
-            if self._unexcused(callers):
-                self._last_plaintext = at
-            self._save()
-            if sample.errors:
-                self.message = f"no metrics from {len(sample.errors)} pod(s): {sample.errors[0]}"
-        self._window = (sample, at)
-        self._recompute()
-
     def _tick_verify(self) -> None:
         verifying = self.state.verifying if self.state else None
         if verifying is None or self._busy or self.verify_failures:
+            return
+        if self._verify_before is None:
+            self._busy = True
+            self._sample_before()
             return
         now, started = self.app.now(), parse_time(verifying.started)
         elapsed = (now - started).total_seconds()
@@ -429,7 +506,7 @@ class MigrateScreen(Screen):
         if elapsed - last >= step or elapsed >= window:
             self._verify_polled = now
             self._busy = True
-            self._read_logs(verifying, max(1, math.ceil(elapsed)), elapsed >= window)
+            self._read_evidence(verifying, max(1, math.ceil(elapsed)), elapsed >= window)
         else:
             self._show_each_second(elapsed)
 
@@ -439,11 +516,44 @@ class MigrateScreen(Screen):
             self._shown_second = int(elapsed)
             self._show()
 
-    def _read_logs(self, verifying: Verifying, since: int, final: bool) -> None:
+    def _metric_pods(self) -> list[Pod]:
+        """Where a failing client reports: the scope's sidecars and those of the callers observe saw."""
+        snap = self.app.snapshot
+        if snap is None or self.state is None:
+            return []
+        members = set(self._members(snap))
+        callers = {(c.namespace, c.workload) for c in _callers_from(self.state)}
+        return sorted((p for p in snap.pods.values() if p.has_sidecar and not p.deleting
+                       and (p.namespace in members or (p.namespace, p.workload_name) in callers)),
+                      key=lambda p: p.key)
+
+    def _sample_before(self) -> None:
+        app, backend, pods = self.app, self.app.backend, self._metric_pods()
+
+        def work() -> None:
+            at = app.now()
+            stats, errors = read_stats(backend, pods)
+            app.call_from_thread(self._sampled_before, at, stats, errors)
+
+        self.run_worker(work, thread=True, group="migrate-verify", exit_on_error=False)
+
+    def _sampled_before(self, at: datetime, stats: Stats, errors: list[str]) -> None:
+        self._busy = False
+        self._verify_before = (at, stats)
+        if errors:
+            self.message = f"not read: {len(errors)} ({errors[0]})"
+        self._show()
+
+    def _read_evidence(self, verifying: Verifying, since: int, final: bool) -> None:
+        """The scope's istio-proxy logs of the last ``since`` seconds, and the clients' metrics now
+        against the sample taken as the window began."""
         app, backend = self.app, self.app.backend
         pods = [p for p in self._pods() if p.has_sidecar]
+        metric_pods = self._metric_pods()
         snap = self.app.snapshot
         changed = set(verifying.ports)
+        assert self._verify_before is not None
+        before = self._verify_before[1]
 
         def work() -> None:
             lines = []
@@ -454,23 +564,20 @@ class MigrateScreen(Screen):
                     lines += [(pod, line) for line in backend.proxy_logs(pod.namespace, pod.name, options,
                                                                          threading.Event())]
                 except BackendError as exc:
-                    errors.append(f"{pod.name}: {exc}")
-            found = failures(lines, snap, changed)
-            app.call_from_thread(self._verified, found, final, errors)
+                    errors.append(f"logs of {pod.name}: {exc}")
+            stats, stat_errors = read_stats(backend, metric_pods)
+            found = sorted(failures(lines, snap, changed) + metric_failures(before, stats, snap, changed))
+            app.call_from_thread(self._verified, found, final, errors + stat_errors)
 
         self.run_worker(work, thread=True, group="migrate-verify", exit_on_error=False)
 
     def _verified(self, found: list[VerifyFailure], final: bool, errors: list[str]) -> None:
         self._busy = False
-        # Set after a step is applied until the watch shows it: planning the next step against a
-        # snapshot without it would propose the same step again.
-        self._awaiting: str | None = None
-        self._shown_second = -1
         if self.stage != "verify":
             return
         self.verify_failures = found
         if errors:
-            self.message = f"no logs from {len(errors)} pod(s): {errors[0]}"
+            self.message = f"not read: {len(errors)} ({errors[0]})"
         if found:
             names = ", ".join(sorted({f.client for f in found}))
             self.notify(f"Verify failed: {names} now fail", severity="error", timeout=10)
@@ -494,6 +601,8 @@ class MigrateScreen(Screen):
             if action == "exception":
                 return isinstance(item, PlaintextCaller) or (
                     isinstance(item, Issue) and item.action is not None and item.action.type == "exception")
+            if isinstance(item, PlaintextCaller):
+                return self._caller_action(item) is not None
             return isinstance(item, Issue) and item.action is not None
         if action == "force":
             return self.stage in ("observe", "plan")
@@ -509,10 +618,18 @@ class MigrateScreen(Screen):
         if stage == "preflight":
             self._set_stage("observe")
         elif stage == "observe":
-            callers = self._unexcused(_callers_from(replace(self.state, windows=self.state.windows[-1:])))  # type: ignore[arg-type]
+            assert self.state is not None
+            last = self.state.windows[-1:]
+            callers = self._unexcused(_callers_from(replace(self.state, windows=last)))
+            unread = len(last[0].unknown) if last else 0
             quiet = self._quiet_for() >= self.settings.migrate_quiet_s
-            if not self._forced and not quiet and (not self.state.windows or callers):  # type: ignore[union-attr]
-                why = f"{len(callers)} plaintext caller(s) without exception" if callers else "no window finished"
+            if not self._forced and not quiet and (not last or callers or unread):
+                if callers:
+                    why = f"{len(callers)} plaintext caller(s) without exception"
+                elif unread:
+                    why = f"metrics of {unread} pod(s) could not be read, so their callers are unknown"
+                else:
+                    why = "no window finished"
                 self._refuse(f"not yet: {why}; quiet for {self._quiet_for():.0f}s of "
                              f"{self.settings.migrate_quiet_s}s (x accepts an exception; ! goes on anyway)")
                 return
@@ -543,8 +660,6 @@ class MigrateScreen(Screen):
         return steps[0].plan
 
     def _apply_next(self) -> None:
-        from meshtui.screens.actions import preview
-
         snap = self.app.snapshot
         if snap is None or self.state is None:
             return
@@ -575,7 +690,7 @@ class MigrateScreen(Screen):
             if ports:
                 verifying = Verifying(title, format_time(self.app.now()), ports, fingerprint(first.before, members))
                 self.state = replace(self.state, verifying=verifying)
-                self._verify_polled = None
+                self._verify_polled = self._verify_before = None
                 self.verify_failures = []
                 self._set_stage("verify")
             else:
@@ -585,11 +700,18 @@ class MigrateScreen(Screen):
 
         preview(self, self._next_step, then=applied)
 
+    def _caller_action(self, caller: PlaintextCaller) -> Action | None:
+        snap = self.app.snapshot
+        if snap is None or not caller.namespace:
+            return None  # named by an address: no pod meshtui could inject
+        return sidecar_action(snap, caller.namespace, caller.workload)
+
     def action_fix(self) -> None:
         item = self._highlighted()
-        if not isinstance(item, Issue) or item.action is None:
+        action = self._caller_action(item) if isinstance(item, PlaintextCaller) else \
+            item.action if isinstance(item, Issue) else None
+        if action is None:
             return
-        action = item.action
         if action.type == "exception":
             self._accept(action.exception)
         elif action.type == "restart":
@@ -639,8 +761,6 @@ class MigrateScreen(Screen):
                                            journal=self.app.journal, read_only=self.settings.read_only))
 
     def _inject(self, action: Action) -> None:
-        from meshtui.screens.actions import preview
-
         workloads = self._workloads(action)
         preview(self, lambda s: injection_plan(s, action.namespace, enabled=True),
                 then=lambda: self._restart(replace(action, workloads=tuple(f"{w.kind}/{w.name}" for w in workloads))))
@@ -662,10 +782,6 @@ class MigrateScreen(Screen):
 
     def _rolled_back(self, result: UndoResult) -> None:
         self._busy = False
-        # Set after a step is applied until the watch shows it: planning the next step against a
-        # snapshot without it would propose the same step again.
-        self._awaiting: str | None = None
-        self._shown_second = -1
         if self.state is None:
             return
         if result.status != "undone":

@@ -13,10 +13,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 
 from meshtui.model.snapshot import Snapshot
+from meshtui.screens.base import MeshScreen
 from meshtui.screens.dialog import DialogScreen
 from meshtui.text import safe_line as printable
 from meshtui.tls.certs import CertInfo, span
@@ -86,6 +86,10 @@ def evidence_view(report: TlsReport, w: WorkloadResult, p: PortResult, palette: 
             line += f"  {c.principal}"
         parts.append(Text(printable(line)))
         parts += [Text(printable(f"      {raw}"), style="dim") for raw in c.lines]
+    if w.ztunnels:
+        parts += [Text(""), Text(printable(f"Ambient: connections counted by ztunnel ({', '.join(w.ztunnels)}) per "
+                                           "workload on its node; no sidecar, so no certificate or sync to read"),
+                                 style="bold")]
     parts += [Text(""), Text("Certificates — Envoy /certs (pilot-agent request GET certs)", style="bold")]
     if not w.certs:
         parts.append(Text("  not read (see errors)", style="dim"))
@@ -120,7 +124,7 @@ class EvidenceScreen(DialogScreen):
             yield Static(self.body, id="tls-evidence")
 
 
-class TlsCheckScreen(Screen):
+class TlsCheckScreen(MeshScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Cancel / close", id="tls.close"),
         Binding("enter", "evidence", "Evidence", id="tls.evidence"),

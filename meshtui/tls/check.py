@@ -2,8 +2,10 @@
 
 Per pod: metrics (pods/proxy :15020) and the certificate (exec ``pilot-agent request GET certs``)
 first; then, after the window, metrics again and the access log of the window. istiod's syncz is
-read once. Pods are read ``concurrency`` at a time, each phase of a pod within ``pod_timeout``
-seconds (a slow pod becomes NO DATA, its thread is left to the backend's own request timeout).
+read once. An ambient pod has no sidecar: the ztunnel on its node counts its connections, so each
+such ztunnel's metrics are read at the same two moments, once for all the pods it serves. Pods are
+read ``concurrency`` at a time, each phase of a pod within ``pod_timeout`` seconds (a slow pod
+becomes NO DATA, its thread is left to the backend's own request timeout).
 Progress and partial evidence go to ``progress``; ``cancel`` stops at the next step and the report
 says which pods were not done. Only reads: nothing here writes to the cluster.
 """
@@ -11,9 +13,10 @@ says which pods were not done. Only reads: nothing here writes to the cluster.
 from __future__ import annotations
 
 import math
+import queue
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Callable, Iterator, Mapping, Protocol, TypeVar
@@ -21,10 +24,12 @@ from typing import Callable, Iterator, Mapping, Protocol, TypeVar
 from meshtui.backend.base import BackendError, LogOptions
 from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
+from meshtui.policy.ambient import captured, pod_dataplane, ztunnel_for
+from meshtui.tls import ztunnel_metrics
 from meshtui.tls.metrics import parse_stats
 from meshtui.tls.report import TlsReport
 from meshtui.tls.syncz import parse_syncz
-from meshtui.tls.verdict import PodEvidence, SyncEvidence, build_report
+from meshtui.tls.verdict import PodEvidence, SyncEvidence, ZtunnelEvidence, build_report
 
 DEFAULT_WINDOW_S = 10.0
 DEFAULT_CONCURRENCY = 16
@@ -46,17 +51,29 @@ class TlsSource(Protocol):
     def istiod_syncz(self) -> list[str]: ...
 
 
+class PodScope(Protocol):
+    """Anything that names the pods to check (a migration's namespaces, say)."""
+
+    def pods(self, snapshot: Snapshot) -> list[Pod]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """What to check: one pod, a workload's pods, a namespace, or every namespace (mesh)."""
+    """What to check: one pod, a workload's pods, a namespace, every namespace (mesh), or a set of pods
+    (a change preview's affected pods)."""
 
-    kind: str  # pod / workload / namespace / mesh
+    kind: str  # pod / workload / namespace / mesh / pods
     namespace: str = ""
     name: str = ""
+    keys: frozenset[tuple[str, str]] = frozenset()  # kind "pods": (namespace, name) of each
 
     def pods(self, snapshot: Snapshot) -> list[Pod]:
-        pods = [p for p in snapshot.pods.values() if not p.deleting and not p.host_network]
-        if self.kind == "pod":
+        # ztunnel's own pods carry an istio-proxy container but serve nothing: their metrics are the
+        # evidence for the ambient pods on their node, not traffic to them.
+        pods = [p for p in snapshot.pods.values() if not p.deleting and not p.host_network and not p.is_ztunnel]
+        if self.kind == "pods":
+            pods = [p for p in pods if p.key in self.keys]
+        elif self.kind == "pod":
             pods = [p for p in pods if p.key == (self.namespace, self.name)]
         elif self.kind == "workload":
             pods = [p for p in pods if p.namespace == self.namespace and p.workload_name == self.name]
@@ -67,6 +84,8 @@ class Scope:
     def describe(self) -> str:
         if self.kind == "mesh":
             return "the mesh"
+        if self.kind == "pods":
+            return f"{len(self.keys)} pod{'s' if len(self.keys) != 1 else ''}"
         return f"{self.kind} {self.namespace}/{self.name}" if self.name else f"namespace {self.namespace}"
 
 
@@ -86,19 +105,26 @@ def _message(exc: BaseException) -> str:
 
 
 class _Runner:
-    def __init__(self, backend: TlsSource, pods: list[Pod], *, window_s: float, concurrency: int,
-                 pod_timeout: float, progress: Callable[[Progress], None] | None, cancel: threading.Event,
-                 now: Callable[[], datetime]):
+    def __init__(self, backend: TlsSource, snapshot: Snapshot, pods: list[Pod], *, window_s: float,
+                 concurrency: int, pod_timeout: float, progress: Callable[[Progress], None] | None,
+                 cancel: threading.Event, now: Callable[[], datetime], certificates: bool,
+                 pass_window: Callable[[float], bool] | None):
         self.backend = backend
+        self.snapshot = snapshot
         self.pods = pods
         self.window_s = window_s
         self.pod_timeout = pod_timeout
         self.progress = progress
         self.cancel = cancel
         self.now = now
+        self.certificates = certificates
+        self.pass_window = pass_window
         self.pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="tls-check")
         self.done: dict[tuple[str, str], PodEvidence] = {}
         self.sampled: dict[tuple[str, str], tuple[PodEvidence, datetime]] = {}
+        # ztunnel pod key → the ambient pods in scope it serves, and its first sample.
+        self.served: dict[tuple[str, str], list[Pod]] = {}
+        self.ztunnel_sampled: dict[tuple[str, str], tuple[tuple[ztunnel_metrics.Connections, ...], datetime]] = {}
         self.phase = "first sample"
 
     def report_progress(self) -> None:
@@ -118,14 +144,29 @@ class _Runner:
             started[key] = time.monotonic()
             return fn()
 
-        pending: dict[Future, tuple[str, str]] = {self.pool.submit(timed, key, fn): key for key, fn in work.items()}
+        # Finished futures arrive on a queue: waiting on all pending futures at once after every
+        # completion (concurrent.futures.wait) locks each of them each time, O(pods²) per phase.
+        arrived: queue.SimpleQueue[Future] = queue.SimpleQueue()
+        pending: dict[Future, tuple[str, str]] = {}
+        for key, fn in work.items():
+            future = self.pool.submit(timed, key, fn)
+            pending[future] = key
+            future.add_done_callback(arrived.put)
+        scanned = time.monotonic()
         while pending and not self.cancel.is_set():
-            finished, _ = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
-            for future in finished:
-                key = pending.pop(future)
-                exc = future.exception()
-                on_result(key, None if exc else future.result(), _message(exc) if exc else "")
+            try:
+                future = arrived.get(timeout=POLL_S)
+            except queue.Empty:
+                pass
+            else:
+                key = pending.pop(future, None)  # None: it had timed out already
+                if key is not None:
+                    exc = future.exception()
+                    on_result(key, None if exc else future.result(), _message(exc) if exc else "")
             clock = time.monotonic()
+            if clock - scanned < POLL_S:
+                continue
+            scanned = clock
             for future, key in list(pending.items()):
                 start = started.get(key)
                 if start is not None and clock - start > self.pod_timeout:
@@ -137,6 +178,8 @@ class _Runner:
     def first(self, pod: Pod) -> tuple[str, datetime, str | None, str]:
         stats = self.backend.proxy_stats(pod.namespace, pod.name)
         at = self.now()  # the window runs from this read, however long /certs takes
+        if not self.certificates:
+            return stats, at, None, ""
         try:
             return stats, at, self.backend.proxy_request(pod.namespace, pod.name, "/certs"), ""
         except BackendError as exc:
@@ -153,11 +196,55 @@ class _Runner:
             return stats, at, None, str(exc)
         return stats, at, lines, ""
 
+    def sample_ztunnel(self, key: tuple[str, str]) -> tuple[str, datetime]:
+        return self.backend.proxy_stats(*key), self.now()
+
+    def ztunnel_failed(self, key: tuple[str, str], error: str) -> None:
+        for pod in self.served[key]:
+            self.finish(pod, PodEvidence(pod, errors=(("stats", f"ztunnel {key[0]}/{key[1]}: {error}"),)))
+
+    def first_ztunnel_done(self, key: tuple[str, str], value: tuple[str, datetime] | None, error: str) -> None:
+        if value is None:
+            self.ztunnel_failed(key, error)
+            return
+        text, at = value
+        self.ztunnel_sampled[key] = (tuple(ztunnel_metrics.parse(text)), at)
+
+    def second_ztunnel_done(self, key: tuple[str, str], value: tuple[str, datetime] | None, error: str) -> None:
+        if value is None:
+            self.ztunnel_failed(key, error)
+            return
+        text, at = value
+        before, first_at = self.ztunnel_sampled[key]
+        evidence = ZtunnelEvidence(f"{key[0]}/{key[1]}", before, tuple(ztunnel_metrics.parse(text)))
+        interval = max((at - first_at).total_seconds(), 1e-3)
+        for pod in self.served[key]:
+            self.finish(pod, PodEvidence(pod, ztunnel=evidence, interval_s=interval))
+
+    def plan(self, pod: Pod) -> tuple[str, str] | PodEvidence | None:
+        """How to read ``pod``: None through its sidecar, a ztunnel's key for an ambient pod, or the
+        evidence it already has (no proxy to read, not running, no ztunnel on its node)."""
+        ambient = not pod.has_sidecar and captured(pod, pod_dataplane(self.snapshot, pod))
+        if not pod.has_sidecar and not ambient:
+            return PodEvidence(pod)
+        if pod.phase != "Running":
+            return PodEvidence(pod, errors=(("pod", f"phase {pod.phase}"),))
+        if not ambient:
+            return None
+        ztunnel = ztunnel_for(self.snapshot, pod)
+        if ztunnel is None:
+            return PodEvidence(pod, errors=(("stats", f"ambient, but no ztunnel runs on node {pod.node or '?'}"),))
+        return ztunnel.key
+
     def wait_window(self) -> None:
         """Until the clock says the window passed: a test's hand-driven clock advances it too."""
         deadline = self.now().timestamp() + self.window_s
         self.phase = f"waiting {self.window_s:g}s"
         self.report_progress()
+        if self.pass_window is not None:
+            if not self.pass_window(self.window_s):
+                self.cancel.set()
+            return
         while not self.cancel.is_set() and self.now().timestamp() < deadline:
             self.cancel.wait(POLL_S)
 
@@ -166,12 +253,14 @@ class _Runner:
         self.report_progress()
         first_work: dict[tuple[str, str], Callable[[], tuple[str, datetime, str | None, str]]] = {}
         for pod in self.pods:
-            if not pod.has_sidecar:
-                self.finish(pod, PodEvidence(pod))
-            elif pod.phase != "Running":
-                self.finish(pod, PodEvidence(pod, errors=(("pod", f"phase {pod.phase}"),)))
-            else:
+            how = self.plan(pod)
+            if isinstance(how, PodEvidence):
+                self.finish(pod, how)
+            elif how is None:
                 first_work[pod.key] = lambda pod=pod: self.first(pod)
+            else:
+                self.served.setdefault(how, []).append(pod)
+        ztunnel_work = {key: (lambda key=key: self.sample_ztunnel(key)) for key in self.served}
 
         def first_done(key: tuple[str, str], value: tuple[str, datetime, str | None, str] | None,
                        error: str) -> None:
@@ -183,8 +272,10 @@ class _Runner:
             errors = (("certs", cert_error),) if cert_error else ()
             self.sampled[key] = (PodEvidence(pod, tuple(parse_stats(stats)), certs=certs, errors=errors), at)
 
-        self.run_all(first_work, first_done)
-        if self.cancel.is_set() or not self.sampled:
+        # Sidecars and ztunnels in one pool, so both windows start together.
+        self.run_all({**first_work, **ztunnel_work}, lambda key, value, error: (
+            self.first_ztunnel_done(key, value, error) if key in self.served else first_done(key, value, error)))
+        if self.cancel.is_set() or not (self.sampled or self.ztunnel_sampled):
             return
         self.wait_window()
         if self.cancel.is_set():
@@ -206,7 +297,9 @@ class _Runner:
             self.finish(first.pod, replace(first, after=tuple(parse_stats(stats)), logs=logs, errors=errors,
                                            interval_s=interval))
 
-        self.run_all(work, second_done)
+        work.update({key: (lambda key=key: self.sample_ztunnel(key)) for key in self.ztunnel_sampled})
+        self.run_all(work, lambda key, value, error: (
+            self.second_ztunnel_done(key, value, error) if key in self.served else second_done(key, value, error)))
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -219,21 +312,28 @@ def _syncz(backend: TlsSource) -> SyncEvidence:
         return SyncEvidence({}, f"istiod syncz: {exc}")
 
 
-def run_check(backend: TlsSource, snapshot: Snapshot, scope: Scope, *, window_s: float = DEFAULT_WINDOW_S,
+def run_check(backend: TlsSource, snapshot: Snapshot, scope: PodScope, *, window_s: float = DEFAULT_WINDOW_S,
               concurrency: int = DEFAULT_CONCURRENCY, pod_timeout: float = DEFAULT_POD_TIMEOUT_S,
               progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
-              now: Callable[[], datetime] | None = None) -> TlsReport:
-    """Check every pod of ``scope``; a cancelled check returns what it had (``report.cancelled``)."""
+              now: Callable[[], datetime] | None = None, certificates: bool = True,
+              pass_window: Callable[[float], bool] | None = None) -> TlsReport:
+    """Check every pod of ``scope``; a cancelled check returns what it had (``report.cancelled``).
+
+    ``certificates=False`` skips the certificates (pods/exec) and istiod's sync state: a caller that
+    only wants the traffic (the migration's Observe, every window) saves those reads.
+    ``pass_window(seconds)`` lets a caller that drives time itself end the window (False: cancelled);
+    without it the check waits until ``now`` has moved on by the window."""
     clock = now or (lambda: datetime.now(UTC))
     stop = cancel or threading.Event()
     started = clock()
     pods = scope.pods(snapshot)
-    runner = _Runner(backend, pods, window_s=window_s, concurrency=concurrency, pod_timeout=pod_timeout,
-                     progress=progress, cancel=stop, now=clock)
-    sync_future = runner.pool.submit(_syncz, backend) if any(p.has_sidecar for p in pods) else None
+    runner = _Runner(backend, snapshot, pods, window_s=window_s, concurrency=concurrency, pod_timeout=pod_timeout,
+                     progress=progress, cancel=stop, now=clock, certificates=certificates, pass_window=pass_window)
+    wants_sync = certificates and any(p.has_sidecar for p in pods)
+    sync_future = runner.pool.submit(_syncz, backend) if wants_sync else None
     try:
         runner.run()
-        sync = SyncEvidence({})
+        sync = SyncEvidence({}) if certificates else SyncEvidence({}, "istiod sync not read (traffic-only check)")
         if sync_future is not None:
             finished, _ = wait([sync_future], timeout=pod_timeout)
             sync = sync_future.result() if finished else SyncEvidence({}, f"istiod syncz: timed out after "

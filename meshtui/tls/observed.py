@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.engine import analyze
-from meshtui.policy.impact import Observed
+from meshtui.policy.impact import Impact, Observed
+from meshtui.policy.report import PERMISSIVE, STRICT
 from meshtui.policy.services import target_port
 from meshtui.tls.report import TlsReport
 
@@ -37,6 +38,30 @@ def observed_callers(report: TlsReport, snapshot: Snapshot) -> list[Observed]:
                     out.update((caller, svc.namespace, svc.name, sp.port) for sp in svc.ports
                                if port.port in (0, target_port(sp, server)))
     return sorted(out)
+
+
+def unchecked_strict_pods(impact: Impact, checked: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """Pods a change moves from PERMISSIVE to STRICT on some port that ``checked`` (the pods a recent
+    TLS check covered) leaves out: who calls them in plaintext is not known until they are checked."""
+    return frozenset(c.pod.key for c in impact.changes
+                     if c.old == PERMISSIVE and c.new == STRICT and c.pod.key not in checked)
+
+
+def checked_pods(report: TlsReport | None) -> frozenset[tuple[str, str]]:
+    """The pods a TLS check read (with or without a verdict)."""
+    if report is None:
+        return frozenset()
+    return frozenset((w.namespace, pod) for w in report.workloads for pod in w.pods)
+
+
+def quick_check_note(report: TlsReport) -> str:
+    """What a change preview's own quick check observed, said as evidence with its window, not certainty."""
+    # A certificate that could not be read still leaves the traffic evidence; stats and pod errors do not.
+    unread = len({e.pod for e in report.errors if e.message.startswith(("stats:", "pod:"))})
+    missing = f"; no traffic evidence from {unread} of them, see t for why" if unread else ""
+    return (f"observed plaintext callers: quick TLS check of {report.pods_done}/{report.pods_total} affected pods "
+            f"during this preview (metrics {report.window_s:g}s apart and the access log of that window{missing}); "
+            f"what was seen, not a guarantee: a client that did not call in those {report.window_s:g}s is not listed")
 
 
 def evidence_note(report: TlsReport, checked_at: datetime, now: datetime) -> str:

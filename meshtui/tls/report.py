@@ -72,6 +72,8 @@ class WorkloadResult:
     ports: tuple[PortResult, ...]
     certs: tuple[CertInfo, ...]
     sync: tuple[SyncInfo, ...]
+    # Ambient pods: the ztunnels (namespace/name) whose connection metrics are the evidence.
+    ztunnels: tuple[str, ...] = ()
 
     @property
     def verdict(self) -> str | None:

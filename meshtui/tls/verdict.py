@@ -3,6 +3,8 @@
 Pure: the check runner (meshtui.tls.check) collects :class:`PodEvidence`; this module reads it.
 Rates come from two metric samples ``window_s`` apart, callers the metrics cannot name
 (``unknown``) are named from the access log, and every verdict says which source it rests on.
+Ambient pods have no sidecar: their evidence is the connection metrics of the ztunnel on their node
+(meshtui.tls.ztunnel_metrics), judged by the same rules.
 """
 
 from __future__ import annotations
@@ -36,13 +38,25 @@ from meshtui.tls.report import (
     worst,
 )
 from meshtui.tls.syncz import NOT_CONNECTED, SyncInfo, proxy_id
+from meshtui.tls.ztunnel_metrics import Connections, InboundCaller
+from meshtui.tls.ztunnel_metrics import inbound as ztunnel_inbound
 
 TRUST_DOMAIN = "cluster.local"
 
 
 @dataclass(frozen=True, slots=True)
+class ZtunnelEvidence:
+    """Two samples of the metrics of the ztunnel that serves an ambient pod (its node's)."""
+
+    pod: str  # the ztunnel's namespace/name
+    before: tuple[Connections, ...]
+    after: tuple[Connections, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class PodEvidence:
-    """What one pod's sidecar gave (None: not read; see ``errors`` for why)."""
+    """What one pod's sidecar (or, in ambient mode, its node's ztunnel) gave (None: not read; see
+    ``errors`` for why)."""
 
     pod: Pod
     before: tuple[Series, ...] | None = None
@@ -51,15 +65,17 @@ class PodEvidence:
     certs: str | None = None
     errors: tuple[tuple[str, str], ...] = ()  # (source, message): source is stats / certs / logs / pod
     interval_s: float | None = None  # the time between this pod's two samples (None: the window)
+    ztunnel: ZtunnelEvidence | None = None
 
     @property
     def has_metrics(self) -> bool:
-        return self.before is not None and self.after is not None
+        return (self.before is not None and self.after is not None) or self.ztunnel is not None
 
     def why_no_data(self) -> str:
-        if not self.pod.has_sidecar:
-            return "no sidecar"
-        return "; ".join(f"{src}: {msg}" for src, msg in self.errors if src in ("stats", "pod")) or "not read"
+        reasons = "; ".join(f"{src}: {msg}" for src, msg in self.errors if src in ("stats", "pod"))
+        if reasons:
+            return reasons
+        return "no sidecar" if not self.pod.has_sidecar else "not read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +84,10 @@ class SyncEvidence:
     error: str = ""  # why istiod could not be read
 
 
-def _metric_port(rate: CallerRate, pod: Pod, snapshot: Snapshot, declared: list[int]) -> int:
-    """The server port a caller reached: a destination_port label, else the one target port of the
-    Service it called on this pod, else the pod's only port; 0 when the metrics cannot tell."""
-    if rate.key.port is not None:
-        return rate.key.port
-    svc = snapshot.services.get((rate.key.service_namespace, rate.key.service))
+def _service_port(service_namespace: str, service: str, pod: Pod, snapshot: Snapshot, declared: list[int]) -> int:
+    """The one target port of the called Service on this pod, else the pod's only port; 0 when
+    neither tells."""
+    svc = snapshot.services.get((service_namespace, service))
     if svc is not None:
         ports = {tp for sp in svc.ports if (tp := target_port(sp, pod)) is not None}
         if len(ports) == 1:
@@ -81,10 +95,18 @@ def _metric_port(rate: CallerRate, pod: Pod, snapshot: Snapshot, declared: list[
     return declared[0] if len(declared) == 1 else 0
 
 
+def _metric_port(rate: CallerRate, pod: Pod, snapshot: Snapshot, declared: list[int]) -> int:
+    """The server port a sidecar's caller reached: a destination_port label, else the Service's."""
+    if rate.key.port is not None:
+        return rate.key.port
+    return _service_port(rate.key.service_namespace, rate.key.service, pod, snapshot, declared)
+
+
 @dataclass(slots=True)
 class _PortEvidence:
     metrics: list[CallerRate]
     logs: list[LogCaller]
+    ztunnel: list[InboundCaller]
 
 
 def _merge(clients: Iterable[ClientResult]) -> list[ClientResult]:
@@ -122,11 +144,16 @@ def _clients(ev: _PortEvidence, window_s: float) -> list[ClientResult]:
         rate = lc.accepted / window_s if window_s > 0 else 0.0
         out.append(ClientResult(lc.caller.namespace, lc.caller.workload, lc.caller.principal, lc.security,
                                 lc.accepted, 0, rate, "logs", lc.rejected, tuple(lc.lines)))
+    for zc in ev.ztunnel:
+        rate = zc.accepted_in_window / window_s if window_s > 0 else 0.0
+        out.append(ClientResult(zc.namespace, zc.workload or "unknown", zc.principal, zc.security, 0, zc.accepted,
+                                rate, "metrics", zc.denied_in_window, zc.lines))
     return _merge(out)
 
 
 def _judge(mode: str, clients: list[ClientResult]) -> tuple[str, str]:
-    plaintext_now = [c for c in clients if c.security == "plaintext" and c.rate_per_s > 0 and c.requests]
+    plaintext_now = [c for c in clients if c.security == "plaintext" and c.rate_per_s > 0
+                     and (c.requests or c.connections)]
     mtls_now = [c for c in clients if c.security == "mutual_tls" and c.rate_per_s > 0]
     refused = [c for c in clients if c.rejected]
     names = ", ".join(sorted({c.name for c in plaintext_now}))
@@ -135,7 +162,7 @@ def _judge(mode: str, clients: list[ClientResult]) -> tuple[str, str]:
         if plaintext_now:
             return MISMATCH, f"plaintext accepted from {names} on a port the policy makes STRICT: stale config?"
         if refused:
-            return REJECTING, f"refusing plaintext from {refused_names} (access log)"
+            return REJECTING, f"refusing plaintext from {refused_names} in the window"
         return (OK, "only mTLS arrives") if mtls_now else (NO_TRAFFIC, "no requests in the window")
     if mode == PERMISSIVE:
         if refused:
@@ -176,7 +203,7 @@ def _fix(verdict: str, port: int, workload: str, clients: list[ClientResult]) ->
 
 
 def _port_result(port: int, judged: list[tuple[str, str, list[ClientResult]]], missing: list[str],
-                 workload: str) -> PortResult:
+                 workload: str, source: str) -> PortResult:
     """``judged``: (pod name, mode, callers) per pod; the port shows the worst pod's verdict."""
     results = [(*_judge(mode, clients), name) for name, mode, clients in judged]
     # A pod that saw no call says nothing against its replicas that did.
@@ -186,6 +213,8 @@ def _port_result(port: int, judged: list[tuple[str, str, list[ClientResult]]], m
         why += f" ({', '.join(n for v, _, n in results if v == verdict)})"
     if missing:
         why += f"; no data from {'; '.join(missing)}"
+    if source:
+        why += f"; {source}"
     clients = _merge(c for _, _, pod_clients in judged for c in pod_clients)
     modes = "/".join(sorted({mode for _, mode, _ in judged}))
     return PortResult(port, modes, verdict, why, _fix(verdict, port, workload, clients), tuple(clients))
@@ -210,6 +239,8 @@ def _workload(pods: list[Pod], evidence: Mapping[tuple[str, str], PodEvidence], 
     certs: list[CertInfo] = []
     syncs: list[SyncInfo] = []
     missing: list[str] = []
+    ztunnels: dict[str, None] = {}
+    intervals: dict[str, float] = {}
     for pod in pods:
         ev = evidence.get(pod.key) or PodEvidence(pod, errors=(("pod", "not checked (cancelled)"),))
         declared = pod_ports(pod, analysis.services)
@@ -217,13 +248,21 @@ def _workload(pods: list[Pod], evidence: Mapping[tuple[str, str], PodEvidence], 
         if not ev.has_metrics:
             missing.append(f"{pod.name}: {ev.why_no_data()}")
         else:
-            assert ev.before is not None and ev.after is not None
-            found: dict[int, _PortEvidence] = defaultdict(lambda: _PortEvidence([], []))
-            for rate in rates(inbound(ev.before), inbound(ev.after), ev.interval_s or window_s):
-                found[_metric_port(rate, pod, snapshot, declared)].metrics.append(rate)
+            found: dict[int, _PortEvidence] = defaultdict(lambda: _PortEvidence([], [], []))
+            # ztunnel counts per workload: replicas on one node share a count, taken once.
+            if ev.ztunnel is not None and ev.ztunnel.pod not in ztunnels:
+                ztunnels[ev.ztunnel.pod] = None
+                for zc in ztunnel_inbound(list(ev.ztunnel.before), list(ev.ztunnel.after), pod.namespace,
+                                          pod.workload_name):
+                    # ztunnel has no port label: the port comes from the Service it names.
+                    found[_service_port(zc.service_namespace, zc.service, pod, snapshot, declared)].ztunnel.append(zc)
+            if ev.before is not None and ev.after is not None:
+                for rate in rates(inbound(ev.before), inbound(ev.after), ev.interval_s or window_s):
+                    found[_metric_port(rate, pod, snapshot, declared)].metrics.append(rate)
             for lc in log_callers(ev.logs or (), book):
                 found[lc.port].logs.append(lc)
             per_pod[pod.name] = found
+            intervals[pod.name] = ev.interval_s or window_s
             ports.update(found)
         if pod.has_sidecar:
             expected = expected_spiffe_id(trust_domain, pod.namespace, pod.service_account)
@@ -232,10 +271,12 @@ def _workload(pods: list[Pod], evidence: Mapping[tuple[str, str], PodEvidence], 
             syncs.append(_sync_for(pod, sync))
 
     def mode(pod: Pod, port: int) -> str:
-        if not pod.has_sidecar:
+        if not analysis.pod(pod).in_mesh:
             return NONE
         return analysis.port(pod, port).mode if port else analysis.policies.resolve(pod).mode
 
+    source = (f"ztunnel metrics on {', '.join(ztunnels)} (per workload on its node), sampled {window_s:g}s apart"
+              if ztunnels else "")
     results = []
     name = pods[0].workload_name
     for port in sorted(ports):
@@ -244,11 +285,11 @@ def _workload(pods: list[Pod], evidence: Mapping[tuple[str, str], PodEvidence], 
             results.append(PortResult(port, modes, NO_DATA, "; ".join(missing), _no_data_fix(missing)))
             continue
         judged = [(pod.name, mode(pod, port),
-                   _clients(per_pod[pod.name].get(port) or _PortEvidence([], []), window_s))
+                   _clients(per_pod[pod.name].get(port) or _PortEvidence([], [], []), intervals[pod.name]))
                   for pod in pods if pod.name in per_pod]
-        results.append(_port_result(port, judged, missing, name))
+        results.append(_port_result(port, judged, missing, name, source))
     return WorkloadResult(pods[0].namespace, name, tuple(p.name for p in pods), tuple(results),
-                          tuple(certs), tuple(syncs))
+                          tuple(certs), tuple(syncs), tuple(ztunnels))
 
 
 def _no_data_fix(reasons: list[str]) -> str:

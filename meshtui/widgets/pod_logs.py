@@ -1,18 +1,22 @@
-"""The main screen's Envoy pane: the selected pod's istio-proxy log, following, bounded."""
+"""The main screen's Envoy pane: the selected pod's istio-proxy log, following, bounded.
+
+The pane decides what to follow and shows what arrives; it never reads logs itself. It asks its
+screen with a Follow message, and the screen's tail hands the lines back as Lines messages.
+"""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Static
 
 from meshtui.backend.base import LogOptions
-from meshtui.backend.log_tail import Batch, LogTail, pod_key
+from meshtui.backend.log_tail import Batch, Target, pod_key
 from meshtui.logs.buffer import LogBuffer
 from meshtui.logs.record import LogRecord
 from meshtui.logs.saved import MARKER_POD, change_marker
@@ -30,6 +34,32 @@ ZTUNNEL_TAIL_LINES = 500
 
 
 class PodLogPane(Vertical):
+    class Follow(Message):
+        """Tail ``targets`` (none: stop tailing) and post each batch back as Lines(generation, ...)."""
+
+        def __init__(self, generation: int, targets: list[Target], options: LogOptions) -> None:
+            super().__init__()
+            self.generation = generation
+            self.targets = targets
+            self.options = options
+
+    class Lines(Message):
+        """A batch from the tail that Follow(generation) asked for."""
+
+        def __init__(self, generation: int, batch: Batch) -> None:
+            super().__init__()
+            self.generation = generation
+            self.batch = batch
+
+    class TailFailed(Message):
+        """The tail that Follow(generation) asked for cannot read ``pod``."""
+
+        def __init__(self, generation: int, pod: str, error: str) -> None:
+            super().__init__()
+            self.generation = generation
+            self.pod = pod
+            self.error = error
+
     DEFAULT_CSS = """
     PodLogPane LogView { height: 1fr; }
     PodLogPane #pod-logs-empty { color: $text-muted; padding: 1 2; display: none; }
@@ -43,7 +73,9 @@ class PodLogPane(Vertical):
         self.buffer = LogBuffer(PANE_BUFFER_LINES)
         self.view = LogView(self.buffer)
         self.empty = Static("select a pod", id="pod-logs-empty")
-        self.tail: LogTail | None = None
+        # Which Follow the lines shown belong to: batches of an earlier pod still in flight are dropped.
+        self.generation = 0
+        self.following = False
         self.pod: Pod | None = None
         self.problems = 0
         self._pending: Timer | None = None
@@ -63,7 +95,7 @@ class PodLogPane(Vertical):
 
     def mark_change(self, what: str) -> None:
         """A change marker in the stream being followed (none when no pod's log is open)."""
-        if self.tail is not None:
+        if self.following:
             self.buffer.append(MARKER_POD, change_marker(what, self.app.now()))
             self.view.sync()
     def focus_view(self) -> None:
@@ -71,7 +103,7 @@ class PodLogPane(Vertical):
 
     def show_pod(self, pod: Pod | None) -> None:
         """Follow this pod's proxy log. Debounced so scrolling through pods opens one stream."""
-        if pod is not None and self.pod is not None and pod.key == self.pod.key and self.tail is not None:
+        if pod is not None and self.pod is not None and pod.key == self.pod.key and self.following:
             return
         self.pod = pod
         self._stop()
@@ -131,38 +163,33 @@ class PodLogPane(Vertical):
             self.empty.update(Text(safe_text(message)))
 
     def _start(self) -> None:
-        pod = self.pod
-        backend = self.app.backend
-        if pod is None or backend is None:
+        if self.pod is None:
             return
         options = LogOptions(tail_lines=ZTUNNEL_TAIL_LINES if self.ztunnel is not None else PANE_TAIL_LINES)
         self._filter = self.keep()
-        self.tail = LogTail(backend, self.targets, options, self._on_batch, on_error=self._on_error)
-        self.tail.start()
+        self.generation += 1
+        self.following = True
+        self.post_message(self.Follow(self.generation, self.targets, options))
 
     def _stop(self) -> None:
         if self._pending is not None:
             self._pending.stop()
             self._pending = None
-        if self.tail is not None:
-            self.tail.stop(timeout=0)
-            self.tail = None
+        if self.following:
+            self.generation += 1
+            self.following = False
+            self.post_message(self.Follow(self.generation, [], LogOptions()))
 
-    def on_unmount(self) -> None:
-        self._stop()
+    def on_pod_log_pane_tail_failed(self, message: TailFailed) -> None:
+        message.stop()
+        if message.generation == self.generation:
+            self._set_empty(f"{message.pod}: {message.error}")
 
-    def _on_batch(self, batch: Batch) -> None:
-        # Tail dispatcher thread; blocking until the UI took the batch is the back-pressure.
-        with contextlib.suppress(RuntimeError):
-            self.app.call_from_thread(self._ingest, batch)
-
-    def _on_error(self, pod: str, message: str) -> None:
-        with contextlib.suppress(RuntimeError):
-            self.app.call_from_thread(self._set_empty, f"{pod}: {message}")
-
-    def _ingest(self, batch: Batch) -> None:
-        if not self.is_mounted or self.tail is None:
+    def on_pod_log_pane_lines(self, message: Lines) -> None:
+        message.stop()
+        if message.generation != self.generation or not self.following:
             return
+        batch = message.batch
         if self._filter is not None:
             batch = [(key, record) for key, record in batch if self._filter(key, record)]
             if not batch:

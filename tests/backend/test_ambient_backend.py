@@ -110,7 +110,9 @@ def test_ztunnel_metrics_count_plaintext_and_mtls_sources(demo: DemoBackend) -> 
     ztunnel = next(p for p in snap.pods.values() if p.is_ztunnel and p.node == ledger.node)
     seen = by_source(parse(b.proxy_stats(ztunnel.namespace, ztunnel.name)), "payments", "ledger")
     assert set(seen[("legacy", "batch-reporter")]) == {"unknown"}
-    assert set(seen[("payments", "payments-api")]) == {"mutual_tls"}
+    # payments-api's calls go through the namespace's waypoint: ledger's ztunnel sees the waypoint's HBONE.
+    assert set(seen[("payments", "waypoint")]) == {"mutual_tls"}
+    assert ("payments", "payments-api") not in seen
 
 
 def test_istio_cni_redirects_after_the_label_and_restarted_pods_come_back_redirected(demo: DemoBackend) -> None:

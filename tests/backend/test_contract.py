@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from meshtui.backend.base import RESTARTED_AT, Backend, Conflict, Invalid, NotFound
+from meshtui.backend.kube_resources import CORE_KINDS, ISTIO_KINDS, WAYPOINT_KIND
 from meshtui.demo.mesh import demo_objects
 from meshtui.model.convert import from_k8s
 from meshtui.model.snapshot import COLLECTION, ChangeEvent, Snapshot
@@ -21,8 +22,13 @@ NS = "legacy"
 WAIT = 5.0
 
 
+# What KubeBackend lists (it reads Deployments, not the ReplicaSets under them).
+READ_KINDS = {rk.kind for rk in (*CORE_KINDS, *ISTIO_KINDS, WAYPOINT_KIND)}
+
+
 def seed_model() -> Snapshot:
-    return Snapshot.build(m for m in (from_k8s(o) for o in demo_objects(START, SEED)) if m is not None)
+    objects = (o for o in demo_objects(START, SEED) if o["kind"] in READ_KINDS)
+    return Snapshot.build(m for m in (from_k8s(o) for o in objects) if m is not None)
 
 
 def peer_auth(name: str, namespace: str = NS, **spec: Any) -> dict[str, Any]:

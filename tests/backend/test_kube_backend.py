@@ -379,16 +379,28 @@ def test_proxy_logs_follow_with_options_and_stop(emulator: Emulator, kube: KubeB
     assert log_query == {"container": "istio-proxy", "follow": "true", "tailLines": "2", "timestamps": "true"}
 
 
-def test_proxy_logs_need_a_sidecar(emulator: Emulator, kube: KubeBackend) -> None:
+# A single read asks the pod only after the server refused the log request; following asks first.
+@pytest.mark.parametrize("follow", [True, False])
+def test_proxy_logs_need_a_sidecar(emulator: Emulator, kube: KubeBackend, follow: bool) -> None:
     pod = first_pod(emulator, PLAIN_NS)["metadata"]["name"]
     with pytest.raises(NotFound, match="has no istio-proxy container"):
-        next(kube.proxy_logs(PLAIN_NS, pod, LogOptions(), threading.Event()))
+        next(kube.proxy_logs(PLAIN_NS, pod, LogOptions(follow=follow), threading.Event()))
 
 
-def test_logs_of_an_unknown_container_fail_at_once(emulator: Emulator, kube: KubeBackend) -> None:
+@pytest.mark.parametrize("follow", [True, False])
+def test_logs_of_an_unknown_container_fail_at_once(emulator: Emulator, kube: KubeBackend, follow: bool) -> None:
     pod = first_pod(emulator, MESH_NS)["metadata"]["name"]
     with pytest.raises(NotFound, match=f"pod {MESH_NS}/{pod} has no container sidecar-x"):
-        next(kube.proxy_logs(MESH_NS, pod, LogOptions(container="sidecar-x"), threading.Event()))
+        next(kube.proxy_logs(MESH_NS, pod, LogOptions(container="sidecar-x", follow=follow), threading.Event()))
+
+
+def test_a_single_log_read_is_one_request(emulator: Emulator, kube: KubeBackend) -> None:
+    pod = first_pod(emulator, MESH_NS)["metadata"]["name"]
+    emulator.append_log(MESH_NS, pod, "istio-proxy", "one line")
+    kube.connect()
+    emulator.requests.clear()
+    assert list(kube.proxy_logs(MESH_NS, pod, LogOptions(follow=False), threading.Event())) == ["one line"]
+    assert [r.path for r in emulator.requests] == [f"/api/v1/namespaces/{MESH_NS}/pods/{pod}/log"]
 
 
 def test_proxy_logs_of_a_native_sidecar(emulator: Emulator, kube: KubeBackend) -> None:

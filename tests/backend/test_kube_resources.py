@@ -38,6 +38,3 @@ def test_item_paths(rk: ResourceKind, namespace: str, name: str, expected: str) 
     assert rk.item(namespace, name) == expected
 
 
-def test_istio_kinds_are_flagged() -> None:
-    assert {rk.kind for rk in (*CORE_KINDS, *ISTIO_KINDS) if rk.is_istio} == {
-        "PeerAuthentication", "AuthorizationPolicy", "DestinationRule", "VirtualService", "Sidecar"}

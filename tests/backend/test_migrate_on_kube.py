@@ -43,6 +43,9 @@ def writes(emulator: Emulator) -> list[tuple[str, str, str | None]]:
 
 async def test_wizard_over_http(kube_app, emulator: Emulator) -> None:
     inventory = pods_of(emulator, "ms-inventory")
+    for pod in emulator.objects("Pod"):  # every sidecar answers: a pod that does not is "callers unknown"
+        if pod["metadata"]["namespace"] == KS:
+            emulator.set_proxy_response(KS, pod["metadata"]["name"], 15020, "stats/prometheus", "")
     for pod in inventory:
         emulator.set_proxy_response(KS, pod["metadata"]["name"], 15020, "stats/prometheus", SERIES.format(count=10))
     async with kube_app.run_test(size=(140, 45)) as pilot:
@@ -106,5 +109,11 @@ async def test_wizard_over_http(kube_app, emulator: Emulator) -> None:
     assert f"/api/v1/namespaces/{KS}/pods/{name}:15020/proxy/stats/prometheus" in stats
     logs = [r for r in emulator.requests if r.path.endswith("/log") and r.query.get("sinceSeconds")]
     assert logs and all(r.query.get("container") == "istio-proxy" for r in logs)
+    # Verify also reads the clients' metrics after the STRICT step: a sample as its window begins, then each poll.
+    strict = max(i for i, r in enumerate(emulator.requests) if r.method == "POST" and r.path == BASE
+                 and not r.query.get("dryRun"))
+    after = {r.path for r in emulator.requests[strict:] if r.path.endswith(":15020/proxy/stats/prometheus")}
+    order = pods_of(emulator, "ms-order-management")[0]["metadata"]["name"]
+    assert f"/api/v1/namespaces/{KS}/pods/{order}:15020/proxy/stats/prometheus" in after
     left = {o["metadata"]["name"] for o in emulator.objects("PeerAuthentication") if o["metadata"]["namespace"] == KS}
     assert left == {"frontend-mtls", "ms-inventory-mtls"}

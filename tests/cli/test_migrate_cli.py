@@ -36,8 +36,8 @@ def run(argv: list[str], backend: Backend, **kw: Any) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     if isinstance(backend, DemoBackend):
         clock = ManualClock()
-        kw.setdefault("wait", lambda s: (backend.cluster.advance(s), clock.advance(s), True)[-1])
-        kw.setdefault("clock", clock.monotonic)
+        kw.setdefault("pass_window", lambda s: (backend.cluster.advance(s), clock.advance(s), True)[-1])
+        kw.setdefault("now", clock.now)
     code = migrate.run(args, backend_factory=lambda _a: backend, stdout=out, stderr=err, **kw)
     return code, out.getvalue(), err.getvalue()
 
@@ -46,7 +46,7 @@ def test_plan_json_has_the_documented_shape_and_names_the_blockers(demo: DemoBac
     code, out, err = run(["-n", KS, "--plan", "-o", "json"], demo)
     data = json.loads(out)
     assert code == 1 and err == ""
-    assert list(data) == ["scope", "ready", "blockers", "warnings", "plaintext_clients", "steps"]
+    assert list(data) == ["scope", "ready", "blockers", "warnings", "plaintext_clients", "unknown", "steps"]
     assert data["scope"] == {"mesh": False, "namespaces": [KS]}
     assert data["ready"] is False
     assert [(b["code"], b["name"]) for b in data["blockers"]] == [("MIG005", "frontend"), ("MIG007", "batch-reporter")]
@@ -87,7 +87,7 @@ def test_table_output(demo: DemoBackend) -> None:
     code, out, _ = run(["-n", KS, "--plan", "--window", "20"], demo)
     assert code == 1
     assert f"Migration to STRICT: {KS} — BLOCKED" in out
-    assert "Plaintext clients over 20s (metrics): 1" in out
+    assert "Plaintext clients over 20s (TLS check: metrics, access log): 1" in out
     assert f"legacy/batch-reporter → {KS}/ms-inventory:3001" in out
 
 
@@ -187,14 +187,14 @@ def test_plan_observes_plaintext_over_http(kube: KubeBackend, emulator: Emulator
             if o["metadata"]["namespace"] == KS and o["metadata"]["name"].startswith("ms-inventory-")]
     for pod in pods:
         emulator.set_proxy_response(KS, pod, 15020, "stats/prometheus", PLAINTEXT_SERIES.format(count=10))
-    now = [0.0]
+    clock = ManualClock()
 
     def wait(seconds: float) -> bool:
-        now[0] += seconds
+        clock.advance(seconds)
         emulator.set_proxy_response(KS, pods[0], 15020, "stats/prometheus", PLAINTEXT_SERIES.format(count=15))
         return True
 
-    code, out, _ = run(["-n", KS, "--plan", "-o", "json"], kube, wait=wait, clock=lambda: now[0])
+    code, out, _ = run(["-n", KS, "--plan", "-o", "json"], kube, pass_window=wait, now=clock.now)
     data = json.loads(out)
     assert code == 1
     assert data["plaintext_clients"] == [{"namespace": "legacy", "workload": "batch-reporter",
@@ -219,17 +219,37 @@ def test_a_caller_the_metrics_cannot_name_is_named_from_the_access_log(kube: Kub
                             '0 812 3 2 "-" "python-requests/2.31.0" "1b2c" "ms-inventory:3001" '
                             f'"{ip}:3001" inbound|3001|| 127.0.0.6:41234 {ip}:3001 '
                             f'{caller["status"]["podIP"]}:53211 - default')
-    now = [0.0]
+    clock = ManualClock()
 
     def wait(seconds: float) -> bool:
-        now[0] += seconds
+        clock.advance(seconds)
         emulator.set_proxy_response(KS, name, 15020, "stats/prometheus", unknown.format(count=3))
         return True
 
-    code, out, _ = run(["-n", KS, "--plan", "-o", "json", "--window", "4"], kube, wait=wait, clock=lambda: now[0])
+    code, out, _ = run(["-n", KS, "--plan", "-o", "json", "--window", "4"], kube, pass_window=wait, now=clock.now)
     data = json.loads(out)
     assert code == 1
     assert data["plaintext_clients"] == [{"namespace": "legacy", "workload": "batch-reporter",
                                           "target": f"{KS}/ms-inventory:3001", "rate_per_s": 0.5}]
     blocker = next(b for b in data["blockers"] if b["code"] == "MIG007")
     assert "seen in the logs" in blocker["message"]
+
+
+def test_pods_whose_metrics_cannot_be_read_are_unknown_not_quiet(demo: DemoBackend) -> None:
+    """A 403 on pods/proxy hides batch-reporter's plaintext: the plan must say it does not know, not
+    report "no plaintext client" and call the namespace ready."""
+    demo.cluster.server.deny("get", "pods/proxy", KS)
+    code, out, _ = run(["-n", KS, "--plan", "-o", "json", *EXCEPTIONS], demo)
+    data = json.loads(out)
+    assert code == 1 and data["ready"] is False and data["blockers"] == []
+    assert data["plaintext_clients"] == []
+    sidecars = sorted(f"{KS}/{p.name}" for p in demo.snapshot().pods_in(KS) if p.has_sidecar and not p.deleting)
+    assert [u["pod"] for u in data["unknown"]] == sidecars
+    assert all("403" in u["reason"] or "forbidden" in u["reason"].lower() for u in data["unknown"])
+    code, out, _ = run(["-n", KS, "--plan", *EXCEPTIONS], demo)
+    assert code == 1 and f"Migration to STRICT: {KS} — BLOCKED" in out
+    assert f"Callers unknown (metrics not read) for {len(sidecars)} pod(s):" in out
+    assert f"  {sidecars[0]}: " in out
+    # Planning without observing says so instead of claiming a quiet namespace.
+    code, out, _ = run(["-n", KS, "--plan", "--window", "0", *EXCEPTIONS], demo)
+    assert code == 0 and "(not observed: --window 0)" in out and "Callers unknown" not in out

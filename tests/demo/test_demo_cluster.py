@@ -223,6 +223,60 @@ def test_restart_rolls_pods_and_injects_like_the_webhook(backend: DemoBackend) -
     assert (workload.replicas, workload.ready_replicas, workload.updated_replicas) == (3, 3, 3)
 
 
+def replica_sets(b: DemoBackend, namespace: str, deployment: str) -> dict[str, dict[str, Any]]:
+    return {rs["metadata"]["name"]: rs for rs in b.cluster.objects("ReplicaSet")
+            if rs["metadata"]["namespace"] == namespace
+            and rs["metadata"]["ownerReferences"][0]["name"] == deployment}
+
+
+def test_every_demo_pod_of_a_deployment_has_its_replicaset() -> None:
+    sets = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in of_kind("ReplicaSet")}
+    for pod in of_kind("Pod"):
+        owner = pod["metadata"]["ownerReferences"][0]
+        if owner["kind"] == "ReplicaSet":
+            rs = sets[(pod["metadata"]["namespace"], owner["name"])]
+            assert rs["metadata"]["uid"] == owner["uid"]
+            assert rs["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+
+
+def test_restart_makes_a_new_replicaset_and_scales_the_old_one_to_zero(backend: DemoBackend) -> None:
+    (old_name, old), = replica_sets(backend, "researchflow", "worker").items()
+    assert (old["spec"]["replicas"], old["status"]["readyReplicas"]) == (3, 3)
+    backend.restart_workload("Deployment", "researchflow", "worker")
+    backend.cluster.advance(1)
+    during = replica_sets(backend, "researchflow", "worker")
+    assert len(during) == 2 and during[old_name]["spec"]["replicas"] == 3
+    for _ in range(40):
+        backend.cluster.advance(1)
+    after = replica_sets(backend, "researchflow", "worker")
+    new_name = next(name for name in after if name != old_name)
+    new = after[new_name]
+    assert (after[old_name]["spec"]["replicas"], after[old_name]["status"]["replicas"]) == (0, 0)
+    assert (new["spec"]["replicas"], new["status"]["readyReplicas"]) == (3, 3)
+    assert new["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
+    pods = [p for p in backend.cluster.objects("Pod") if p["metadata"]["namespace"] == "researchflow"
+            and p["metadata"]["labels"].get("app") == "worker"]
+    assert {(p["metadata"]["ownerReferences"][0]["name"], p["metadata"]["ownerReferences"][0]["uid"])
+            for p in pods} == {(new_name, new["metadata"]["uid"])}
+
+
+def test_a_rollout_leaves_the_events_its_controllers_record(backend: DemoBackend) -> None:
+    backend.restart_workload("Deployment", "researchflow", "worker")
+    for _ in range(40):
+        backend.cluster.advance(1)
+    events = [e for e in backend.cluster.objects("Event") if e["metadata"]["namespace"] == "researchflow"]
+    by_reason: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        by_reason.setdefault(e["reason"], []).append(e)
+    scaling = [e["message"] for e in by_reason["ScalingReplicaSet"]]
+    assert all(e["involvedObject"]["kind"] == "Deployment" for e in by_reason["ScalingReplicaSet"])
+    assert any(re.fullmatch(r"Scaled up replica set worker-\w+ from 0 to 1", m) for m in scaling)
+    assert any(re.fullmatch(r"Scaled down replica set worker-\w+ from 1 to 0", m) for m in scaling)
+    assert len(by_reason["SuccessfulCreate"]) == len(by_reason["Scheduled"]) == 3
+    assert {e["involvedObject"]["kind"] for e in by_reason["Killing"]} == {"Pod"}
+    assert len({e["metadata"]["name"] for e in events}) == len(events)
+
+
 def test_restart_without_injection_label_gives_no_sidecar(backend: DemoBackend) -> None:
     backend.label_namespace(STAGING, {"istio-injection": None})
     backend.restart_workload("Deployment", STAGING, "ms-supplier")

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from meshtui.change.journal import Journal, JournalEntry, JournalObject, JournalUnusable
 from meshtui.config import Settings
 from meshtui.factory import build_app
-from meshtui.text import is_safe, safe_line
+from meshtui.text import safe_line
 from tests.hostile.counter import count
+from tests.hostile.safety import is_safe
 from tests.hostile.strategies import json_values, nasty_text
 from tests.ui.pilot import notices, wait_for
 

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from meshtui.backend import kube_config
 from meshtui.backend.base import BackendError
 from meshtui.backend.kube import KubeBackend
-from meshtui.text import is_safe, safe_line
+from meshtui.text import safe_line
 from tests.hostile.counter import PLANTED_TOKEN, count
+from tests.hostile.safety import is_safe
 from tests.hostile.slow_server import SlowServer, http_response
 from tests.hostile.strategies import json_values, k8s_objects, nasty_text
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from meshtui.__main__ import build_parser
 from meshtui.cli import check
-from meshtui.text import is_safe
 from tests.hostile.counter import count
+from tests.hostile.safety import is_safe
 from tests.hostile.strategies import json_values, k8s_objects
 
 

@@ -18,8 +18,9 @@ from meshtui.config import Settings
 from meshtui.demo.apiserver import Emulator
 from meshtui.factory import build_app
 from meshtui.screens.logs import LogsScreen
-from meshtui.text import is_safe, safe_line, safe_text
+from meshtui.text import safe_line, safe_text
 from tests.hostile.counter import count
+from tests.hostile.safety import is_safe
 from tests.hostile.strategies import NASTY_CHARS, nasty_text
 from tests.ui.pilot import notices, screen_text, wait_for
 

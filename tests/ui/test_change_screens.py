@@ -245,11 +245,11 @@ async def test_restart_progress_until_ready(b: Cluster, tmp_path: Path) -> None:
         await pilot.press("r")
         await settle(app, pilot)
         assert ("patch", "Deployment", "web", False) in b.calls and screen.phase == "restarting"
-        screen.update_snapshot(
+        screen.update_cluster(
             shop_snapshot(pod("shop", "web-old", WEB, sidecar=False), ready_pod("web-new"))
-        )
+        , None)
         assert screen.phase == "restarting"
-        screen.update_snapshot(shop_snapshot(ready_pod("web-new")))
+        screen.update_cluster(shop_snapshot(ready_pod("web-new")), None)
         assert screen.phase == "done"
         await pilot.press("escape")
         await pilot.pause()
@@ -267,7 +267,7 @@ async def test_restart_timeout_names_the_reason(b: Cluster) -> None:
     async with app.run_test() as pilot:
         await pilot.press("r")
         await settle(app, pilot)
-        screen.update_snapshot(shop_snapshot(waiting_pod("web-new", "ImagePullBackOff")))
+        screen.update_cluster(shop_snapshot(waiting_pod("web-new", "ImagePullBackOff")), None)
         now[0] = 61.0
         await pilot.pause(1.2)
         assert screen.phase == "timed-out"

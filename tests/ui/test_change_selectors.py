@@ -38,6 +38,8 @@ async def test_port_exception_uses_the_deployment_selector_and_managed_by_label(
         assert body["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "meshtui"}
         # the namespace is STRICT: a port entry set to STRICT changes nothing and is pointed out
         await _port_mode(pilot, "STRICT")
+        # the picker reads the app's snapshot: wait until the watch has brought the change back
+        await wait_for(pilot, lambda: "▲8080:S" in screen_text(demo.app))
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, ModePickerScreen))
         assert "same as the workload's mode, changes nothing" in screen_text(demo.app)

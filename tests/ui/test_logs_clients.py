@@ -123,7 +123,7 @@ async def test_apply_and_undo_leave_markers_in_every_open_stream(make_demo) -> N
         await select_namespace(pilot, "kubestock-staging")
         await select_pod(pilot, "ms-inventory")
         demo.advance(10)
-        await wait_for(pilot, lambda: main.log_pane.tail is not None and len(main.log_pane.buffer) > 0)
+        await wait_for(pilot, lambda: main.log_pane.following and len(main.log_pane.buffer) > 0)
         await pilot.press("1")
         await preview_namespace_mode(pilot, "kubestock-staging", "STRICT")
         await pilot.press("enter")

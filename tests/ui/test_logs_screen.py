@@ -162,7 +162,7 @@ async def test_pods_that_appear_join_and_pods_that_go_leave(demo: DemoBackend) -
     async with Host(screen).run_test(size=(180, 40)) as pilot:
         await until(pilot, lambda: screen.tail is not None and screen.tail.targets == [first])
         targets[:] = [second]
-        screen.refresh_targets()
+        screen.update_cluster(demo.snapshot(), None)
         assert screen.tail.targets == [second]
         demo.cluster.advance(10)
         view = screen.query_one(LogView)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from meshtui.config import Settings
 from meshtui.screens.explain import ExplainScreen
 from meshtui.screens.help import HelpScreen
@@ -210,10 +212,11 @@ async def test_list_navigation_keys(make_demo) -> None:
         await wait_for(pilot, lambda: screen.selected_namespace == "istio-system")
 
 
-async def test_q_quits(make_demo) -> None:
+@pytest.mark.parametrize("keys", [("q",), ("colon", "q", "enter")], ids=["q", ":q"])
+async def test_q_quits(make_demo, keys: tuple[str, ...]) -> None:
     demo = make_demo()
     async with demo.app.run_test(size=(120, 40)) as pilot:
         await populated(pilot)
-        await pilot.press("q")
+        await pilot.press(*keys)
         await wait_for(pilot, lambda: not demo.app.is_running)
     assert demo.app.return_value == 0

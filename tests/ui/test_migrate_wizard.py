@@ -42,6 +42,14 @@ async def confirm_preview(pilot, title: str) -> None:
     await wait_for(pilot, lambda: not isinstance(app.screen, PreviewScreen))
 
 
+async def one_window(pilot, wizard: MigrateScreen, demo) -> None:
+    """Let one observe window pass on the simulated clock, once the TLS check waits inside it."""
+    done = len(wizard.state.windows)
+    await wait_for(pilot, lambda: wizard._observing and wizard._window is not None)
+    demo.advance(FAST.migrate_window_s)
+    await wait_for(pilot, lambda: len(wizard.state.windows) == done + 1)
+
+
 def highlight(wizard: MigrateScreen, predicate) -> None:
     index = next(i for i, row in enumerate(wizard.rows.values()) if predicate(row))
     wizard.query_one("#rows").move_cursor(row=index, animate=False)
@@ -63,12 +71,11 @@ async def test_kubestock_failed_verify_rolls_back_then_exceptions_make_it_safe(m
         # Observe: one window shows batch-reporter's plaintext to ms-inventory:3001.
         await pilot.press("n")
         await stage(pilot, wizard, "observe")
-        await wait_for(pilot, lambda: wizard._window is not None)
-        demo.advance(10)
-        await wait_for(pilot, lambda: len(wizard.state.windows) == 1)
+        await one_window(pilot, wizard, demo)
         await pilot.pause()
         text = screen_text(demo.app)
-        assert f"legacy/batch-reporter → {KS}/ms-inventory:3001" in text and "(metrics)" in text
+        # batch-reporter has no sidecar: the metrics call it "unknown", the access log names it.
+        assert f"legacy/batch-reporter → {KS}/ms-inventory:3001" in text and "(logs)" in text
         await pilot.press("n")  # refused: a plaintext caller without exception
         assert wizard.stage == "observe" and "plaintext caller(s) without exception" in notices(demo.app)
 
@@ -130,9 +137,7 @@ async def test_quit_and_reopen_resumes_and_notices_a_change_by_someone_else(make
         highlight(wizard, lambda r: getattr(r, "finding", None) and r.finding.code == "MIG005")
         await pilot.press("f", "n")
         await stage(pilot, wizard, "observe")
-        await wait_for(pilot, lambda: wizard._window is not None)
-        demo.advance(10)
-        await wait_for(pilot, lambda: len(wizard.state.windows) == 1)
+        await one_window(pilot, wizard, demo)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
         await pilot.press("q")
@@ -201,11 +206,8 @@ async def test_researchflow_restart_fix_then_strict(make_demo) -> None:
         await wait_for(pilot, lambda: demo.app.screen is wizard and wizard.report.ready)
         await pilot.press("n")
         await stage(pilot, wizard, "observe")
-        await wait_for(pilot, lambda: wizard._window is not None)
         for _ in range(2):
-            demo.advance(10)
-            await wait_for(pilot, lambda: wizard._window is not None and not wizard._sampling)
-            await pilot.pause(0.2)
+            await one_window(pilot, wizard, demo)
         await wait_for(pilot, lambda: wizard._quiet_for() >= 20)
         await pilot.press("n")
         await stage(pilot, wizard, "plan")
@@ -283,3 +285,83 @@ async def test_root_namespace_means_the_mesh(make_demo) -> None:
         assert "mesh — Preflight" in text
         assert "MIG001 Deployment legacy/batch-reporter" in text  # STRICT mesh-wide is not STRICT without it
         assert wizard.report.steps[-1].kind == "mesh" and wizard.report.steps[-1].plan.needs_typed_confirmation
+
+
+async def test_observe_shows_pods_it_cannot_read_as_unknown_and_does_not_call_them_quiet(make_demo) -> None:
+    demo = make_demo(FAST, denied=(("get", "pods/proxy"),))
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, "tenant-b-orders")
+        await pilot.press("n")
+        await stage(pilot, wizard, "observe")
+        # No pod can be read: each check returns at once, the next one starts a window later.
+        await wait_for(pilot, lambda: len(wizard.state.windows) == 1)
+        for n in (2, 3):  # longer than the quiet period: still not quiet, though nothing was seen
+            demo.advance(FAST.migrate_window_s)
+            await wait_for(pilot, lambda n=n: len(wizard.state.windows) == n)
+        await pilot.pause()
+        text = screen_text(demo.app)
+        sidecars = [p for p in demo.app.snapshot.pods_in("tenant-b-orders") if p.has_sidecar and not p.deleting]
+        assert f"callers of {len(sidecars)} pod(s) unknown" in text and wizard.state.windows[-1].callers == ()
+        assert f"tenant-b-orders/{sidecars[0].name}" in text and "callers unknown: metrics not read" in text
+        assert "cannot get resource \"pods/proxy\"" in text  # the highlighted pod's detail: why
+        await pilot.press("n")
+        assert wizard.stage == "observe"
+        assert f"metrics of {len(sidecars)} pod(s) could not be read, so their callers are unknown" in notices(demo.app)
+        await pilot.press("exclamation_mark")  # the operator may still go on, knowingly
+        await stage(pilot, wizard, "plan")
+
+
+async def test_verify_reads_client_metrics_when_the_logs_cannot_be_read(make_demo) -> None:
+    """ms-inventory's DestinationRule makes ms-order-management send plaintext to it. STRICT breaks it; with
+    pods/log forbidden, only the client sidecar's metrics (503 UC toward ms-inventory:3001) can tell."""
+    demo = make_demo(FAST, denied=(("get", "pods/log"),))
+    # The demo's own rule for that host (a second rule for the same host would be ignored: oldest wins).
+    demo.backend.patch("DestinationRule", KS, "ms-inventory", {"spec": {"trafficPolicy": {"tls": {"mode": "DISABLE"}}}})
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, KS)
+        await pilot.press("n", "exclamation_mark")
+        await stage(pilot, wizard, "plan")
+        await pilot.press("exclamation_mark")
+        await confirm_preview(pilot, f"Set mTLS STRICT on namespace {KS}")
+        await stage(pilot, wizard, "verify")
+        await wait_for(pilot, lambda: wizard._verify_before is not None)
+        for _ in range(8):
+            demo.advance(5)
+            await pilot.pause(0.3)
+            if wizard.verify_failures or wizard.stage != "verify":
+                break
+        await wait_for(pilot, lambda: bool(wizard.verify_failures), timeout=10)
+        await pilot.pause()
+        assert {(f.client, f.target, f.source) for f in wizard.verify_failures} == {
+            (f"{KS}/ms-order-management", f"{KS}/ms-inventory:3001", "metrics")}
+        text = screen_text(demo.app)
+        assert "Verify FAILED" in text
+        assert f"{KS}/ms-order-management → {KS}/ms-inventory:3001" in text
+        assert "(metrics) connection failures (UC)" in text
+        # The highlighted failure's detail names the source and since when it counts; the pane also says
+        # what could not be read.
+        assert "evidence: the client sidecar's istio_requests_total" in text and "since 2026-11-24T" in text
+        assert "not read: 13 (logs of " in text
+        await pilot.press("b")
+        await stage(pilot, wizard, "plan")
+        await wait_for(pilot, lambda: demo.backend.get("PeerAuthentication", KS, "default") is None)
+
+
+async def test_f_on_an_observed_caller_gives_it_a_sidecar(make_demo) -> None:
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, KS)
+        await pilot.press("n")
+        await stage(pilot, wizard, "observe")
+        await one_window(pilot, wizard, demo)
+        await pilot.pause()
+        highlight(wizard, lambda r: getattr(r, "client", "") == "legacy/batch-reporter")
+        await pilot.pause()
+        text = screen_text(demo.app)
+        assert f"x: keep port 3001 of {KS}/ms-inventory PERMISSIVE for it" in text
+        assert "f: enable injection in legacy, then restart 1 workload(s)" in text
+        await pilot.press("f")
+        await confirm_preview(pilot, "Enable sidecar injection in legacy")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, RestartScreen))
+        await pilot.pause()
+        assert "batch-reporter" in screen_text(demo.app)

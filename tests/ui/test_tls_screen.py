@@ -182,3 +182,24 @@ async def test_strict_preview_names_callers_from_a_recent_check(make_demo) -> No
         await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
         await wait_for(pilot, lambda: app.screen.impact is not None)
         assert "the last TLS check is too old to count" in screen_text(app)
+
+
+async def test_ambient_namespace_is_judged_from_ztunnel(make_demo) -> None:
+    demo = make_demo()
+    app = demo.app
+    async with app.run_test(size=(200, 50)) as pilot:
+        await populated(pilot)
+        screen = await run_check(pilot, demo, "payments")
+        # payments is ambient and STRICT: ztunnel refuses batch-reporter's plaintext, payments-api sees mTLS.
+        ledger = row_of(app, "payments/ledger")
+        assert "REJECTING" in ledger and "STRICT" in ledger and "refused" in ledger
+        assert "NO DATA" not in screen_text(app) and "no sidecar" not in screen_text(app)
+        assert "OK" in row_of(app, "payments/payments-api")
+        keys = [k.value for k in screen.table.rows]
+        screen.table.move_cursor(row=next(i for i, k in enumerate(keys) if "/ledger/" in k))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, EvidenceScreen))
+        text = screen_text(app)
+        assert "ztunnel metrics on istio-system/ztunnel-" in text and "sampled 10s apart" in text
+        assert "legacy/batch-reporter" in text and 'response_flags="DENY"' in text  # ztunnel's own lines
+        assert "Ambient: connections counted by ztunnel" in text

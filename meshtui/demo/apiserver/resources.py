@@ -64,6 +64,7 @@ BUILTINS: tuple[ResourceType, ...] = (
              subresources=("status",)),
     _builtin("", "pods", "Pod", short=("po",), subresources=("exec", "log", "proxy", "status")),
     _builtin("", "services", "Service", short=("svc",), subresources=("proxy", "status")),
+    _builtin("", "events", "Event", short=("ev",)),
     _builtin("apps", "deployments", "Deployment", short=("deploy",), subresources=("scale", "status")),
     _builtin("apps", "statefulsets", "StatefulSet", short=("sts",), subresources=("scale", "status")),
     _builtin("apps", "daemonsets", "DaemonSet", short=("ds",), subresources=("status",)),

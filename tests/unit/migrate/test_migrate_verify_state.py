@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -67,9 +68,16 @@ def test_state_round_trips_and_a_damaged_file_reads_as_none(tmp_path: Path) -> N
     state = MigrationState("kind-dev", Scope.of([KS]), "verify",
                            (AppliedStep("Set mTLS PERMISSIVE", "abc", "2026-11-24T12:00:00Z", "kind: X\n"),),
                            (PortException(KS, "ms-inventory", 3001, "legacy/batch-reporter"),),
-                           (Window("a", "b", ({"namespace": "legacy"},)),), "f00", ("Set mTLS STRICT",))
+                           (Window("a", "b", ({"namespace": "legacy", "source": "logs"},),
+                                   ({"pod": f"{KS}/ms-product-1", "reason": "forbidden"},)),),
+                           "f00", ("Set mTLS STRICT",))
     save(state, path)
     assert load(path) == state
+    # A file written before windows kept their unread pods still loads.
+    older = state.to_data()
+    del older["windows"][0]["unknown"]
+    path.write_text(json.dumps(older))
+    assert load(path).windows[0].unknown == ()
     path.write_text("{not json")
     assert load(path) is None
     assert load(tmp_path / "absent.json") is None

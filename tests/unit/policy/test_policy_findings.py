@@ -176,6 +176,14 @@ CASES: list[tuple[str, list[ModelObject], tuple[str, str, str], list[ModelObject
         ("PeerAuthentication", "pay", "default"),
         [AMBIENT, pod("pay", "web-1", WEB, sidecar=False, annotations=REDIRECTED), pa("pay", "default", "PERMISSIVE")],
     ),
+    # ztunnel enforces STRICT for the pods it captures; a pod opted out of ambient takes plaintext.
+    (
+        "MT0013",
+        [AMBIENT, pa("pay", "default", "STRICT"), pod("pay", "web-1", WEB, sidecar=False, annotations=REDIRECTED),
+         pod("pay", "batch", {"app": "batch", "istio.io/dataplane-mode": "none"}, sidecar=False)],
+        ("PeerAuthentication", "pay", "default"),
+        [AMBIENT, pa("pay", "default", "STRICT"), pod("pay", "web-1", WEB, sidecar=False, annotations=REDIRECTED)],
+    ),
     (
         "MT0022",
         [AMBIENT, pod("pay", "web-1", WEB, sidecar=False)],

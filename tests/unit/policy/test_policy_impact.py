@@ -24,7 +24,7 @@ def test_going_strict() -> None:
     assert result.changes == (ModeChange(after.pods[("shop", "web-1")], 8080, "PERMISSIVE", "STRICT"),)
     assert sorted(p.client.name for p in result.failing_clients) == ["curl", "legacy-1"]
     assert [f.code for f in result.exposures] == ["MT0008"]
-    assert result.rule_conflicts == () and result.breaks_something
+    assert result.rule_conflicts == ()
 
 
 def test_no_change_no_impact() -> None:
@@ -32,7 +32,7 @@ def test_no_change_no_impact() -> None:
     after = before.apply([ChangeEvent("ADDED", pa("shop", "default", "PERMISSIVE"))])
     result = impact(before, after, observed=[("outside/curl", "shop", "web", 80)])
     assert (result.changes, result.failing_clients, result.exposures) == ((), (), ())
-    assert not result.breaks_something
+    assert result.rule_conflicts == ()
 
 
 def test_already_failing_clients_are_not_new() -> None:

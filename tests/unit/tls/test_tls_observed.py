@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from meshtui.change.impact_view import impact_lines
 from meshtui.model.snapshot import ChangeEvent
 from meshtui.policy.impact import impact
-from meshtui.tls.observed import evidence_note, is_recent, observed_callers
+from meshtui.tls.observed import (
+    checked_pods,
+    evidence_note,
+    is_recent,
+    observed_callers,
+    quick_check_note,
+    unchecked_strict_pods,
+)
 from meshtui.tls.verdict import PodEvidence, SyncEvidence, build_report
-from tests.unit.policy.policy_factories import pa, snap
+from tests.unit.policy.policy_factories import pa, pod, snap
 from tests.unit.tls.test_tls_verdict import ACCEPTED, BATCH, NOW, REFUSED, SERVER, SERVICE, WEB, evidence, metric
 
 
@@ -67,3 +76,36 @@ def test_pod_evidence_without_sidecar_gives_no_callers() -> None:
     report = build_report(snapshot, [BATCH], {BATCH.key: PodEvidence(BATCH)}, SyncEvidence({}), window_s=10,
                           started=NOW, now=NOW)
     assert observed_callers(report, snapshot) == []
+
+
+# Only PERMISSIVE → STRICT moves lose plaintext callers; pods a recent check read are known already.
+OTHER = pod("shop", "inventory-2", {"app": "inventory"}, ports=(3001,), ip="10.1.0.8")
+UNCHECKED = {
+    "namespace to STRICT, nothing checked": ("PERMISSIVE", "STRICT", frozenset(),
+                                             {SERVER.key, OTHER.key, WEB.key}),
+    "namespace to STRICT, one pod checked": ("PERMISSIVE", "STRICT", frozenset({SERVER.key}), {OTHER.key, WEB.key}),
+    "STRICT to PERMISSIVE locks nobody out": ("STRICT", "PERMISSIVE", frozenset(), set()),
+    "no change": ("STRICT", "STRICT", frozenset(), set()),
+}
+
+
+@pytest.mark.parametrize("name", list(UNCHECKED))
+def test_pods_a_change_makes_strict_that_no_check_covered(name: str) -> None:
+    old, new, checked, expected = UNCHECKED[name]
+    before = snap(SERVER, OTHER, WEB, SERVICE, pa("shop", "default", old))
+    after = before.apply([ChangeEvent("MODIFIED", pa("shop", "default", new))])
+    assert unchecked_strict_pods(impact(before, after), checked) == expected
+
+
+def test_checked_pods_and_the_quick_check_note() -> None:
+    _, report = _report((ACCEPTED,), [metric("none", 1, "unknown", "unknown")],
+                        [metric("none", 2, "unknown", "unknown")])
+    assert checked_pods(report) == {SERVER.key} and checked_pods(None) == frozenset()
+    note = quick_check_note(report)
+    assert "quick TLS check of 1/1 affected pods" in note and "10s apart" in note
+    assert "not a guarantee" in note and "did not call in those 10s" in note
+    assert "no traffic evidence" not in note
+    snapshot = snap(SERVER, SERVICE)
+    failed = build_report(snapshot, [SERVER], {SERVER.key: PodEvidence(SERVER, errors=(("stats", "forbidden"),))},
+                          SyncEvidence({}), window_s=5, started=NOW, now=NOW)
+    assert "no traffic evidence from 1 of them" in quick_check_note(failed)
