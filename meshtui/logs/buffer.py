@@ -179,7 +179,7 @@ class LogFilter:
         )
         for name, keys in fields:
             if keys:
-                return (*keys, MARKERS), self == LogFilter(**{name: getattr(self, name)})  # type: ignore[arg-type]
+                return (*keys, MARKERS), self == LogFilter(**{name: getattr(self, name)})
         return None
 
     def spec(self) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import replace
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from meshtui.model.objects import Namespace, PeerAuthentication, Service, Waypoint
 from meshtui.model.snapshot import COLLECTION, ChangeEvent, Snapshot
@@ -161,7 +161,8 @@ def _cross_namespace(f: Finding, root: str) -> bool:
 def _restrict(snapshot: Snapshot, namespaces: set[str]) -> Snapshot:
     """The part of a snapshot that decides the given namespaces' results."""
     root = snapshot.mesh.root_namespace
-    fields: dict[str, dict] = {}
+    # Each value is the collection its name says (see Snapshot's fields): Any, as in Snapshot.build.
+    fields: dict[str, Any] = {}
     for name in COLLECTION.values():
         if name == "waypoints":
             continue  # few, and named across namespaces: all of them stay
