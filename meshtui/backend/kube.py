@@ -30,7 +30,7 @@ from meshtui.backend.base import (
     label_patch,
     restart_patch,
 )
-from meshtui.backend.kube_exec import pilot_agent_request, request_command
+from meshtui.backend.kube_exec import load_in_background, pilot_agent_request, request_command
 from meshtui.backend.kube_http import MERGE_PATCH, KubeHttp, encode_path
 from meshtui.backend.kube_load import LIST_THREADS, Page
 from meshtui.backend.kube_logs import ProxyLogStream
@@ -300,6 +300,7 @@ class KubeBackend:
             # One namespace is small: list it whole.
             snap = self.snapshot()
             yield LoadStep(tuple(snap.objects()), snap.mesh, pods=len(snap.pods))
+            load_in_background()
             yield LoadStep(pods=len(snap.pods), pods_total=len(snap.pods), complete=snap)
             return
         self._start_reading()
@@ -321,6 +322,7 @@ class KubeBackend:
         self._states = states
         objects = [obj for st in states.values() for obj in st.known.values()]
         complete = Snapshot.build(objects, mesh, self._skipped_notes())
+        load_in_background()
         yield LoadStep(pods=len(complete.pods), pods_total=len(complete.pods), complete=complete)
 
     def watch(
