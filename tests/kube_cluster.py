@@ -3,7 +3,8 @@ the real KubeBackend talking to it over HTTP — what the change, undo and CLI t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,18 @@ from tests.shared_fixtures import ISTIO_CRDS
 
 TOKEN = "meshtui-test-token-do-not-print"
 WRITES = {"POST": "create", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
+
+
+@contextmanager
+def backend_on(server: Emulator, directory: Path) -> Iterator[KubeBackend]:
+    """A KubeBackend on ``server`` over HTTP, through a kubeconfig written in ``directory``."""
+    path = directory / "kubeconfig"
+    server.kubeconfig(str(path), context="emulator")
+    backend = KubeBackend(kubeconfig=str(path), request_timeout=5.0)
+    try:
+        yield backend
+    finally:
+        backend.close()
 
 
 class Cluster(KubeBackend):

@@ -26,6 +26,7 @@ from tests.backend.tls_cluster import (
     seed,
     serve_stats,
 )
+from tests.kube_cluster import backend_on
 
 
 @pytest.fixture
@@ -39,11 +40,8 @@ def emu() -> Iterator[Emulator]:
 
 @pytest.fixture
 def kube(emu: Emulator, tmp_path: Path) -> Iterator[KubeBackend]:
-    path = tmp_path / "kubeconfig"
-    emu.kubeconfig(str(path), context="emulator")
-    backend = KubeBackend(kubeconfig=str(path), request_timeout=5.0)
-    yield backend
-    backend.close()
+    with backend_on(emu, tmp_path) as backend:
+        yield backend
 
 
 def test_check_of_a_namespace_over_http(emu: Emulator, kube: KubeBackend) -> None:

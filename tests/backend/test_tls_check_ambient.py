@@ -14,6 +14,7 @@ from meshtui.demo.apiserver import Emulator
 from meshtui.tls.check import Progress, Scope, run_check
 from meshtui.tls.report import NO_DATA, PLAINTEXT
 from tests.backend.tls_cluster import pod_json, seed
+from tests.kube_cluster import backend_on
 from tests.unit.tls.test_ztunnel_metrics import sample
 
 PAYMENTS = "payments"
@@ -48,11 +49,8 @@ def emu() -> Iterator[Emulator]:
 
 @pytest.fixture
 def kube(emu: Emulator, tmp_path: Path) -> Iterator[KubeBackend]:
-    path = tmp_path / "kubeconfig"
-    emu.kubeconfig(str(path), context="emulator")
-    backend = KubeBackend(kubeconfig=str(path), request_timeout=5.0)
-    yield backend
-    backend.close()
+    with backend_on(emu, tmp_path) as backend:
+        yield backend
 
 
 def serve(emu: Emulator, *lines: str) -> None:

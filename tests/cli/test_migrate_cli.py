@@ -21,6 +21,7 @@ from meshtui.demo.clock import ManualClock
 from meshtui.demo.session import DemoBackend
 from meshtui.policy.evaluation import evaluate
 from tests.backend.conftest import seeded_emulator
+from tests.kube_cluster import backend_on
 
 KS = "kubestock-staging"
 EXCEPTIONS = ["--exception", f"{KS}/frontend:3000", "--exception", f"{KS}/ms-inventory:3001"]
@@ -145,11 +146,8 @@ def emulator() -> Iterator[Emulator]:
 
 @pytest.fixture
 def kube(emulator: Emulator, tmp_path: Path) -> Iterator[KubeBackend]:
-    path = tmp_path / "kubeconfig"
-    emulator.kubeconfig(str(path), context="emulator")
-    backend = KubeBackend(kubeconfig=str(path), request_timeout=5.0)
-    yield backend
-    backend.close()
+    with backend_on(emulator, tmp_path) as backend:
+        yield backend
 
 
 def test_exported_yaml_applies_in_order_to_the_emulator(kube: KubeBackend, emulator: Emulator,
