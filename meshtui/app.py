@@ -261,8 +261,9 @@ class MeshApp(App[int]):
         self.snapshot = message.snapshot
         self.report = message.report
         if not self._painted.is_set():
-            # After the messages the screens queue while taking this snapshot.
-            self.call_later(self._painted.set)
+            # After the frame that shows it: the cluster-wide lists and the exec API import that follow
+            # would otherwise share the GIL with the first paint.
+            self.call_after_refresh(self._painted.set)
         # Redrawing the tables of a big cluster costs the UI thread tens of milliseconds: updates that
         # come faster than that are shown together, so keys do not queue behind redraws.
         interval = min(RENDER_INTERVAL_MAX, self._render_cost / RENDER_SHARE)
