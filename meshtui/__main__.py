@@ -44,7 +44,11 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def build_parser() -> OneLineParser:
+COMMANDS = ("check", "tls", "migrate", "logs", "history", "undo", "demo-server")
+
+
+def build_parser(*, commands: bool = True) -> OneLineParser:
+    """The command line; ``commands=False`` leaves out the sub-commands (and the modules they import)."""
     parser = OneLineParser(prog="meshtui", description=DESCRIPTION, epilog=EPILOG,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"meshtui {__version__}")
@@ -62,6 +66,9 @@ def build_parser() -> OneLineParser:
                         help="migration wizard: roll a step back by itself when verify sees it break clients")
     parser.add_argument("--seed", type=int, help="seed of the simulated mesh (with --demo; default 7)")
 
+    if not commands:
+        parser.set_defaults(command=None)
+        return parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     from meshtui.cli import check, demo_server, history, logs, migrate, tls
 
@@ -72,6 +79,19 @@ def build_parser() -> OneLineParser:
     history.add_parsers(sub)
     demo_server.add_parser(sub)
     return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Opening the app, the usual case, builds no sub-command parser: importing them all (with the
+    checks, migration and history they run) would delay the first screen. Any word that could be a
+    sub-command, a help flag or an argument the app does not take goes to the full parser, so
+    errors and help read the same."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not any(word in COMMANDS or word in ("-h", "--help") for word in words):
+        args, unknown = build_parser(commands=False).parse_known_args(words)
+        if not unknown:
+            return args
+    return build_parser().parse_args(words)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -116,8 +136,7 @@ def run(argv: Sequence[str] | None) -> int:
     from meshtui.liblog import route_library_logging
 
     route_library_logging(state_dir())
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     try:
         settings = settings_from_args(args)
     except ConfigError as exc:

@@ -149,8 +149,10 @@ class MeshApp(App[int]):
         else:
             from meshtui.screens.main import MainScreen
 
-            await self.push_screen(MainScreen())
+            # The first lists travel while the screen is composed and styled; it takes the snapshot
+            # on mount if the load was quicker.
             self.start_sync()
+            await self.push_screen(MainScreen())
         # After the push: toasts belong to the screen they are raised on.
         problems = self.keymap_config.problems if self.keymap_config is not None else ()
         for problem in problems:

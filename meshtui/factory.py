@@ -32,7 +32,7 @@ def build_app(settings: Settings, *, backend: Backend | None = None, offline: bo
     from meshtui.bindings import known_ids
     from meshtui.keymap import load_keymap
 
-    keymap = load_keymap(settings.keymap, known_ids())
+    keymap = load_keymap(settings.keymap, known_ids)
     if backend is None and not offline:
         backend = make_backend(settings)
     journal = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from meshtui.resources import bundled, bundled_names
 from meshtui.yamlfile import Readable, YamlFileError, load_yaml_file
@@ -88,18 +88,35 @@ def resolve_path(name_or_path: str) -> tuple[Readable, str]:
     return Path(name_or_path).expanduser(), name_or_path
 
 
-def load_keymap(name_or_path: str, known_ids: Iterable[str]) -> Keymap:
-    """The default keymap with ``name_or_path`` laid over it. Bad entries are dropped and reported."""
-    known = set(known_ids)
+def load_keymap(name_or_path: str, known_ids: Callable[[], Iterable[str]], *, check_bundled: bool = False) -> Keymap:
+    """The default keymap with ``name_or_path`` laid over it. Bad entries are dropped and reported.
+
+    ``known_ids`` imports every screen that owns a binding: it is called for a user's file only.
+    The bundled keymaps are checked by the tests (``check_bundled``), not on every start.
+    """
+    known: set[str] | None = None
+
+    def validate(raw: dict[str, object], label: str) -> tuple[dict[str, str], list[str]]:
+        nonlocal known
+        if known is None:
+            known = set(known_ids())
+        return _validate(raw, label, known)
+
     base_raw, problems = _read(bundled("keymaps") / "default.yaml", "default")
-    bindings, base_problems = _validate(base_raw, "default", known)
-    problems += base_problems
+    if check_bundled:
+        bindings, base_problems = validate(base_raw, "default")
+        problems += base_problems
+    else:
+        bindings = {str(k): str(v) for k, v in base_raw.items()}
     if name_or_path != "default":
         path, label = resolve_path(name_or_path)
         raw, read_problems = _read(path, str(path) if label == name_or_path and "/" in label else label)
         problems += read_problems
         if not read_problems:
-            overlay, overlay_problems = _validate(raw, str(path), known)
+            if check_bundled or name_or_path not in bundled_names("keymaps"):
+                overlay, overlay_problems = validate(raw, str(path))
+            else:
+                overlay, overlay_problems = {str(k): str(v) for k, v in raw.items()}, []
             if overlay_problems:
                 # A broken user keymap must not leave a half-applied mix: keep only the defaults.
                 problems += overlay_problems

@@ -71,3 +71,18 @@ def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=30) == 1
     assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("args", [[], ["--demo"], ["--demo", "-n", "payments", "--seed", "3"], ["-A", "--read-only"],
+                                  ["--context", "check"], ["--theme=meshtui-light", "--keymap", "vim"]])
+def test_the_app_parses_the_same_without_building_the_sub_commands(args: list[str]) -> None:
+    from meshtui.__main__ import build_parser, parse_args
+
+    assert parse_args(args) == build_parser().parse_args(args)
+    # In a fresh interpreter: opening the app imports none of the sub-commands' modules.
+    probe = ("import sys; from meshtui.__main__ import parse_args; parse_args(sys.argv[1:]); "
+             "print(sorted(m for m in sys.modules if m.startswith(('meshtui.cli.', 'meshtui.migrate'))))")
+    result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60)
+    loaded = result.stdout.strip()
+    # A value that reads like a sub-command ("--context check") takes the full parser: slower, as right.
+    assert (loaded == "['meshtui.cli.options']") is ("check" not in args), (loaded, result.stderr)

@@ -22,7 +22,7 @@ def test_valid_key(key: str, ok: bool) -> None:
 def test_every_binding_has_an_id_and_the_default_keymap_lists_them_all() -> None:
     ids = [b.id for b in all_bindings()]
     assert len(ids) == len(set(ids))
-    default = load_keymap("default", known_ids())
+    default = load_keymap("default", known_ids, check_bundled=True)
     assert default.problems == ()
     # The default keymap documents every binding: a new binding without an entry fails here.
     assert {b.id for b in all_bindings()} == set(default.bindings)
@@ -30,12 +30,12 @@ def test_every_binding_has_an_id_and_the_default_keymap_lists_them_all() -> None
 
 @pytest.mark.parametrize("name", bundled_names("keymaps"))
 def test_bundled_keymaps_load_cleanly(name: str) -> None:
-    keymap = load_keymap(name, known_ids())
+    keymap = load_keymap(name, known_ids, check_bundled=True)
     assert keymap.problems == ()
 
 
 def test_vim_overrides_single_ids_over_default() -> None:
-    vim = load_keymap("vim", known_ids())
+    vim = load_keymap("vim", known_ids)
     assert vim.bindings["nav.bottom"] == "G"
     assert vim.bindings["app.quit"] == "q"  # not in vim.yaml: inherited from default
 
@@ -43,7 +43,7 @@ def test_vim_overrides_single_ids_over_default() -> None:
 def test_user_file_overrides_one_id(tmp_path: Path) -> None:
     path = tmp_path / "mine.yaml"
     path.write_text("main.explain: x\n")
-    keymap = load_keymap(str(path), known_ids())
+    keymap = load_keymap(str(path), known_ids)
     assert keymap.problems == ()
     assert keymap.bindings["main.explain"] == "x"
     assert keymap.bindings["main.logs"] == "l"
@@ -61,14 +61,14 @@ def test_user_file_overrides_one_id(tmp_path: Path) -> None:
 def test_bad_user_keymap_names_file_and_entry_and_keeps_defaults(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("main.logs: o\n" + text)
-    keymap = load_keymap(str(path), known_ids())
+    keymap = load_keymap(str(path), known_ids)
     assert any(message in p and str(path) in p for p in keymap.problems), keymap.problems
     # Nothing of the broken file is applied, not even its valid entries.
     assert keymap.bindings["main.logs"] == "l"
 
 
 def test_missing_keymap_file(tmp_path: Path) -> None:
-    keymap = load_keymap(str(tmp_path / "nope.yaml"), known_ids())
+    keymap = load_keymap(str(tmp_path / "nope.yaml"), known_ids)
     assert keymap.problems and "no such file" in keymap.problems[0]
     assert keymap.bindings["main.logs"] == "l"
 
@@ -76,3 +76,25 @@ def test_missing_keymap_file(tmp_path: Path) -> None:
 def test_bundled_folders_exist() -> None:
     assert (bundled("keymaps") / "default.yaml").is_file()
     assert {"meshtui-dark", "meshtui-light", "meshtui-high-contrast"} <= set(bundled_names("themes"))
+
+
+@pytest.mark.parametrize("name", bundled_names("keymaps"))
+def test_start_up_does_not_import_every_screen_for_a_bundled_keymap(name: str) -> None:
+    # known_ids imports each screen that owns a binding; the bundled files are checked above instead.
+    def refuse() -> set[str]:
+        raise AssertionError("known_ids called for a bundled keymap")
+
+    assert load_keymap(name, refuse).bindings == load_keymap(name, known_ids, check_bundled=True).bindings
+
+
+def test_a_user_keymap_is_checked_against_the_binding_ids(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text("main.explain: x\n")
+    calls: list[int] = []
+
+    def ids() -> set[str]:
+        calls.append(1)
+        return known_ids()
+
+    load_keymap(str(path), ids)
+    assert calls == [1]
