@@ -11,7 +11,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -46,7 +46,9 @@ from meshtui.theming import (
     bundled_themes,
     resolve_theme,
 )
-from meshtui.tls.report import TlsReport
+
+if TYPE_CHECKING:
+    from meshtui.tls.report import TlsReport
 
 # Binding ids the palette leaves out: moving a cursor is not an action to look up by name.
 PALETTE_HIDDEN = ("nav.", "logs.cursor_", "logs.page_", "logs.first", "dialog.close")

@@ -8,7 +8,7 @@ runs on the tail's own threads and hands its lines back to the pane as messages.
 from __future__ import annotations
 
 import contextlib
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from rich.text import Text
 from textual import on, work
@@ -21,8 +21,8 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from meshtui.backend.base import BackendError
 from meshtui.backend.log_tail import Batch, LogTail
-from meshtui.change.apply import ApplyResult, ReadOnlyError
-from meshtui.change.journal import UndoResult, plan_undo
+from meshtui.change.apply import ReadOnlyError
+from meshtui.change.journal import plan_undo
 from meshtui.change.plan import (
     MtlsScope,
     ambient_plan,
@@ -52,18 +52,21 @@ from meshtui.render import (
     virtual_service_row,
     waypoint_row,
 )
-from meshtui.screens.ambient import AmbientChoice, AmbientScreen, namespace_choices, workload_choice
 from meshtui.screens.base import MeshScreen
-from meshtui.screens.change import InjectionChoice, InjectionScreen, ModeChoice, ModePickerScreen, result_notice
-from meshtui.screens.change_flow import controller_of, observed_note, observed_plaintext, offer_restart, preview
-from meshtui.screens.change_preview import PreviewScreen
-from meshtui.screens.change_restart import RestartScreen
-from meshtui.screens.yaml_view import TextScreen
 from meshtui.text import safe_line, safe_text
-from meshtui.tls.report import TlsReport
 from meshtui.widgets.header import StatusHeader, header_text
 from meshtui.widgets.pod_logs import PodLogPane
 from meshtui.widgets.resource_table import ResourceTable, Row
+
+if TYPE_CHECKING:
+    from meshtui.change.apply import ApplyResult
+    from meshtui.change.journal import UndoResult
+    from meshtui.screens.ambient import AmbientChoice
+    from meshtui.screens.change import InjectionChoice, ModeChoice
+    from meshtui.tls.report import TlsReport
+
+# The screens behind a key (changes, previews, checks, explain) are imported when the key is pressed:
+# with the TLS check and diff machinery they pull in, they would add ~60 ms to the first screen.
 
 # Permissions each mutating action needs ("verb resource"), for RBAC-aware check_action.
 ACTION_NEEDS: dict[str, tuple[str, ...]] = {
@@ -571,6 +574,7 @@ class MainScreen(MeshScreen[None]):
         if pod is None or self.snapshot is None:
             self.notify("select a pod to explain its mTLS mode", timeout=2)
             return
+        from meshtui.screens.change_flow import observed_note, observed_plaintext
         from meshtui.screens.explain import ExplainScreen
         from meshtui.tls.observed import is_recent
 
@@ -633,6 +637,9 @@ class MainScreen(MeshScreen[None]):
 
     # -- changes: pick → plan → preview → apply (change_flow) ----------------------------------------
     def action_injection(self) -> None:
+        from meshtui.screens.change import InjectionScreen
+        from meshtui.screens.change_flow import offer_restart, preview
+
         snap, name = self.snapshot, self.selected_namespace
         if snap is None or name is None:
             return
@@ -647,6 +654,9 @@ class MainScreen(MeshScreen[None]):
         self.app.push_screen(InjectionScreen(name, ns.injection, revisions_in_use(snap)), chosen)
 
     def action_ambient(self) -> None:
+        from meshtui.screens.ambient import AmbientScreen, namespace_choices, workload_choice
+        from meshtui.screens.change_flow import controller_of, offer_restart, preview
+
         snap = self.snapshot
         if snap is None or self.selected_namespace is None:
             return
@@ -689,6 +699,8 @@ class MainScreen(MeshScreen[None]):
 
     def _mtls_scope(self) -> MtlsScope | None:
         """Namespace pane → namespace (the root namespace → mesh); pods pane → the pod's workload."""
+        from meshtui.screens.change_flow import controller_of
+
         snap, pod = self.snapshot, self.current_pod()
         if snap is None:
             return None
@@ -715,6 +727,9 @@ class MainScreen(MeshScreen[None]):
         return (result.mode, str(result.source)) if result else ("?", "?")
 
     def _open_mtls(self, *, port_level: bool) -> None:
+        from meshtui.screens.change import ModePickerScreen
+        from meshtui.screens.change_flow import controller_of, preview
+
         snap = self.snapshot
         if snap is None:
             return
@@ -755,6 +770,9 @@ class MainScreen(MeshScreen[None]):
         self.app.push_screen(ModePickerScreen(label, current, source, ports, hint), chosen)
 
     def action_restart(self) -> None:
+        from meshtui.screens.change_flow import controller_of
+        from meshtui.screens.change_restart import RestartScreen
+
         pod, snap = self.current_pod(), self.snapshot
         workload = controller_of(snap, pod) if pod and snap else None
         if snap is None or pod is None or workload is None:
@@ -793,6 +811,10 @@ class MainScreen(MeshScreen[None]):
         app.call_from_thread(self._show_undo, result)
 
     def _show_undo(self, result: UndoResult) -> None:
+        from meshtui.screens.change import result_notice
+        from meshtui.screens.change_preview import PreviewScreen
+        from meshtui.screens.yaml_view import TextScreen
+
         if result.status == "refused":
             self.app.push_screen(TextScreen(f"Undo refused: {result.message}", result.diff))
             return
