@@ -371,8 +371,11 @@ class MainScreen(MeshScreen[None]):
             with contextlib.suppress(RuntimeError):
                 self.app.call_from_thread(pane.post_message, PodLogPane.TailFailed(generation, pod, error))
 
-        self._pane_tail = LogTail(backend, message.targets, message.options, deliver, on_error=failed)
-        self._pane_tail.start()
+        tail = self._pane_tail = LogTail(backend, message.targets, message.options, deliver, on_error=failed)
+        # Reading starts once the frame that selected the pod is painted: at start-up, the first read
+        # (which the demo answers by simulating the traffic so far) would share the GIL with the
+        # first paint. A pod selected again before then replaces this tail unstarted.
+        self.call_after_refresh(lambda: tail.start() if self._pane_tail is tail else None)
 
     def _stop_pane_tail(self) -> None:
         if self._pane_tail is not None:
