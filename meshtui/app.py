@@ -206,10 +206,10 @@ class MeshApp(App[int]):
                     # Objects first, modes a moment later: a big namespace shows before it is evaluated.
                     self.post_message(ClusterLoaded(info, snap, None))
                     self._post(stop, info, cluster.start(snap, chosen))
-                    self.check_permissions(info)
                     # The cluster-wide lists decode on threads that share the GIL with the UI: let the
-                    # first screen paint before they start.
+                    # first screen paint before they (and the permission checks) start.
                     self._painted.wait(FIRST_PAINT_WAIT)
+                    self.check_permissions(info)
                 else:
                     self._post(stop, info, cluster.add(step.objects))
                 total = f" / ~{step.pods_total:,}" if step.pods_total else ""
