@@ -8,7 +8,6 @@ from textual.keys import format_key
 from textual.widgets import DataTable, Static
 
 from meshtui.bindings import all_bindings
-from meshtui.keymap import Keymap
 from meshtui.screens.dialog import DialogScreen
 from meshtui.screens.main import ACTION_NEEDS
 
@@ -24,7 +23,7 @@ class HelpScreen(DialogScreen):
             yield DataTable(id="help-table", cursor_type="row")
 
     def on_mount(self) -> None:
-        keymap: Keymap | None = getattr(self.app, "keymap_config", None)
+        keymap = self.app.keymap_config
         overrides = keymap.bindings if keymap else {}
         table = self.query_one("#help-table", DataTable)
         table.add_columns("KEYS", "ACTION", "ID", "STATE", "WHERE")
