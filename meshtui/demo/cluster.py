@@ -39,7 +39,7 @@ class DemoCluster:
                                dataplane=SimulatedDataPlane(self), now=self.clock.now)
         self.lock = self.server.store.lock
         for obj in demo_objects(start, seed):
-            self.server.add(obj)
+            self.server.add(obj, owned=True)
         self.model = Snapshot.build(
             (m for m in (_model(o) for rt in self.server.types for o in self.server.store.all(rt))
              if m is not None),

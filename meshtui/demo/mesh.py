@@ -972,7 +972,7 @@ def replica_set(deploy: Mapping[str, Any], pod_hash: str, uid: str, created: str
         "kind": "ReplicaSet",
         "metadata": {
             "name": f"{name}-{pod_hash}", "namespace": ns, "uid": uid, "creationTimestamp": created,
-            "labels": labels, "annotations": {"deployment.kubernetes.io/revision": revision},
+            "labels": dict(labels), "annotations": {"deployment.kubernetes.io/revision": revision},
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
                                  "uid": deploy["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}],
         },
