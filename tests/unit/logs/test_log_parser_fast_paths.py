@@ -8,9 +8,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meshtui.logs.parser import parse_line
+from tests.hostile.strategies import json_values
 
 ACCESS = (
     '[2024-06-18T10:19:42.614Z] "POST /topup HTTP/1.1" 503 UC upstream_reset_before_response_started'
@@ -92,3 +96,53 @@ def test_json_line_fields(line: str, expected: dict[str, Any]) -> None:
 def test_json_line_after_kubectl_time_prefix_takes_that_time_when_it_has_none() -> None:
     r = parse_line("2024-08-27T20:00:10.142Z " + _j(response_code="200"))
     assert (r.kind, r.time, r.code) == ("json", "2024-08-27T20:00:10.142Z", 200)
+
+
+# The JSON access keys the record reads, and the attribute each lands in.
+_TEXT_KEYS = {
+    "method": "method", "path": "path", "protocol": "protocol", "response_code_details": "details",
+    "connection_termination_details": "termination", "upstream_transport_failure_reason": "transport_failure",
+    "upstream_host": "upstream_host", "upstream_cluster": "upstream_cluster", "authority": "authority",
+    "requested_server_name": "sni", "request_id": "request_id", "user_agent": "user_agent",
+    "x_forwarded_for": "x_forwarded_for", "upstream_local_address": "upstream_local",
+    "downstream_local_address": "downstream_local", "downstream_remote_address": "downstream_remote",
+    "route_name": "route",
+}
+_NUMBER_KEYS = {"response_code": "code", "bytes_received": "bytes_in", "bytes_sent": "bytes_out",
+                "duration": "duration_ms"}
+
+
+def _as_text(value: Any) -> str | None:
+    text = value if isinstance(value, str) or value is None else str(value)
+    return None if text in (None, "-", "") else text
+
+
+def _as_number(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+@settings(max_examples=300, deadline=None)
+@given(fields=st.dictionaries(st.sampled_from([*_TEXT_KEYS, *_NUMBER_KEYS, "response_flags", "other"]),
+                              json_values, max_size=8),
+       time=json_values)
+def test_any_json_values_read_as_the_object_says(fields: dict[str, Any], time: Any) -> None:
+    """Pod-written JSON: whatever type each key holds, the line parses (never raises) and each field
+    reads as the decoded object says: text fields as text ("-" and "" absent), numbers only from
+    integers or digit strings."""
+    line = json.dumps({"start_time": time, **fields})
+    try:
+        msgspec.json.decode(line)
+    except msgspec.DecodeError:  # an escaped lone surrogate: not JSON msgspec reads, a raw line
+        assert parse_line(line).kind == "raw"
+        return
+    r = parse_line(line)
+    assert r.kind == "json" and r.raw == line
+    assert r.time == _as_text(time)
+    for key, attribute in _TEXT_KEYS.items():
+        assert getattr(r, attribute) == _as_text(fields.get(key)), key
+    for key, attribute in _NUMBER_KEYS.items():
+        assert getattr(r, attribute) == _as_number(fields.get(key)), key
+    flags = _as_text(fields.get("response_flags"))
+    assert r.flags == (tuple(flags.split(",")) if flags else ())
