@@ -10,6 +10,7 @@ import io
 import os
 import sys
 from collections import deque
+from itertools import islice
 from typing import Any, Callable, Iterable, TextIO
 
 import msgspec
@@ -64,14 +65,9 @@ def _print_json(source: Iterable[str], stdout: TextIO) -> None:
     encode_lines = msgspec.json.Encoder().encode_lines
     # Bytes straight to the binary stream when there is one (a real stdout); text otherwise.
     binary = getattr(stdout, "buffer", None)
-    batch: list[Any] = []
-    for line in source:
-        batch.append(parse_line(line).documented())
-        if len(batch) == _BATCH:
-            _write(stdout, binary, encode_lines(batch))
-            batch.clear()
-    if batch:
-        _write(stdout, binary, encode_lines(batch))
+    lines = iter(source)
+    while batch := list(islice(lines, _BATCH)):
+        _write(stdout, binary, encode_lines([parse_line(line).documented() for line in batch]))
 
 
 def _write(stdout: TextIO, binary: Any, data: bytes) -> None:

@@ -115,6 +115,11 @@ class LogBuffer:
         # A line carries several flags and a marker may carry a code: each number once.
         return sorted({s for part in parts for s in part})
 
+    def pods_of(self, seqs: Iterable[int]) -> dict[str, None]:
+        """The distinct pods of held entries ``seqs``, in order of first appearance."""
+        pods, cap = self._pods, self.capacity
+        return dict.fromkeys(pods[s % cap] for s in seqs)
+
     def select(self, seq: int, predicate: Callable[[str, LogRecord], bool],
                candidates: Iterable[int] | None = None) -> list[int]:
         """Sequence numbers >= ``seq`` of held entries whose (pod, record) satisfy ``predicate``,
@@ -321,6 +326,10 @@ class FilteredView:
             seqs.extend(range(max(self._seen, first), self.buffer.next_seq))
         self._seen = self.buffer.next_seq
         return len(seqs) - before, removed
+
+    def last_pods(self, count: int) -> dict[str, None]:
+        """The distinct pods of the view's last ``count`` entries, in order of first appearance."""
+        return self.buffer.pods_of(self._seqs[len(self._seqs) - count:]) if count > 0 else {}
 
     def index_of(self, seq: int) -> int | None:
         """Position of an entry in the view, or None when it is filtered out or gone."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import time
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -48,7 +48,13 @@ _STYLE_KEYS = (
 CLIENT_INDEX_INTERVAL = 1.0
 
 
-_NO_STYLE = Style()
+class _Palette(NamedTuple):
+    """The widget's styles, read once per style change (a style change clears them)."""
+
+    base: Style  # the widget's own
+    component: dict[str, Style]  # each log-view--KEY component class
+    row: dict[str, Style]  # base + component: a row's segments, ready to show
+    cursor_row: dict[str, Style]  # base + component + cursor: the selected row's
 
 
 class LogView(ScrollView, can_focus=True):
@@ -122,7 +128,7 @@ class LogView(ScrollView, can_focus=True):
         self.search: Search | None = None
         self.cursor: int | None = None
         self._cache: LRUCache[tuple[int, bool], Strip] = LRUCache(1024)
-        self._styles: dict[str, Style] | None = None
+        self._styles: _Palette | None = None
         self._pods: dict[str, int] = {}
         self.pod_labels: dict[str, str] = {}  # pod key → its short, distinct name in this view
         self._layout = DEFAULT_LAYOUT
@@ -134,6 +140,7 @@ class LogView(ScrollView, can_focus=True):
         self._ends: list[int] = []
         self._ends_start = 0
         self._wrap_width = 0
+        self._paint = (0, 0, 0)  # (scroll x, scroll y, row width) of the paint in progress
 
     # -- data -----------------------------------------------------------------------------------
 
@@ -142,8 +149,7 @@ class LogView(ScrollView, can_focus=True):
         added, removed = self.view.sync()
         if not added and not removed:
             return
-        for i in range(len(self.view) - added, len(self.view)):
-            pod = self.view[i].pod
+        for pod in self.view.last_pods(added):
             if pod not in self._pods and pod != MARKER_POD:
                 self._pods[pod] = len(self._pods)
                 self.pod_labels[pod] = self._distinct_label(pod)
@@ -168,7 +174,7 @@ class LogView(ScrollView, can_focus=True):
         selected = self.selected
         self.view.set_filter(log_filter)
         self.cursor = self.view.index_of(selected.seq) if selected else None
-        self._relayout()
+        self._relayout(rows_changed=False)
         if self.cursor is not None and not self.follow:
             self._scroll_to_cursor()
 
@@ -292,10 +298,14 @@ class LogView(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width if self.is_mounted else 0
         return layout_for(width, show_time=self.show_time, pod_width=pod_width)
 
-    def _relayout(self) -> None:
+    def _relayout(self, *, rows_changed: bool = True) -> None:
+        """Lay the view out again; ``rows_changed`` False when only which entries show changed (a
+        filter), so the rows already rendered stay cached."""
         # _max_width is kept: a slightly wide scroll area is cheaper than re-measuring every row.
-        self._layout = self._layout_now()
-        self._cache.clear()
+        layout = self._layout_now()
+        if rows_changed or layout != self._layout:
+            self._cache.clear()
+        self._layout = layout
         if self.wrap:
             # Room for the vertical scrollbar is kept even before it appears, so that its arrival
             # does not make every wrapped line one column too wide.
@@ -311,12 +321,23 @@ class LogView(ScrollView, can_focus=True):
     def _update_size(self) -> None:
         if self.wrap:
             height = self._row_of(len(self.view))
-            self.virtual_size = Size(self._wrap_width, height)
+            self._set_virtual_size(Size(self._wrap_width, height))
         else:
-            self.virtual_size = Size(max(self._max_width, 1), len(self.view))
+            self._set_virtual_size(Size(max(self._max_width, 1), len(self.view)))
         if self.follow:
             # A scrollbar that appears with the new size moves the end by a line after layout.
             self.call_after_refresh(self._scroll_end_if_following)
+
+    def _set_virtual_size(self, size: Size) -> None:
+        if size == self.virtual_size:
+            return
+        # Assigning virtual_size lays the whole screen out again and repaints every widget, and the
+        # size changes with nearly every batch of lines. Only this widget's rows and scrollbars
+        # depend on it: set it quietly and update those (as Textual's own _size_updated does when
+        # it needs no layout). A scrollbar that appears or goes still asks for a layout itself.
+        self.set_reactive(LogView.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
 
     def _entry_height(self, entry: LogEntry) -> int:
         width = cell_len(self._plain(entry))
@@ -431,11 +452,16 @@ class LogView(ScrollView, can_focus=True):
     def _plain(self, entry: LogEntry) -> str:
         return row_text(self._segments(entry))
 
-    def _style_map(self) -> dict[str, Style]:
+    def _palette(self) -> _Palette:
         if self._styles is None:
-            self._styles = {key: self.get_component_rich_style(f"log-view--{key}", partial=True)
-                            for key in _STYLE_KEYS}
-            self._styles[""] = Style()
+            # The widget's own style is read once per style change, not per row: reading it walks
+            # the ancestors' styles. Rows get it merged into each segment's style here.
+            base = self.rich_style
+            component = {key: self.get_component_rich_style(f"log-view--{key}", partial=True)
+                         for key in _STYLE_KEYS}
+            cursor = component["cursor"]
+            self._styles = _Palette(base, component, {key: base + style for key, style in component.items()},
+                                    {key: base + style + cursor for key, style in component.items()})
         return self._styles
 
     def _strip(self, entry: LogEntry, is_cursor: bool) -> Strip:
@@ -443,40 +469,40 @@ class LogView(ScrollView, can_focus=True):
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        styles = self._style_map()
+        palette = self._palette()
         segments = self._segments(entry)
         if self.search is None:
-            # Plain segments: no Text layout work for the common case of no highlight.
-            cursor = styles["cursor"] if is_cursor else None
-            strip_segments = [
-                Segment(part, styles.get(style_key, _NO_STYLE) + cursor if cursor else styles.get(style_key))
-                for part, style_key in segments
-            ]
-            width = sum(cell_len(part) for part, _key in segments)
-            strip = Strip(strip_segments, width)
+            # Plain segments with the widget's style already in: no Text layout, no style sums per row.
+            styles = palette.cursor_row if is_cursor else palette.row
+            fallback = palette.cursor_row["cursor"] if is_cursor else palette.base
+            strip = Strip([Segment(part, styles.get(style_key, fallback)) for part, style_key in segments],
+                          sum(cell_len(part) for part, _key in segments))
         else:
+            component = palette.component
             text = Text(no_wrap=True, end="")
             for part, style_key in segments:
-                text.append(part, styles.get(style_key))
+                text.append(part, component.get(style_key))
             if is_cursor:
-                text.stylize(styles["cursor"])
+                text.stylize(component["cursor"])
             for start, end in self.search.spans(text.plain):  # after the cursor: matches stay visible
-                text.stylize(styles["match"], start, end)
-            width = text.cell_len
-            strip = Strip(text.render(self.app.console), width)
+                text.stylize(component["match"], start, end)
+            strip = Strip(text.render(self.app.console), text.cell_len).apply_style(palette.base)
+        width = strip.cell_length
         if width > self._max_width and not self.wrap:
             if self._max_width <= self.virtual_size.width:  # one size update per frame, not per row
                 self.call_later(self._update_size)
             self._max_width = width
-        # The widget's own style goes in once here, not on every frame (a style change clears the cache).
-        strip = strip.apply_style(self.rich_style)
         self._cache.set(key, strip)
         return strip
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Read once per paint what every row needs: these are properties computed on each read.
+        self._paint = (*self.scroll_offset, self.scrollable_content_region.width)
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
-        base = self.rich_style
+        scroll_x, scroll_y, width = self._paint
+        base = self._palette().base
         located = self._locate(scroll_y + y)
         if located is None:
             return Strip.blank(width, base)

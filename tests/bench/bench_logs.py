@@ -2,7 +2,8 @@
 
 1. parse + ingest rate: lines/s through parse_line into the default-size LogBuffer (target >= 50,000);
 2. RSS after ingesting 1,000,000 lines into the default-size buffer (it must stay bounded);
-3. key-press latency p95 in a Pilot-driven LogsScreen while 5,000 lines/s arrive (target < 100 ms).
+3. key-press latency p95 in a Pilot-driven LogsScreen while 5,000 lines/s arrive, for every key (target < 50 ms,
+   issue 13). The machine's load average is printed beside it: on a shared machine it counts.
 Lines are the real fixture lines (../shared/fixtures/envoy/access-logs.txt) with varied times and paths.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import resource
 import statistics
 import threading
@@ -196,7 +198,8 @@ def main() -> None:
     median, p95, arrived, dropped = asyncio.run(bench_keys(args.rate, 4, args.presses))
     print(
         f"key latency while ~{args.rate:,} lines/s arrive (4 pods): median {median:.1f} ms, p95 {p95:.1f} ms "
-        f"(target < 100); measured arrival {arrived:,} lines/s, dropped {dropped:,}"
+        f"(target < 50 for every key); measured arrival {arrived:,} lines/s, dropped {dropped:,}; "
+        f"load average {os.getloadavg()[0]:.2f}"
     )
 
 

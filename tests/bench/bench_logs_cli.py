@@ -81,7 +81,7 @@ def main() -> None:
         write_log(path, args.lines)
         size = path.stat().st_size / 2**20
         elapsed, cpu, rss = run_cli(path)
-    print(f"meshtui logs -o json, {args.lines:,} lines ({size:,.0f} MiB):")
+    print(f"meshtui logs -o json, {args.lines:,} lines ({size:,.0f} MiB), load average {os.getloadavg()[0]:.2f}:")
     print(f"  {args.lines / elapsed:>12,.0f} lines/s   (target >= 100,000)  wall {elapsed:.2f} s")
     # On a shared machine the wall clock counts other processes' time too; CPU time does not.
     print(f"  {args.lines / cpu:>12,.0f} lines per CPU second                 CPU {cpu:.2f} s")

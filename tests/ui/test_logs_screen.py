@@ -21,6 +21,7 @@ from meshtui.theming import MESHTUI_VARIABLES_DARK
 from meshtui.widgets.log_explain import LogExplain
 from meshtui.widgets.log_view import LogView
 from tests.shared_fixtures import FIXTURES
+from tests.ui.pilot import screen_text
 from tests.ui.pilot import wait_for as until
 
 NS = "tenant-a-orders"
@@ -131,7 +132,7 @@ async def test_regex_search_highlights_and_moves_between_matches(demo: DemoBacke
         assert panel.entry is not None and panel.entry.seq == view.view[matches[0]].seq
         # The matched text is highlighted in the rendered row.
         strip = view._strip(view.view[matches[0]], True)
-        match_style = view._style_map()["match"]
+        match_style = view._palette().component["match"]
         assert any(
             seg.style and seg.style.bgcolor == match_style.bgcolor and seg.text.strip().startswith("50")
             for seg in strip
@@ -303,3 +304,31 @@ async def test_read_only_never_raises_a_proxys_log_level(demo: DemoBackend) -> N
         await pilot.pause(0.3)
         assert "read-only mode" in "\n".join(n.message for n in pilot.app._notifications)
     assert parse_levels(demo.proxy_request(NS, targets[0][1], "/logging", "POST")) == before
+
+
+async def test_problems_key_over_rendered_rows_shows_the_current_layout() -> None:
+    # Rows already drawn are kept across a filter change: they must still follow the layout
+    # (t hides the time column) whichever of e and t came first, and the scrollbar the new length.
+    screen = LogsScreen.from_lines(fixture_lines() * 20, "ticket.log")
+    app = Host(screen)
+    async with app.run_test(size=(160, 40)) as pilot:
+        view = screen.query_one(LogView)
+        await until(pilot, lambda: len(view.view) == 320)
+        await pilot.pause()
+        problem_time, ok_time = "21:26:18", "09:29:27"  # a 418 line and a PassthroughCluster TCP line
+        text = screen_text(app)
+        assert problem_time in text and ok_time in text
+        assert view.vertical_scrollbar.window_virtual_size == 320
+        await pilot.press("e")
+        text = screen_text(app)
+        assert problem_time in text and ok_time not in text
+        assert view.vertical_scrollbar.window_virtual_size == len(view.view) < 320
+        await pilot.press("t")
+        assert problem_time not in screen_text(app)
+        await pilot.press("e")
+        text = screen_text(app)
+        assert problem_time not in text and ok_time not in text and "PassthroughCluster" in text
+        assert view.vertical_scrollbar.window_virtual_size == 320
+        await pilot.press("t")
+        text = screen_text(app)
+        assert problem_time in text and ok_time in text
