@@ -14,17 +14,11 @@ from collections import deque
 from typing import Callable, Iterable
 
 from meshtui.backend.base import Backend, BackendError, LogOptions
+from meshtui.logs.batch import Batch, Target, pod_key
 from meshtui.logs.parser import parse_line, time_key
 from meshtui.logs.record import LogRecord
 
-Target = tuple[str, str]  # (namespace, pod)
-Batch = list[tuple[str, LogRecord]]  # (pod key "namespace/pod", record)
-
 DEFAULT_MAX_PENDING = 20_000
-
-
-def pod_key(target: Target) -> str:
-    return f"{target[0]}/{target[1]}"
 
 
 class LogTail:

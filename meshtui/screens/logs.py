@@ -27,10 +27,11 @@ from textual.message import Message
 from textual.widgets import Footer, Input, Static
 
 from meshtui.backend.base import Backend, BackendError, LogOptions
-from meshtui.backend.log_tail import Batch, LogTail, Target
+from meshtui.backend.log_tail import LogTail
 from meshtui.backend.proxy_levels import raise_levels, restore_levels
 from meshtui.config import Settings
 from meshtui.idle_gc import IdleCollector
+from meshtui.logs.batch import Batch, Target
 from meshtui.logs.buffer import LogBuffer, LogFilter, Search, parse_filter
 from meshtui.logs.record import LogRecord
 from meshtui.logs.saved import MARKER_POD, change_marker, read_line, saved_line
@@ -38,6 +39,7 @@ from meshtui.model.snapshot import Snapshot
 from meshtui.policy.report import MeshReport
 from meshtui.screens.base import MeshScreen
 from meshtui.text import safe_line
+from meshtui.widgets.hosts import PublishesChanges
 from meshtui.widgets.log_explain import LogExplain
 from meshtui.widgets.log_view import LogView
 
@@ -177,9 +179,8 @@ class LogsScreen(MeshScreen[None]):
             self._start_tail()
             self._collector.start()
             self.set_interval(GC_EVERY, self._collector.tick)
-            changes = getattr(self.app, "change_applied", None)
-            if changes is not None:
-                changes.subscribe(self, self.mark_change)
+            if isinstance(self.app, PublishesChanges):
+                self.app.change_applied.subscribe(self, self.mark_change)
         self._update_header()
 
     def mark_change(self, what: str) -> None:

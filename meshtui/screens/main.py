@@ -20,7 +20,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
 
 from meshtui.backend.base import BackendError
-from meshtui.backend.log_tail import Batch, LogTail
+from meshtui.backend.log_tail import LogTail
 from meshtui.change.apply import ReadOnlyError
 from meshtui.change.journal import plan_undo
 from meshtui.change.plan import (
@@ -35,6 +35,7 @@ from meshtui.change.plan import (
 from meshtui.change.ports import port_choices
 from meshtui.command_line import USAGE, Command, CommandError, pick
 from meshtui.command_line import parse as parse_command
+from meshtui.logs.batch import Batch
 from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.ambient import waypoints_for_pod, waypoints_serving_namespace

@@ -38,6 +38,7 @@ from meshtui.logs.columns import (
     short_pod,
 )
 from meshtui.logs.saved import MARKER_POD
+from meshtui.widgets.hosts import HoldsSnapshot
 
 _STYLE_KEYS = (
     "time", "inbound", "outbound", "dim", "tcp", "code-2xx", "code-3xx", "code-4xx", "code-5xx",
@@ -421,10 +422,10 @@ class LogView(ScrollView, can_focus=True):
 
     def client_index(self) -> ClientIndex | None:
         """The app's snapshot as a pod-IP index (None without a cluster: a file, a bare host app)."""
-        snapshot = getattr(self.app, "snapshot", None)
-        pods = getattr(snapshot, "pods", None)
-        if pods is None:
+        snapshot = self.app.snapshot if isinstance(self.app, HoldsSnapshot) else None
+        if snapshot is None:
             return None
+        pods = snapshot.pods
         now = time.monotonic()
         if pods is not self._clients_source and (self._clients is None or now - self._clients_at
                                                  >= CLIENT_INDEX_INTERVAL):

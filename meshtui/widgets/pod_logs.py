@@ -16,7 +16,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from meshtui.backend.base import LogOptions
-from meshtui.backend.log_tail import Batch, Target, pod_key
+from meshtui.logs.batch import Batch, Target, pod_key
 from meshtui.logs.buffer import LogBuffer
 from meshtui.logs.record import LogRecord
 from meshtui.logs.saved import MARKER_POD, change_marker
@@ -24,6 +24,7 @@ from meshtui.logs.ztunnel import pod_filter
 from meshtui.model.objects import Pod
 from meshtui.policy.ambient import captured, log_sources, pod_dataplane
 from meshtui.text import safe_line, safe_text
+from meshtui.widgets.hosts import PublishesChanges
 from meshtui.widgets.log_view import LogView
 
 # The pane is a glance, not the full viewer (`l`): a short history is enough and cheap.
@@ -89,9 +90,8 @@ class PodLogPane(Vertical):
         yield self.view
 
     def on_mount(self) -> None:
-        changes = getattr(self.app, "change_applied", None)
-        if changes is not None:
-            changes.subscribe(self, self.mark_change)
+        if isinstance(self.app, PublishesChanges):
+            self.app.change_applied.subscribe(self, self.mark_change)
 
     def mark_change(self, what: str) -> None:
         """A change marker in the stream being followed (none when no pod's log is open)."""

@@ -10,10 +10,10 @@ import pytest
 from textual.app import App
 from textual.widgets import Static
 
-from meshtui.backend.log_tail import Batch
 from meshtui.config import Settings
 from meshtui.demo.clock import ManualClock
 from meshtui.demo.session import DemoBackend
+from meshtui.logs.batch import Batch
 from meshtui.logs.levels import parse_levels
 from meshtui.logs.parser import time_key
 from meshtui.screens.logs import LogsScreen

@@ -7,7 +7,8 @@ import time
 from typing import Callable, Iterator
 
 from meshtui.backend.base import BackendError, LogOptions, NotFound
-from meshtui.backend.log_tail import Batch, LogTail
+from meshtui.backend.log_tail import LogTail
+from meshtui.logs.batch import Batch
 from meshtui.logs.record import LogRecord
 
 
