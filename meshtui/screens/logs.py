@@ -24,6 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from meshtui.backend.base import Backend, BackendError, LogOptions
@@ -32,7 +33,7 @@ from meshtui.backend.proxy_levels import raise_levels, restore_levels
 from meshtui.config import Settings
 from meshtui.idle_gc import IdleCollector
 from meshtui.logs.batch import Batch, Target
-from meshtui.logs.buffer import LogBuffer, LogFilter, Search, parse_filter
+from meshtui.logs.buffer import LogBuffer, LogEntry, LogFilter, Search, parse_filter
 from meshtui.logs.record import LogRecord
 from meshtui.logs.saved import MARKER_POD, change_marker, read_line, saved_line
 from meshtui.model.snapshot import Snapshot
@@ -67,6 +68,8 @@ MAX_LEVEL_PODS = 20
 # While lines stream in, full garbage collections run every GC_EVERY seconds when no key came for a
 # second (meshtui.idle_gc), not whenever allocation triggers one under a key press.
 GC_EVERY = 2.0
+# The explain panel shows the line under the cursor once the cursor has rested this long.
+EXPLAIN_AFTER = 0.06
 
 
 def default_save_path(title: str, now: datetime) -> str:
@@ -143,6 +146,7 @@ class LogsScreen(MeshScreen[None]):
         self._prompt_mode = ""
         self._search: Search | None = None
         self._collector = IdleCollector()
+        self._explain_timer: Timer | None = None
 
     @classmethod
     def from_lines(cls, lines: Iterable[str], title: str, settings: Settings | None = None) -> LogsScreen:
@@ -300,7 +304,16 @@ class LogsScreen(MeshScreen[None]):
         self._update_header()
 
     def on_log_view_selected(self, message: LogView.Selected) -> None:
-        self.query_one(LogExplain).show(message.entry, message.log_view.resolve_client(message.entry))
+        # The panel follows the cursor once it rests: each update lays the screen out again, and a
+        # held key would pay that on every step (and the next key would wait for it).
+        if self._explain_timer is not None:
+            self._explain_timer.stop()
+        entry, view = message.entry, message.log_view
+        self._explain_timer = self.set_timer(EXPLAIN_AFTER, lambda: self._explain(entry, view))
+
+    def _explain(self, entry: LogEntry, view: LogView) -> None:
+        self._explain_timer = None
+        self.query_one(LogExplain).show(entry, view.resolve_client(entry))
 
     # -- actions --------------------------------------------------------------------------------
 

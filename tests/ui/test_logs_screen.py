@@ -127,9 +127,9 @@ async def test_regex_search_highlights_and_moves_between_matches(demo: DemoBacke
         await pilot.press("n")
         assert view.cursor == matches[0]  # wraps around
         assert "search: / 50[0-9] /" in header(screen)
-        # The explain panel follows the cursor.
+        # The explain panel follows the cursor, once it rests.
         panel = screen.query_one(LogExplain)
-        assert panel.entry is not None and panel.entry.seq == view.view[matches[0]].seq
+        await until(pilot, lambda: panel.entry is not None and panel.entry.seq == view.view[matches[0]].seq)
         # The matched text is highlighted in the rendered row.
         strip = view._strip(view.view[matches[0]], True)
         match_style = view._palette().component["match"]
