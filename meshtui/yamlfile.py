@@ -1,7 +1,7 @@
 """Reading YAML from outside with bounded time and memory, and saying in one line what is wrong.
 
 Every YAML meshtui reads (manifests, config, keymaps, themes) goes through :func:`load_all`, which
-first walks the parser's events and refuses, before anything is built:
+refuses, from the parser's events and before anything is expanded:
 
 - more than MAX_YAML_BYTES of text (a 50 MB scalar),
 - more than MAX_DOCUMENTS documents,
@@ -109,7 +109,8 @@ class _Unusual(Exception):
 
 
 _STR = "tag:yaml.org,2002:str"
-# Tags of plain scalars built by the constructor's own function (null, bool, int, float, timestamp).
+# Plain scalars with these tags are left to PyYAML whole; the others (null, bool, int, float,
+# timestamp) are built with its safe constructor's own functions.
 _UNUSUAL_TAGS = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value", "tag:yaml.org,2002:yaml"})
 
 
