@@ -1,7 +1,7 @@
 """Reading YAML from outside with bounded time and memory, and saying in one line what is wrong.
 
 Every YAML meshtui reads (manifests, config, keymaps, themes) goes through :func:`load_all`, which
-first walks the parser's events and refuses, before anything is built:
+refuses, from the parser's events and before anything is expanded:
 
 - more than MAX_YAML_BYTES of text (a 50 MB scalar),
 - more than MAX_DOCUMENTS documents,
@@ -11,10 +11,16 @@ first walks the parser's events and refuses, before anything is built:
 
 libyaml's C parser is used when PyYAML was built with it (several times faster); the pure-Python
 one otherwise. The limits are documented in docs/limits.md.
+
+The documents are built from the parser's events in the same pass that checks the limits: PyYAML's
+own way composes a node graph and walks it with its pure-Python constructor, which took three
+quarters of the time for 10,000 small manifests (tests/bench/bench_manifests.py). What that pass
+does not build itself (explicit tags, merge keys, keys that are maps) is left to PyYAML whole.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Protocol
 
 import yaml
@@ -98,10 +104,150 @@ def check_limits(text: str) -> None:
             stack[-1][0] += size
 
 
+class _Unusual(Exception):
+    """A construct the event pass leaves to PyYAML's constructor."""
+
+
+_STR = "tag:yaml.org,2002:str"
+# Plain scalars with these tags are left to PyYAML whole; the others (null, bool, int, float,
+# timestamp) are built with its safe constructor's own functions.
+_UNUSUAL_TAGS = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value", "tag:yaml.org,2002:yaml"})
+
+
+_RESOLVER = yaml.resolver.Resolver()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+# The first characters of plain scalars some implicit resolver may take for something else than a
+# string (None: any character may).
+_MAYBE_TYPED = None if None in _RESOLVER.yaml_implicit_resolvers else frozenset(_RESOLVER.yaml_implicit_resolvers)
+
+
+@lru_cache(maxsize=4096)
+def _plain(value: str) -> Any:
+    """The Python value PyYAML's safe loader makes of a plain scalar: keys such as "name" and values
+    such as 8080 repeat in every document, and resolving them anew took a fifth of the time. Every
+    value is immutable (str, int, float, bool, None, datetime), so sharing one is safe."""
+    tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+    if tag == _STR:
+        return value
+    if tag in _UNUSUAL_TAGS or tag not in _CONSTRUCTOR.yaml_constructors:
+        raise _Unusual
+    try:
+        return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, value))
+    except Exception:  # an impossible date, say: PyYAML's own error (or traceback) as before
+        raise _Unusual from None
+
+
+def _load_checked(text: str) -> list[Any]:
+    """check_limits and yaml.load_all in one pass over the events. Per-event Python work is where the
+    time goes: the common case (a plain string in an open collection) is kept short."""
+    documents: list[Any] = []
+    count = aliases = expanded = 0
+    # Per open collection, on parallel stacks: the collection, the expanded count before it (its
+    # expanded size is the count after it less that), its anchor, and a mapping's pending key.
+    stack: list[Any] = []
+    before: list[int] = []
+    anchored: list[str | None] = []
+    keys: list[Any] = []
+    no_key = keys  # a marker no key can be
+    anchors: dict[str, Any] = {}
+    sizes: dict[str, int] = {}
+    first = _MAYBE_TYPED
+    scalar_event, end_events = yaml.ScalarEvent, (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    loader = Loader(text)
+    get_event = loader.get_event
+    try:
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is scalar_event:
+                tag = event.tag
+                if tag is not None and tag != "!":
+                    raise _Unusual
+                value = event.value
+                if event.implicit[0] and (first is None or value[:1] in first):
+                    value = _plain(value)
+                expanded += 1
+                if event.anchor:
+                    if event.anchor in anchors:
+                        raise _Unusual  # PyYAML refuses a duplicate anchor
+                    anchors[event.anchor] = value
+                    sizes[event.anchor] = 1
+            elif kind in end_events:
+                value = stack.pop()
+                keys.pop()
+                start = before.pop()
+                anchor = anchored.pop()
+                if anchor:
+                    sizes[anchor] = expanded - start
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if event.tag not in (None, "!"):
+                    raise _Unusual
+                if len(stack) >= MAX_DEPTH:
+                    raise YamlLimitError(f"nested deeper than {MAX_DEPTH} levels", _line(event))
+                collection: Any = {} if kind is yaml.MappingStartEvent else []
+                if event.anchor:
+                    if event.anchor in anchors:
+                        raise _Unusual
+                    anchors[event.anchor] = collection  # an alias inside it is the collection itself
+                stack.append(collection)
+                keys.append(no_key)
+                before.append(expanded)
+                anchored.append(event.anchor)
+                expanded += 1
+                if expanded > MAX_NODES:
+                    raise YamlLimitError(f"expands to more than {MAX_NODES} nodes (aliases of aliases)",
+                                         _line(event))
+                continue
+            elif kind is yaml.AliasEvent:
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise YamlLimitError(f"more than {MAX_ALIASES} aliases", _line(event))
+                if event.anchor not in anchors:
+                    raise _Unusual  # undefined: PyYAML's composer says so
+                value = anchors[event.anchor]
+                # An alias of a collection still open counts 1, as in check_limits.
+                expanded += sizes.get(event.anchor, 1)
+            elif kind is yaml.DocumentStartEvent:
+                count += 1
+                if count > MAX_DOCUMENTS:
+                    raise YamlLimitError(f"more than {MAX_DOCUMENTS} documents", _line(event))
+                anchors.clear()  # anchors do not cross documents
+                sizes.clear()
+                continue
+            elif kind is yaml.StreamEndEvent:
+                return documents
+            else:
+                continue
+            if expanded > MAX_NODES:
+                raise YamlLimitError(f"expands to more than {MAX_NODES} nodes (aliases of aliases)", _line(event))
+            if not stack:
+                documents.append(value)
+                continue
+            container = stack[-1]
+            if type(container) is list:
+                container.append(value)
+                continue
+            key = keys[-1]
+            if key is no_key:
+                if type(value) is dict or type(value) is list:
+                    raise _Unusual  # PyYAML refuses an unhashable key in its own words
+                keys[-1] = value
+            else:
+                container[key] = value
+                keys[-1] = no_key
+    finally:
+        loader.dispose()
+
+
 def load_all(text: str) -> list[Any]:
     """Every document of a YAML stream, within the limits. Raises yaml.YAMLError (YamlLimitError)."""
-    check_limits(text)
-    return list(yaml.load_all(text, Loader=Loader))
+    if len(text) > MAX_YAML_BYTES:
+        raise YamlLimitError(f"larger than {MAX_YAML_BYTES // (1024 * 1024)} MiB")
+    try:
+        return _load_checked(text)
+    except _Unusual:
+        check_limits(text)
+        return list(yaml.load_all(text, Loader=Loader))
 
 
 def load_yaml_file(path: Readable) -> Any:

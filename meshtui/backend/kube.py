@@ -64,6 +64,8 @@ class KubeBackend:
         self._loaded: kube_config.LoadedConfig | None = None
         self._http: KubeHttp | None = None
         self._istio: tuple[ResourceKind, ...] | None = None
+        # (istiod version, revisions) as connect() found them: a load right after it asks again for nothing.
+        self._control_plane: tuple[str, tuple[str, ...]] | None = None
         self._states: dict[str, KindState] = {}
         # Malformed objects the last snapshot left out: (kind, "Kind ns/name") → reason.
         self._skipped: dict[tuple[str, str], str] = {}
@@ -105,7 +107,8 @@ class KubeBackend:
         version = http.json("GET", "/version")
         istio = discover_istio(http)
         self._istio = istio
-        istio_version, _ = self._istiod(http) if istio else ("", ())
+        self._control_plane = self._istiod(http) if istio else ("", ())
+        istio_version = self._control_plane[0]
         loaded = self._loaded
         assert loaded is not None
         return ClusterInfo(
@@ -153,7 +156,7 @@ class KubeBackend:
                 KubeHttp(loaded.configuration, auth_method=loaded.auth_method, timeout=self._timeout),
             )
             self._loaded, self._wanted_context = loaded, name
-            self._istio, self._states = None, {}
+            self._istio, self._states, self._control_plane = None, {}, None
         if old is not None:
             old.close()
         return self.connect()
@@ -246,7 +249,10 @@ class KubeBackend:
         return list(self._convert_items(doc, rk.kind)), None
 
     def _mesh_settings(self, istio: tuple[ResourceKind, ...], denied: list[DeniedRead]) -> MeshSettings:
-        version, revisions = self._istiod(self._client()) if istio else ("", ())
+        control_plane, self._control_plane = self._control_plane, None
+        if control_plane is None:
+            control_plane = self._istiod(self._client()) if istio else ("", ())
+        version, revisions = control_plane
         return MeshSettings(istio_installed=bool(istio), istio_version=version, revisions=revisions,
                             denied=tuple(denied))
 
@@ -305,11 +311,12 @@ class KubeBackend:
             return
         self._start_reading()
         istio = self._istio_kinds()
-        namespaces, _ = self._list(CORE_KINDS[0])
-        chosen = first(sorted(key[1] for key in namespaces))
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="first") as pool:
+            # What does not depend on the chosen namespace is read while the namespaces are listed.
             root = pool.submit(self._root_policies, istio, root_namespace)
             settings = pool.submit(self._mesh_settings, istio, [])
+            namespaces, _ = self._list(CORE_KINDS[0])
+            chosen = first(sorted(key[1] for key in namespaces))
             scoped = self.namespace_objects(chosen) if chosen else []
             root_policies, root_denied = root.result()
             mesh = settings.result()

@@ -11,6 +11,7 @@ one-line reason instead of whatever a converter would trip over. Callers skip an
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Callable, Mapping
@@ -84,6 +85,13 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _shared(value: Any) -> Any:
+    """One copy of a text many objects repeat (label keys and values, images, node names, phases):
+    a decoded list gives every pod its own copies, ~1 KB a pod. Interned strings are freed with
+    their last user, so names that churn do not pile up."""
+    return sys.intern(value) if type(value) is str else value
+
+
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return obj.get("metadata") or {}
 
@@ -91,7 +99,7 @@ def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 def _str_map(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
         return {}
-    return {str(k): "" if v is None else str(v) for k, v in value.items()}
+    return {sys.intern(str(k)): "" if v is None else sys.intern(str(v)) for k, v in value.items()}
 
 
 def _selector(spec: Mapping[str, Any], key: str = "selector") -> dict[str, str] | None:
@@ -119,7 +127,8 @@ def _ports(c: Mapping[str, Any]) -> tuple[ContainerPort, ...]:
     out = []
     for p in c.get("ports") or ():
         try:
-            out.append(ContainerPort(int(p["containerPort"]), p.get("name") or "", p.get("protocol") or "TCP"))
+            out.append(ContainerPort(int(p["containerPort"]), _shared(p.get("name") or ""),
+                                     _shared(p.get("protocol") or "TCP")))
         except (KeyError, TypeError, ValueError):
             continue
     return tuple(out)
@@ -136,14 +145,14 @@ def _containers(specs: Any, statuses: Any) -> tuple[Container, ...]:
         state = next(iter(state_obj), "")
         out.append(
             Container(
-                name=str(c.get("name", "")),
-                image=str(c.get("image", "")),
+                name=sys.intern(str(c.get("name", ""))),
+                image=sys.intern(str(c.get("image", ""))),
                 ports=_ports(c),
                 ready=bool(st.get("ready", False)),
                 restarts=int(st.get("restartCount") or 0),
-                restart_policy=str(c.get("restartPolicy") or ""),
-                state=state.capitalize(),
-                reason=str((state_obj.get(state) or {}).get("reason") or ""),
+                restart_policy=sys.intern(str(c.get("restartPolicy") or "")),
+                state=sys.intern(state.capitalize()),
+                reason=sys.intern(str((state_obj.get(state) or {}).get("reason") or "")),
             )
         )
     return tuple(out)
@@ -155,20 +164,20 @@ def pod(obj: Mapping[str, Any], *, template: bool = False) -> Pod:
     status = obj.get("status") or {}
     owner = next(iter(m.get("ownerReferences") or ()), None) or {}
     return Pod(
-        namespace=m.get("namespace") or "default",
+        namespace=_shared(m.get("namespace") or "default"),
         name=m.get("name", ""),
         labels=_str_map(m.get("labels")),
         annotations=_str_map(m.get("annotations")),
         containers=_containers(spec.get("containers"), status.get("containerStatuses")),
         init_containers=_containers(spec.get("initContainers"), status.get("initContainerStatuses")),
-        phase=status.get("phase") or ("Template" if template else "Pending"),
+        phase=_shared(status.get("phase") or ("Template" if template else "Pending")),
         created=parse_time(m.get("creationTimestamp")),
-        node=spec.get("nodeName") or "",
+        node=_shared(spec.get("nodeName") or ""),
         ip=status.get("podIP") or "",
-        host_ip=status.get("hostIP") or "",
-        service_account=spec.get("serviceAccountName") or spec.get("serviceAccount") or "default",
-        owner_kind=owner.get("kind", ""),
-        owner_name=owner.get("name", ""),
+        host_ip=_shared(status.get("hostIP") or ""),
+        service_account=_shared(spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"),
+        owner_kind=_shared(owner.get("kind", "")),
+        owner_name=_shared(owner.get("name", "")),
         resource_version=str(m.get("resourceVersion") or ""),
         deleting=bool(m.get("deletionTimestamp")),
         template=template,

@@ -345,3 +345,14 @@ def test_namespace_scoped_rbac_reports_unknown_not_none(tmp_path: Path, capsys: 
         assert "researchflow  unknown    PERMISSIVE? ✗3" in out
     finally:
         emulator.stop()
+
+
+@pytest.mark.parametrize("data", [
+    {},
+    {"namespaces": [], "workloads": [{}], "findings": [{"about": [], "fix": ""}]},
+    {"message": "é \u2028 \u202e \x1b[31m \"quoted\" \\ back", "ports": [{"port": 8080, "mode": None}], "ok": True},
+    {"nested": [[], [{}], [1, 2.5, -3, False]], "unicode keys é": "v"},
+])
+def test_json_output_is_json_dumps_indented(data: dict) -> None:
+    # Byte-identical to json.dumps(indent=2): non-ASCII and control characters stay escaped.
+    assert check.as_json(data) == json.dumps(data, indent=2)
