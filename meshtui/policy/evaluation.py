@@ -166,11 +166,12 @@ def _restrict(snapshot: Snapshot, namespaces: set[str]) -> Snapshot:
     for name in COLLECTION.values():
         if name == "waypoints":
             continue  # few, and named across namespaces: all of them stay
-        column = 1 if name == "namespaces" else 0
-        fields[name] = {k: v for k, v in getattr(snapshot, name).items() if k[column] in namespaces}
+        index = snapshot.by_namespace(name)
+        fields[name] = {k: v for ns in sorted(namespaces) for k, v in index.get(ns, {}).items()}
     if root not in namespaces:
         fields["peer_authentications"].update(
-            (k, pa) for k, pa in snapshot.peer_authentications.items() if k[0] == root and not pa.selector
+            (k, pa) for k, pa in snapshot.by_namespace("peer_authentications").get(root, {}).items()
+            if not pa.selector
         )
     return replace(snapshot, **fields)
 
@@ -180,12 +181,13 @@ def _cross_namespace_findings(snapshot: Snapshot, pods: Mapping[Key, PodMtls]) -
     found: list[Finding] = []
     if any(r.tls is not None or r.port_tls for r in snapshot.destination_rules.values()):
         found.extend(destination_rule_mtls_findings(Analysis(snapshot, pods)))
-    root_policies = {k: p for k, p in snapshot.authorization_policies.items() if k[0] == root}
+    root_policies = snapshot.by_namespace("authorization_policies").get(root, {})
     if root_policies:
         only_root = replace(snapshot, authorization_policies=root_policies)
         found.extend(authorization_findings(Analysis(only_root, pods)))
     # Only a mesh-wide DISABLE makes an MT0021 in the root namespace (selector policies there are ignored).
-    if any(k[0] == root and not pa.selector and pa.mode == DISABLE for k, pa in snapshot.peer_authentications.items()):
+    if any(not pa.selector and pa.mode == DISABLE
+           for pa in snapshot.by_namespace("peer_authentications").get(root, {}).values()):
         found.extend(f for f in ambient_findings(Analysis(snapshot, pods))
                      if f.code == "MT0021" and f.namespace == root)
     return found
@@ -205,14 +207,23 @@ def update(
     if not namespaces:
         return report  # no events: the same objects in a new snapshot
     part = _restrict(snapshot, namespaces)
+    # What the batch touches, in the namespace indexes: a batch costs its namespaces, not the cluster.
+    before = previous.by_namespace("pods")
+    shown = [key for ns in namespaces for key in before.get(ns, {})]
     # Pods of namespaces whose policies did not change keep their result while the pod is the same object.
-    known = {k: pm for k, pm in report.pods.items() if k[0] in namespaces and k[0] not in policy_changed}
+    known = {k: report.pods[k] for k in shown if k[0] not in policy_changed and k in report.pods}
     analysis = Analysis(part, known)
     part_pods = {key: analysis.pod(pod) for key, pod in part.pods.items()}
 
-    pods = {k: pm for k, pm in report.pods.items() if k[0] not in namespaces}
+    # report.pods is in key order: a batch that only modifies pods keeps it by updating in place.
+    pods = dict(report.pods)
+    for key in shown:
+        if key not in part_pods:
+            pods.pop(key, None)
+    count = len(pods)
     pods.update(part_pods)
-    pods = dict(sorted(pods.items()))
+    if len(pods) != count:  # new pods
+        pods = dict(sorted(pods.items()))
     summaries = {n: s for n, s in report.namespaces.items() if n not in namespaces}
     summaries.update(summarize_namespaces(part, analysis.policies, part_pods))
     summaries = dict(sorted(summaries.items()))

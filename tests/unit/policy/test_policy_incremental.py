@@ -8,7 +8,7 @@ import random
 import pytest
 
 from meshtui.model.objects import REDIRECTION_ANNOTATION, Waypoint
-from meshtui.model.snapshot import ChangeEvent, ModelObject, Snapshot
+from meshtui.model.snapshot import COLLECTION, ChangeEvent, ModelObject, Snapshot
 from meshtui.policy.evaluation import evaluate, touched_namespaces, update
 from tests.unit.policy.policy_factories import ap, dr, ns, pa, pod, snap, svc
 
@@ -84,11 +84,15 @@ def test_update_equals_full_evaluation(seed: int) -> None:
         events = random_batch(rng, current, rng.choice((1, 1, 2, 5)))
         nxt = current.apply(events)
         report = update(current, report, nxt, events)
-        full = evaluate(Snapshot.build(nxt.objects(), nxt.mesh))  # a new object: no shared cache
-        assert dict(report.pods) == dict(full.pods)
+        fresh = Snapshot.build(nxt.objects(), nxt.mesh)  # a new object: no shared cache
+        full = evaluate(fresh)
+        assert list(report.pods.items()) == list(full.pods.items())
         assert list(report.namespaces.items()) == list(full.namespaces.items())
         assert report.mesh == full.mesh
         assert report.findings == full.findings
+        # The namespace indexes apply() carried over are the ones the new snapshot would build.
+        for name in COLLECTION.values():
+            assert nxt.by_namespace(name) == fresh.by_namespace(name)
         current = nxt
 
 
