@@ -151,6 +151,7 @@ class MainScreen(MeshScreen[None]):
         self.selected_pod: tuple[str, str] | None = None
         self._pods_timer: Timer | None = None
         self._pane_tail: LogTail | None = None
+        self._header_shown: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -179,7 +180,11 @@ class MainScreen(MeshScreen[None]):
 
     def refresh_header(self) -> None:
         state = self.app.connection_state
-        self.header.update(header_text(self.app.info, state, self.report, self.app.settings.read_only, self.palette))
+        text = header_text(self.app.info, state, self.report, self.app.settings.read_only, self.palette)
+        if text != self._header_shown:
+            # One line whatever it says: no layout pass (a watch batch would otherwise re-lay the screen).
+            self._header_shown = text
+            self.header.update(text, layout=False)
         failed = state.startswith(("error", "watch stopped", "context"))
         if failed and self.snapshot is None:
             # Nothing to show: say why where the data would be, instead of an endless spinner.
