@@ -42,6 +42,7 @@ from meshtui.policy.findings import findings_for
 from meshtui.policy.report import MeshReport
 from meshtui.policy.scope import policies_for_namespace, policies_for_pod
 from meshtui.render import (
+    age,
     authorization_policy_row,
     destination_rule_row,
     elide,
@@ -149,9 +150,13 @@ class MainScreen(MeshScreen[None]):
         # Namespace rows as last made, with what they were made from (see _render_namespaces).
         self._namespace_rows: dict[str, tuple[tuple[object, ...], list]] = {}
         self.selected_pod: tuple[str, str] | None = None
+        # Pod cells and rows as last made, with what they were made from (see _render_pods).
+        self._pod_cells: dict[tuple[str, str], tuple[tuple[object, ...], list[Text | str]]] = {}
+        self._pod_rows: dict[tuple[str, str], tuple[tuple[object, ...], list[Text | str]]] = {}
         self._pods_timer: Timer | None = None
         self._pane_tail: LogTail | None = None
         self._header_shown: Text | None = None
+        self._titles: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -235,7 +240,7 @@ class MainScreen(MeshScreen[None]):
         self._namespace_rows = made
         self.namespaces.set_columns(NAMESPACE_COLUMNS + ([TLS_COLUMN] if verdicts is not None else []))
         self.namespaces.sync(rows)
-        self.query_one("#namespaces-pane").border_title = f"Namespaces  {len(rows)}"
+        self._set_title("#namespaces-pane", f"Namespaces  {len(rows)}")
         if self.selected_namespace is None or self.selected_namespace not in self.snapshot.namespaces:
             self.selected_namespace = self.namespaces.selected_key
 
@@ -248,18 +253,45 @@ class MainScreen(MeshScreen[None]):
         report = self.app.tls_report
         verdicts = report.verdicts_by_pod() if report else None
         self.pods.set_columns(POD_COLUMNS + ([TLS_COLUMN] if verdicts is not None else []))
-        cells = [(p, pod_row(p, results.get(p.key), self.palette, now)) for p in pods]
-        width = self._pod_name_width([c for _, c in cells])
+        theme = self.app.theme
+        cells: dict[tuple[str, str], tuple[tuple[object, ...], list[Text | str]]] = {}
+        for p in pods:
+            result = results.get(p.key)
+            basis = (p, result, age(p.created, now), theme)
+            before = self._pod_cells.get(p.key)
+            if before is not None and before[0][0] is p and before[0][1] is result and before[0][2:] == basis[2:]:
+                cells[p.key] = before  # nothing the row shows changed: the same cells, not re-made
+            else:
+                cells[p.key] = (basis, pod_row(p, result, self.palette, now))
+        self._pod_cells = cells
+        width = self._pod_name_width([c for _, c in cells.values()])
         rows: list[Row] = []
-        for p, c in cells:
-            row = [elide(p.name, width), *c[1:]]
-            if verdicts is not None:
-                row.append(self._tls_mark(verdicts.get(p.key)))
-            rows.append((f"{p.namespace}/{p.name}", row))
+        made: dict[tuple[str, str], tuple[tuple[object, ...], list[Text | str]]] = {}
+        for p in pods:
+            c = cells[p.key][1]
+            basis_row = (c, width, verdicts is not None and verdicts.get(p.key))
+            shown = self._pod_rows.get(p.key)
+            if shown is not None and shown[0][0] is c and shown[0][1:] == basis_row[1:]:
+                # The same cells object again: the table neither re-sanitizes, re-measures nor repaints it.
+                made[p.key] = shown
+            else:
+                row = [elide(p.name, width), *c[1:]]
+                if verdicts is not None:
+                    row.append(self._tls_mark(verdicts.get(p.key)))
+                made[p.key] = (basis_row, row)
+            rows.append((f"{p.namespace}/{p.name}", made[p.key][1]))
+        self._pod_rows = made
         self.pods.sync(rows)
-        self.query_one("#pods-pane").border_title = Text(safe_line(f"Pods  {self.selected_namespace}  {len(rows)}"))
+        self._set_title("#pods-pane", f"Pods  {self.selected_namespace}  {len(rows)}")
         key = self.pods.selected_key
         self._select_pod(tuple(key.split("/", 1)) if key else None)  # type: ignore[arg-type]
+
+    def _set_title(self, pane: str, title: str) -> None:
+        """Titles name cluster objects: plain text. Set only when changed: setting one repaints the pane."""
+        title = safe_line(title)
+        if self._titles.get(pane) != title:
+            self._titles[pane] = title
+            self.query_one(pane).border_title = Text(title)
 
     def _pod_name_width(self, rows: list[list[Text | str]]) -> int | None:
         """Pod names give way so STATUS, RST and AGE stay in the pane; a wide pane shows them whole."""
@@ -298,7 +330,7 @@ class MainScreen(MeshScreen[None]):
             rows.append((f"wp/{ref}/{i}", waypoint_row(use)))
         self.policies.sync(rows)
         scope = f"{pod.name}" if pod else self.selected_namespace
-        self.query_one("#policies-pane").border_title = Text(safe_line(f"Policies  {scope}"))
+        self._set_title("#policies-pane", f"Policies  {scope}")
         listed = [*scoped.peer_authentications, *scoped.destination_rules, *scoped.virtual_services,
                   *scoped.authorization_policies]
         findings = findings_for(self.report.findings if self.report else (), self.selected_namespace, pod,

@@ -29,7 +29,9 @@ async def test_selection_flows_namespace_to_pods_policies_and_logs(make_demo) ->
         await populated(pilot)
         screen = demo.app.screen
         await pilot.press("j")  # kubestock-staging
+        # The pods pane follows the cursor a moment later (debounced): istio-system's panes mention frontend too.
         await wait_for(pilot, lambda: screen.selected_namespace == "kubestock-staging"
+                       and str(screen.pods.selected_key).startswith("kubestock-staging/")
                        and "frontend" in screen_text(demo.app))
         text = screen_text(demo.app)
         assert "Pods  kubestock-staging  13" in text
