@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
+import gc
 from typing import Any
 
+from meshtui.idle_gc import NEVER
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.evaluation import evaluate
 from meshtui.render import namespace_row
+from meshtui.screens.main import FULL_COLLECTION_DUE
 from tests.ui.pilot import populated, screen_text, wait_for
 
 ROOT = "istio-system"
@@ -101,3 +104,21 @@ async def test_a_root_namespace_policy_re_evaluates_every_namespaces_mode_on_scr
         assert modes() == {key: expected[key] for key in modes()}
         changed = [key for key in before if before[key] != modes()[key]]
         assert len(changed) > 1  # more than one namespace inherits the mesh-wide mode
+
+
+async def test_full_collections_wait_for_a_pause_in_typing(make_demo) -> None:
+    demo = make_demo()
+    before = gc.get_threshold()
+    async with demo.app.run_test(size=(140, 40)) as pilot:
+        await populated(pilot)
+        assert gc.get_threshold()[2] == NEVER  # not triggered by allocation under a key press
+        screen = demo.app.screen
+        await pilot.press("k")
+        for _ in range(FULL_COLLECTION_DUE):
+            gc.collect(1)
+        screen._collect_when_idle()
+        assert gc.get_count()[2] >= FULL_COLLECTION_DUE  # a key came less than a second ago: not now
+        screen._collector._last_key -= 2  # a second without keys
+        screen._collect_when_idle()
+        assert gc.get_count()[2] == 0
+    assert gc.get_threshold() == before
