@@ -8,6 +8,7 @@ the snapshot it comes with, and the engine re-evaluates only what a step's event
 
 from __future__ import annotations
 
+import gc
 import threading
 from typing import Sequence
 
@@ -67,6 +68,10 @@ class SyncState:
                 # update() evaluates everything when the mesh settings changed.
                 previous, report = self._current
                 self._current = (snapshot, update(previous, report, snapshot, previous.changes_to(snapshot)))
+            # The loaded cluster lives as long as the app, and watch batches replace it a few objects at a
+            # time: full collections stop walking it (hundreds of ms at 20,000 pods, landing on key
+            # presses). Frozen objects are still freed by reference counting, which is all model objects need.
+            gc.freeze()
             return self._current
 
     @property

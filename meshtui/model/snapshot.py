@@ -108,19 +108,62 @@ class Snapshot:
             yield from getattr(self, name).values()
 
     def apply(self, events: Iterable[ChangeEvent]) -> Snapshot:
-        """A new snapshot with the events applied in order; untouched collections are shared."""
+        """A new snapshot with the events applied in order; untouched collections are shared, and so
+        are the namespace indexes (:meth:`by_namespace`) of the namespaces the events leave alone."""
         changed: dict[str, dict[tuple[str, str], ModelObject]] = {}
+        indexes = dict(self._indexes)
+        copied: set[tuple[str, str]] = set()
         for ev in events:
             name = COLLECTION[type(ev.obj)]
             coll = changed.get(name)
             if coll is None:
                 coll = changed[name] = dict(getattr(self, name))
+                if name in indexes:
+                    indexes[name] = dict(indexes[name])
+            key = key_of(ev.obj)
             if ev.type == "DELETED":
-                coll.pop(key_of(ev.obj), None)
+                coll.pop(key, None)
             else:
-                coll[key_of(ev.obj)] = ev.obj
+                coll[key] = ev.obj
+            index = indexes.get(name)
+            if index is not None:
+                namespace = _namespace_of(name, key)
+                if (name, namespace) not in copied:
+                    copied.add((name, namespace))
+                    index[namespace] = dict(index.get(namespace, {}))
+                members = index[namespace]
+                if ev.type == "DELETED":
+                    members.pop(key, None)
+                else:
+                    members[key] = ev.obj
+        if not changed:
+            return self
+        for name, namespace in copied:
+            if not indexes[name][namespace]:
+                del indexes[name][namespace]
         collections: _Collections = changed
-        return replace(self, **collections) if changed else self
+        snapshot = replace(self, **collections)
+        snapshot._indexes.update(indexes)
+        return snapshot
+
+    @property
+    def _indexes(self) -> dict[str, dict[str, dict[tuple[str, str], Any]]]:
+        # Derived from the fields, so kept out of them (equality, repr): a frozen instance's own cache.
+        found: dict[str, dict[str, dict[tuple[str, str], Any]]] = self.__dict__.setdefault("_by_namespace", {})
+        return found
+
+    def by_namespace(self, collection: str) -> Mapping[str, Mapping[tuple[str, str], Any]]:
+        """A collection's objects by namespace (a Namespace under its own name), keyed as in the collection.
+
+        Built once per snapshot and carried over by :meth:`apply`, so a watch batch's snapshot answers
+        "what is in namespace X" without scanning the cluster."""
+        index = self._indexes.get(collection)
+        if index is None:
+            index = {}
+            for key, obj in getattr(self, collection).items():
+                index.setdefault(_namespace_of(collection, key), {})[key] = obj
+            self._indexes[collection] = index
+        return index
 
     def changes_to(self, other: Snapshot) -> list[ChangeEvent]:
         """Events turning this snapshot into ``other`` (mesh settings aside)."""
@@ -136,13 +179,14 @@ class Snapshot:
 
     # Convenience views, all sorted for stable display.
     def pods_in(self, namespace: str) -> list[Pod]:
-        return sorted((p for p in self.pods.values() if p.namespace == namespace), key=lambda p: p.name)
+        return sorted(self.by_namespace("pods").get(namespace, {}).values(), key=lambda p: p.name)
 
     def in_namespace(self, collection: str, namespace: str) -> list[ModelObject]:
-        return sorted(
-            (o for o in getattr(self, collection).values() if o.namespace == namespace),
-            key=lambda o: o.name,
-        )
+        return sorted(self.by_namespace(collection).get(namespace, {}).values(), key=lambda o: o.name)
+
+
+def _namespace_of(collection: str, key: tuple[str, str]) -> str:
+    return key[1] if collection == "namespaces" else key[0]
 
 
 def diff(old: Mapping[tuple[str, str], ModelObject], new: Mapping[tuple[str, str], ModelObject]) -> list[ChangeEvent]:

@@ -3,7 +3,8 @@
 Built on the engine (:mod:`meshtui.policy.engine`) and the findings, so the engine never depends on
 what is built on it. :func:`update` derives the next report from the previous one and a batch of watch
 events, re-evaluating only the namespaces the batch touches; its result equals :func:`evaluate` of the
-new snapshot (tests/unit/policy/test_policy_incremental.py checks that on random batches).
+new snapshot (tests/unit/policy/test_policy_incremental.py checks that on random batches). A pod event
+that changes only what no result reads (container readiness, restarts, state) re-evaluates nothing.
 
 What a namespace's results depend on: its pods' modes on the namespace object (ambient enrolment), its
 PeerAuthentications and Services, and the root namespace's namespace-wide PeerAuthentications (so a
@@ -23,8 +24,8 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
-from meshtui.model.objects import Namespace, PeerAuthentication, Service, Waypoint
-from meshtui.model.snapshot import COLLECTION, ChangeEvent, Snapshot
+from meshtui.model.objects import Container, Namespace, PeerAuthentication, Pod, Service, Waypoint
+from meshtui.model.snapshot import COLLECTION, ChangeEvent, Snapshot, key_of
 from meshtui.policy.ambient import ambient_findings
 from meshtui.policy.engine import Analysis, PolicyIndex, analyze, decides, source_of
 from meshtui.policy.findings import (
@@ -146,6 +147,17 @@ def touched_namespaces(events: Iterable[ChangeEvent], root: str) -> tuple[set[st
     return touched, policy
 
 
+def _engine_view(pod: Pod) -> Pod:
+    """The pod as the engine and the findings read it: without its containers' readiness, restarts and
+    state, nor its resource version (tests/unit/policy/test_policy_incremental.py changes only those)."""
+    return replace(pod, resource_version="", containers=tuple(_spec(c) for c in pod.containers),
+                   init_containers=tuple(_spec(c) for c in pod.init_containers))
+
+
+def _spec(container: Container) -> Container:
+    return replace(container, ready=False, restarts=0, state="", reason="")
+
+
 def finding_namespace(f: Finding) -> str:
     """The namespace whose objects decide the finding."""
     if f.code in ABOUT_PODS_CODES and f.about:
@@ -166,11 +178,12 @@ def _restrict(snapshot: Snapshot, namespaces: set[str]) -> Snapshot:
     for name in COLLECTION.values():
         if name == "waypoints":
             continue  # few, and named across namespaces: all of them stay
-        column = 1 if name == "namespaces" else 0
-        fields[name] = {k: v for k, v in getattr(snapshot, name).items() if k[column] in namespaces}
+        index = snapshot.by_namespace(name)
+        fields[name] = {k: v for ns in sorted(namespaces) for k, v in index.get(ns, {}).items()}
     if root not in namespaces:
         fields["peer_authentications"].update(
-            (k, pa) for k, pa in snapshot.peer_authentications.items() if k[0] == root and not pa.selector
+            (k, pa) for k, pa in snapshot.by_namespace("peer_authentications").get(root, {}).items()
+            if not pa.selector
         )
     return replace(snapshot, **fields)
 
@@ -180,12 +193,13 @@ def _cross_namespace_findings(snapshot: Snapshot, pods: Mapping[Key, PodMtls]) -
     found: list[Finding] = []
     if any(r.tls is not None or r.port_tls for r in snapshot.destination_rules.values()):
         found.extend(destination_rule_mtls_findings(Analysis(snapshot, pods)))
-    root_policies = {k: p for k, p in snapshot.authorization_policies.items() if k[0] == root}
+    root_policies = snapshot.by_namespace("authorization_policies").get(root, {})
     if root_policies:
         only_root = replace(snapshot, authorization_policies=root_policies)
         found.extend(authorization_findings(Analysis(only_root, pods)))
     # Only a mesh-wide DISABLE makes an MT0021 in the root namespace (selector policies there are ignored).
-    if any(k[0] == root and not pa.selector and pa.mode == DISABLE for k, pa in snapshot.peer_authentications.items()):
+    if any(not pa.selector and pa.mode == DISABLE
+           for pa in snapshot.by_namespace("peer_authentications").get(root, {}).values()):
         found.extend(f for f in ambient_findings(Analysis(snapshot, pods))
                      if f.code == "MT0021" and f.namespace == root)
     return found
@@ -197,22 +211,49 @@ def update(
     """The report of ``snapshot`` = ``previous.apply(events)``, given ``report`` = evaluate(previous)."""
     if snapshot is previous:
         return report
+    if snapshot.mesh != previous.mesh:
+        return evaluate(snapshot)
     root = snapshot.mesh.root_namespace
-    touched = touched_namespaces(events, root) if snapshot.mesh == previous.mesh else None
+    # Most pod events only report a container's readiness or restarts: no result depends on them.
+    quiet: dict[Key, Pod] = {}
+    rest: list[ChangeEvent] = []
+    for ev in events:
+        if isinstance(ev.obj, Pod):
+            key = key_of(ev.obj)
+            old, new = previous.pods.get(key), snapshot.pods.get(key)
+            if old is not None and new is not None and _engine_view(old) == _engine_view(new):
+                quiet[key] = new
+                continue
+        rest.append(ev)
+    touched = touched_namespaces(rest, root)
     if touched is None:
         return evaluate(snapshot)
     namespaces, policy_changed = touched
     if not namespaces:
-        return report  # no events: the same objects in a new snapshot
+        if not quiet:
+            return report  # no events: the same objects in a new snapshot
+        pods = dict(report.pods)
+        pods.update((key, replace(pods[key], pod=pod)) for key, pod in quiet.items())
+        return replace(report, pods=pods)
     part = _restrict(snapshot, namespaces)
+    # What the batch touches, in the namespace indexes: a batch costs its namespaces, not the cluster.
+    before = previous.by_namespace("pods")
+    shown = [key for ns in namespaces for key in before.get(ns, {})]
     # Pods of namespaces whose policies did not change keep their result while the pod is the same object.
-    known = {k: pm for k, pm in report.pods.items() if k[0] in namespaces and k[0] not in policy_changed}
+    known = {k: report.pods[k] for k in shown if k[0] not in policy_changed and k in report.pods}
     analysis = Analysis(part, known)
     part_pods = {key: analysis.pod(pod) for key, pod in part.pods.items()}
 
-    pods = {k: pm for k, pm in report.pods.items() if k[0] not in namespaces}
+    # report.pods is in key order: a batch that only modifies pods keeps it by updating in place.
+    pods = dict(report.pods)
+    for key in shown:
+        if key not in part_pods:
+            pods.pop(key, None)
+    count = len(pods)
+    pods.update((key, replace(pods[key], pod=pod)) for key, pod in quiet.items() if key[0] not in namespaces)
     pods.update(part_pods)
-    pods = dict(sorted(pods.items()))
+    if len(pods) != count:  # new pods
+        pods = dict(sorted(pods.items()))
     summaries = {n: s for n, s in report.namespaces.items() if n not in namespaces}
     summaries.update(summarize_namespaces(part, analysis.policies, part_pods))
     summaries = dict(sorted(summaries.items()))

@@ -8,6 +8,7 @@ runs on the tail's own threads and hands its lines back to the pane as messages.
 from __future__ import annotations
 
 import contextlib
+import gc
 from typing import TYPE_CHECKING, Callable
 
 from rich.text import Text
@@ -35,6 +36,7 @@ from meshtui.change.plan import (
 from meshtui.change.ports import port_choices
 from meshtui.command_line import USAGE, Command, CommandError, pick
 from meshtui.command_line import parse as parse_command
+from meshtui.idle_gc import IdleCollector
 from meshtui.logs.batch import Batch
 from meshtui.model.objects import Pod
 from meshtui.model.snapshot import Snapshot
@@ -43,6 +45,7 @@ from meshtui.policy.findings import findings_for
 from meshtui.policy.report import MeshReport
 from meshtui.policy.scope import policies_for_namespace, policies_for_pod
 from meshtui.render import (
+    age,
     authorization_policy_row,
     destination_rule_row,
     elide,
@@ -83,6 +86,11 @@ ACTION_NEEDS: dict[str, tuple[str, ...]] = {
 NAMESPACE_COLUMNS = ["NAME", "mTLS", "DATAPLANE", "PODS"]
 POD_COLUMNS = ["NAME", "READY", "mTLS", "PROXY", "STATUS", "RST", "AGE"]
 TLS_COLUMN = "TLS"
+
+# Seconds between chances for a full garbage collection (taken only when no key came for a second), and
+# how many middle-generation collections make one due (CPython's own default threshold).
+GC_EVERY = 2.0
+FULL_COLLECTION_DUE = 10
 
 NARROW_WIDTH = 100
 NARROW_POD_NAME = 24
@@ -153,8 +161,14 @@ class MainScreen(MeshScreen[None]):
         # Namespace rows as last made, with what they were made from (see _render_namespaces).
         self._namespace_rows: dict[str, tuple[tuple[object, ...], list]] = {}
         self.selected_pod: tuple[str, str] | None = None
+        # Pod cells and rows as last made, with what they were made from (see _render_pods).
+        self._pod_cells: dict[tuple[str, str], tuple[tuple[object, ...], list[Text | str]]] = {}
+        self._pod_rows: dict[tuple[str, str], tuple[tuple[object, ...], list[Text | str]]] = {}
         self._pods_timer: Timer | None = None
         self._pane_tail: LogTail | None = None
+        self._header_shown: Text | None = None
+        self._titles: dict[str, str] = {}
+        self._collector = IdleCollector()
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -175,6 +189,19 @@ class MainScreen(MeshScreen[None]):
             self.update_cluster(self.app.snapshot, self.app.report)
         else:
             self.namespaces.loading = True
+        # Watch batches and redraws leave Textual's render caches as cyclic garbage: a full collection
+        # frees tens of thousands of objects (~0.1 s at 20,000 pods). It runs when no key came for a
+        # second, never under a key press (meshtui.idle_gc).
+        self._collector.start()
+        self.set_interval(GC_EVERY, self._collect_when_idle)
+
+    def _collect_when_idle(self) -> None:
+        # A screen on top collects by its own keys; an idle cluster allocates too little to need one.
+        if self.app.screen is self and gc.get_count()[2] >= FULL_COLLECTION_DUE:
+            self._collector.tick()
+
+    def on_key(self) -> None:
+        self._collector.key()
 
     # -- data in --------------------------------------------------------------------------------------
     @property
@@ -183,7 +210,11 @@ class MainScreen(MeshScreen[None]):
 
     def refresh_header(self) -> None:
         state = self.app.connection_state
-        self.header.update(header_text(self.app.info, state, self.report, self.app.settings.read_only, self.palette))
+        text = header_text(self.app.info, state, self.report, self.app.settings.read_only, self.palette)
+        if text != self._header_shown:
+            # One line whatever it says: no layout pass (a watch batch would otherwise re-lay the screen).
+            self._header_shown = text
+            self.header.update(text, layout=False)
         failed = state.startswith(("error", "watch stopped", "context"))
         if failed and self.snapshot is None:
             # Nothing to show: say why where the data would be, instead of an endless spinner.
@@ -234,7 +265,7 @@ class MainScreen(MeshScreen[None]):
         self._namespace_rows = made
         self.namespaces.set_columns(NAMESPACE_COLUMNS + ([TLS_COLUMN] if verdicts is not None else []))
         self.namespaces.sync(rows)
-        self.query_one("#namespaces-pane").border_title = f"Namespaces  {len(rows)}"
+        self._set_title("#namespaces-pane", f"Namespaces  {len(rows)}")
         if self.selected_namespace is None or self.selected_namespace not in self.snapshot.namespaces:
             self.selected_namespace = self.namespaces.selected_key
 
@@ -247,18 +278,45 @@ class MainScreen(MeshScreen[None]):
         report = self.app.tls_report
         verdicts = report.verdicts_by_pod() if report else None
         self.pods.set_columns(POD_COLUMNS + ([TLS_COLUMN] if verdicts is not None else []))
-        cells = [(p, pod_row(p, results.get(p.key), self.palette, now)) for p in pods]
-        width = self._pod_name_width([c for _, c in cells])
+        theme = self.app.theme
+        cells: dict[tuple[str, str], tuple[tuple[object, ...], list[Text | str]]] = {}
+        for p in pods:
+            result = results.get(p.key)
+            basis = (p, result, age(p.created, now), theme)
+            before = self._pod_cells.get(p.key)
+            if before is not None and before[0][0] is p and before[0][1] is result and before[0][2:] == basis[2:]:
+                cells[p.key] = before  # nothing the row shows changed: the same cells, not re-made
+            else:
+                cells[p.key] = (basis, pod_row(p, result, self.palette, now))
+        self._pod_cells = cells
+        width = self._pod_name_width([c for _, c in cells.values()])
         rows: list[Row] = []
-        for p, c in cells:
-            row = [elide(p.name, width), *c[1:]]
-            if verdicts is not None:
-                row.append(self._tls_mark(verdicts.get(p.key)))
-            rows.append((f"{p.namespace}/{p.name}", row))
+        made: dict[tuple[str, str], tuple[tuple[object, ...], list[Text | str]]] = {}
+        for p in pods:
+            c = cells[p.key][1]
+            basis_row = (c, width, verdicts is not None and verdicts.get(p.key))
+            shown = self._pod_rows.get(p.key)
+            if shown is not None and shown[0][0] is c and shown[0][1:] == basis_row[1:]:
+                # The same cells object again: the table neither re-sanitizes, re-measures nor repaints it.
+                made[p.key] = shown
+            else:
+                row = [elide(p.name, width), *c[1:]]
+                if verdicts is not None:
+                    row.append(self._tls_mark(verdicts.get(p.key)))
+                made[p.key] = (basis_row, row)
+            rows.append((f"{p.namespace}/{p.name}", made[p.key][1]))
+        self._pod_rows = made
         self.pods.sync(rows)
-        self.query_one("#pods-pane").border_title = Text(safe_line(f"Pods  {self.selected_namespace}  {len(rows)}"))
+        self._set_title("#pods-pane", f"Pods  {self.selected_namespace}  {len(rows)}")
         key = self.pods.selected_key
         self._select_pod(tuple(key.split("/", 1)) if key else None)  # type: ignore[arg-type]
+
+    def _set_title(self, pane: str, title: str) -> None:
+        """Titles name cluster objects: plain text. Set only when changed: setting one repaints the pane."""
+        title = safe_line(title)
+        if self._titles.get(pane) != title:
+            self._titles[pane] = title
+            self.query_one(pane).border_title = Text(title)
 
     def _pod_name_width(self, rows: list[list[Text | str]]) -> int | None:
         """Pod names give way so STATUS, RST and AGE stay in the pane; a wide pane shows them whole."""
@@ -297,7 +355,7 @@ class MainScreen(MeshScreen[None]):
             rows.append((f"wp/{ref}/{i}", waypoint_row(use)))
         self.policies.sync(rows)
         scope = f"{pod.name}" if pod else self.selected_namespace
-        self.query_one("#policies-pane").border_title = Text(safe_line(f"Policies  {scope}"))
+        self._set_title("#policies-pane", f"Policies  {scope}")
         listed = [*scoped.peer_authentications, *scoped.destination_rules, *scoped.virtual_services,
                   *scoped.authorization_policies]
         findings = findings_for(self.report.findings if self.report else (), self.selected_namespace, pod,
@@ -385,6 +443,7 @@ class MainScreen(MeshScreen[None]):
             self._pane_tail = None
 
     def on_unmount(self) -> None:
+        self._collector.stop()
         self._stop_pane_tail()
 
     def _select_pod(self, key: tuple[str, str] | None) -> None:

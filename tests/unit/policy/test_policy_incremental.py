@@ -4,11 +4,12 @@ sidecar and ambient namespaces alike."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
-from meshtui.model.objects import REDIRECTION_ANNOTATION, Waypoint
-from meshtui.model.snapshot import ChangeEvent, ModelObject, Snapshot
+from meshtui.model.objects import REDIRECTION_ANNOTATION, Pod, Waypoint
+from meshtui.model.snapshot import COLLECTION, ChangeEvent, ModelObject, Snapshot
 from meshtui.policy.evaluation import evaluate, touched_namespaces, update
 from tests.unit.policy.policy_factories import ap, dr, ns, pa, pod, snap, svc
 
@@ -84,12 +85,57 @@ def test_update_equals_full_evaluation(seed: int) -> None:
         events = random_batch(rng, current, rng.choice((1, 1, 2, 5)))
         nxt = current.apply(events)
         report = update(current, report, nxt, events)
-        full = evaluate(Snapshot.build(nxt.objects(), nxt.mesh))  # a new object: no shared cache
-        assert dict(report.pods) == dict(full.pods)
+        fresh = Snapshot.build(nxt.objects(), nxt.mesh)  # a new object: no shared cache
+        full = evaluate(fresh)
+        assert list(report.pods.items()) == list(full.pods.items())
+        assert list(report.namespaces.items()) == list(full.namespaces.items())
+        assert report.mesh == full.mesh
+        assert report.findings == full.findings
+        # The namespace indexes apply() carried over are the ones the new snapshot would build.
+        for name in COLLECTION.values():
+            assert nxt.by_namespace(name) == fresh.by_namespace(name)
+        current = nxt
+
+
+def with_status(rng: random.Random, obj: ModelObject) -> ModelObject:
+    """The same pod with other container readiness, restarts and state: what a kubelet reports."""
+    assert isinstance(obj, Pod)
+    containers = tuple(replace(c, ready=rng.random() < 0.5, restarts=c.restarts + rng.randrange(2),
+                               state=rng.choice(("Running", "Waiting", "")),
+                               reason=rng.choice(("", "CrashLoopBackOff"))) for c in obj.containers)
+    return replace(obj, containers=containers, resource_version=str(rng.randrange(1000)))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_status_only_pod_events_equal_full_evaluation(seed: int) -> None:
+    rng = random.Random(seed)
+    current = initial(rng)
+    report = evaluate(current)
+    for _ in range(10):
+        pods = sorted(current.pods.values(), key=lambda p: p.key)
+        events = [ChangeEvent("MODIFIED", with_status(rng, rng.choice(pods))) for _ in range(rng.choice((1, 3)))]
+        if rng.random() < 0.3:
+            events.append(random_batch(rng, current, 1)[0])
+        nxt = current.apply(events)
+        report = update(current, report, nxt, events)
+        full = evaluate(Snapshot.build(nxt.objects(), nxt.mesh))
+        assert list(report.pods.items()) == list(full.pods.items())
+        assert all(report.pods[k].pod is p for k, p in nxt.pods.items())
         assert list(report.namespaces.items()) == list(full.namespaces.items())
         assert report.mesh == full.mesh
         assert report.findings == full.findings
         current = nxt
+
+
+def test_a_status_only_pod_event_re_evaluates_nothing() -> None:
+    before = snap(ns("shop"), pod("shop", "web-1"), pod("shop", "web-2"), pa("shop", "d", "STRICT"))
+    report = evaluate(before)
+    events = [ChangeEvent("MODIFIED", with_status(random.Random(1), before.pods[("shop", "web-1")]))]
+    after = before.apply(events)
+    updated = update(before, report, after, events)
+    assert updated.pods[("shop", "web-1")].pod is after.pods[("shop", "web-1")]
+    assert updated.pods[("shop", "web-2")] is report.pods[("shop", "web-2")]
+    assert updated.namespaces is report.namespaces and updated.findings is report.findings
 
 
 def test_a_pod_event_touches_only_its_namespace() -> None:
