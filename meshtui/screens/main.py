@@ -266,7 +266,7 @@ class MainScreen(MeshScreen[None]):
         self.namespaces.set_columns(NAMESPACE_COLUMNS + ([TLS_COLUMN] if verdicts is not None else []))
         self.namespaces.sync(rows)
         self._set_title("#namespaces-pane", f"Namespaces  {len(rows)}")
-        if self.selected_namespace is None or self.selected_namespace not in self.snapshot.namespaces:
+        if self.selected_namespace is None or ("", self.selected_namespace) not in self.snapshot.namespaces:
             self.selected_namespace = self.namespaces.selected_key
 
     def _render_pods(self) -> None:
