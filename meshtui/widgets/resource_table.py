@@ -46,6 +46,8 @@ class ResourceTable(DataTable):
         self._row_height = row_height
         self._rows_shown: list[Row] = []
         self._all_rows: list[Row] = []
+        # The selected row (key, index) when set_columns emptied the table: the next sync restores it.
+        self._reselect: tuple[str | None, int] | None = None
         # Per row key: the cells last given, made safe, and their widths. A caller that passes the same
         # cells object again (nothing changed) costs neither sanitizing nor measuring.
         self._made: dict[str, tuple[Sequence[Cell], list[Text], list[int]]] = {}
@@ -60,6 +62,8 @@ class ResourceTable(DataTable):
             return
         self._column_labels = list(columns)
         if self.is_mounted:
+            if self._reselect is None:
+                self._reselect = (self.selected_key, self.cursor_row)
             self.clear(columns=True)
             self.add_columns(*self._column_labels)
             self._rows_shown = []
@@ -111,8 +115,8 @@ class ResourceTable(DataTable):
             self._rows_shown = list(rows)
             self._fit_columns(rows)
             return
-        keep = self.selected_key
-        old_index = self.cursor_row
+        keep, old_index = self._reselect or (self.selected_key, self.cursor_row)
+        self._reselect = None
         scroll = self.scroll_offset
         self.clear()
         for key, cells in rows:

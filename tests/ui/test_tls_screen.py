@@ -203,3 +203,18 @@ async def test_ambient_namespace_is_judged_from_ztunnel(make_demo) -> None:
         assert "ztunnel metrics on istio-system/ztunnel-" in text and "sampled 10s apart" in text
         assert "legacy/batch-reporter" in text and 'response_flags="DENY"' in text  # ztunnel's own lines
         assert "Ambient: connections counted by ztunnel" in text
+
+
+async def test_the_namespace_checked_stays_selected_when_the_panes_gain_the_tls_column(make_demo) -> None:
+    demo = make_demo()
+    app = demo.app
+    async with app.run_test(size=(200, 50)) as pilot:
+        await populated(pilot)
+        await run_check(pilot, demo, STAGING)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and "TLS" in screen_text(app))
+        # The new column rebuilt the namespaces table; its cursor (and so the pods pane) stayed put.
+        main = app.screen
+        assert main.namespaces.selected_key == STAGING and main.selected_namespace == STAGING
+        await pilot.pause(0.2)  # past the pods pane's debounce
+        assert f"Pods  {STAGING}" in screen_text(app)
