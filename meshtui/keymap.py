@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from meshtui.resources import bundled, bundled_names
 from meshtui.yamlfile import Readable, YamlFileError, load_yaml_file
@@ -51,7 +51,7 @@ def valid_key(key: str) -> bool:
     return True
 
 
-def _read(path: Readable, label: str) -> tuple[dict[str, str], list[str]]:
+def _read(path: Readable, label: str) -> tuple[dict[str, object], list[str]]:
     try:
         data = load_yaml_file(path)
     except YamlFileError as exc:
@@ -63,7 +63,7 @@ def _read(path: Readable, label: str) -> tuple[dict[str, str], list[str]]:
     return data, []
 
 
-def _validate(raw: dict[str, object], label: str, known_ids: set[str]) -> tuple[dict[str, str], list[str]]:
+def _validate(raw: Mapping[str, object], label: str, known_ids: set[str]) -> tuple[dict[str, str], list[str]]:
     good: dict[str, str] = {}
     problems: list[str] = []
     for binding_id, keys in raw.items():
@@ -96,7 +96,7 @@ def load_keymap(name_or_path: str, known_ids: Callable[[], Iterable[str]], *, ch
     """
     known: set[str] | None = None
 
-    def validate(raw: dict[str, object], label: str) -> tuple[dict[str, str], list[str]]:
+    def validate(raw: Mapping[str, object], label: str) -> tuple[dict[str, str], list[str]]:
         nonlocal known
         if known is None:
             known = set(known_ids())

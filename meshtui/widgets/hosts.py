@@ -6,7 +6,8 @@ by role, typed, instead of probing attribute names.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from datetime import datetime
+from typing import Callable, Protocol, runtime_checkable
 
 from textual.signal import Signal
 
@@ -15,9 +16,11 @@ from meshtui.model.snapshot import Snapshot
 
 @runtime_checkable
 class PublishesChanges(Protocol):
-    """An app that announces each change it applied or undid ("TITLE applied"): open logs mark it."""
+    """An app that announces each change it applied or undid ("TITLE applied"): open logs mark it,
+    stamped with the app's clock."""
 
     change_applied: Signal[str]
+    now: Callable[[], datetime]
 
 
 @runtime_checkable

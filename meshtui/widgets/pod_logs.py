@@ -22,9 +22,10 @@ from meshtui.logs.record import LogRecord
 from meshtui.logs.saved import MARKER_POD, change_marker
 from meshtui.logs.ztunnel import pod_filter
 from meshtui.model.objects import Pod
+from meshtui.model.snapshot import Snapshot
 from meshtui.policy.ambient import captured, log_sources, pod_dataplane
 from meshtui.text import safe_line, safe_text
-from meshtui.widgets.hosts import PublishesChanges
+from meshtui.widgets.hosts import HoldsSnapshot, PublishesChanges
 from meshtui.widgets.log_view import LogView
 
 # The pane is a glance, not the full viewer (`l`): a short history is enough and cheap.
@@ -95,7 +96,7 @@ class PodLogPane(Vertical):
 
     def mark_change(self, what: str) -> None:
         """A change marker in the stream being followed (none when no pod's log is open)."""
-        if self.following:
+        if self.following and isinstance(self.app, PublishesChanges):
             self.buffer.append(MARKER_POD, change_marker(what, self.app.now()))
             self.view.sync()
     def focus_view(self) -> None:
@@ -132,13 +133,16 @@ class PodLogPane(Vertical):
             self._pending = self.set_timer(0.3, self._start)
         self._update_title()
 
+    def _snapshot(self) -> Snapshot | None:
+        return self.app.snapshot if isinstance(self.app, HoldsSnapshot) else None
+
     def _enrolled(self, pod: Pod) -> bool:
-        snapshot = self.app.snapshot
+        snapshot = self._snapshot()
         return snapshot is not None and captured(pod, pod_dataplane(snapshot, pod))
 
     def _ambient_sources(self, pod: Pod) -> bool:
         """For a pod ztunnel captures, remember the ztunnel on its node and its waypoints' pods."""
-        snapshot = self.app.snapshot
+        snapshot = self._snapshot()
         if snapshot is None or not self._enrolled(pod):
             return False
         self.ztunnel, self._waypoints = log_sources(snapshot, pod)
