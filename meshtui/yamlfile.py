@@ -47,6 +47,11 @@ class YamlLimitError(yaml.YAMLError):
         self.line = line
 
 
+class YamlValueError(yaml.YAMLError):
+    """A value PyYAML parsed but its constructor cannot build (an empty ``!!int``, the 30th of
+    February): PyYAML raises a bare IndexError or ValueError there, which would end in a traceback."""
+
+
 class YamlFileError(Exception):
     """``where`` is ":LINE" for a YAML error (empty otherwise); ``problem`` says what is wrong."""
 
@@ -240,14 +245,18 @@ def _load_checked(text: str) -> list[Any]:
 
 
 def load_all(text: str) -> list[Any]:
-    """Every document of a YAML stream, within the limits. Raises yaml.YAMLError (YamlLimitError)."""
+    """Every document of a YAML stream, within the limits. Raises yaml.YAMLError (YamlLimitError,
+    YamlValueError)."""
     if len(text) > MAX_YAML_BYTES:
         raise YamlLimitError(f"larger than {MAX_YAML_BYTES // (1024 * 1024)} MiB")
     try:
         return _load_checked(text)
     except _Unusual:
         check_limits(text)
-        return list(yaml.load_all(text, Loader=Loader))
+        try:
+            return list(yaml.load_all(text, Loader=Loader))
+        except (ArithmeticError, LookupError, ValueError, TypeError) as exc:
+            raise YamlValueError(f"a value that cannot be built ({exc})") from None
 
 
 def load_yaml_file(path: Readable) -> Any:
