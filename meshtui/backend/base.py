@@ -10,8 +10,9 @@ user can act on (never a traceback, never a credential).
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 from meshtui.model.objects import MeshSettings
 from meshtui.model.snapshot import ChangeEvent, ModelObject, Snapshot

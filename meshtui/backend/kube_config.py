@@ -8,9 +8,10 @@ where we looked or what is available; credentials are never part of a message.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path as _Path
-from typing import Any, Mapping
+from typing import Any
 
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException

@@ -8,7 +8,8 @@ predicted snapshot.
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from meshtui.model.convert import format_time
 from meshtui.model.objects import EPOCH, Namespace, PeerAuthentication

@@ -12,9 +12,10 @@ one-line reason instead of whatever a converter would trip over. Callers skip an
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from meshtui.model.objects import (
     EPOCH,

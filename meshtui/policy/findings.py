@@ -7,7 +7,8 @@ meshtui's own mTLS checks that istioctl no longer performs.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from meshtui.model.objects import (
     AMBIENT,
