@@ -6,7 +6,7 @@ from __future__ import annotations
 from meshtui.screens.change_preview import QUICK_WINDOW_S, PreviewScreen
 from tests.ui.pilot import populated, screen_text, wait_for
 from tests.ui.test_main_actions import preview_namespace_mode
-from tests.ui.test_tls_screen import STAGING, run_check
+from tests.ui.test_tls_screen import STAGING, checked
 
 
 def impact(app) -> str:
@@ -40,8 +40,7 @@ async def test_a_recent_check_of_those_pods_is_used_instead(make_demo) -> None:
     app = demo.app
     async with app.run_test(size=(200, 50)) as pilot:
         await populated(pilot)
-        await run_check(pilot, demo, STAGING)
-        await pilot.press("escape")
+        await checked(pilot, demo, STAGING)
         preview = await preview_namespace_mode(pilot, STAGING, "STRICT")
         await wait_for(pilot, lambda: "TLS check just now" in impact(app))
         assert "FAILS Pod legacy/batch-reporter → Service kubestock-staging/ms-inventory:3001" in impact(app)

@@ -31,6 +31,14 @@ async def run_check(pilot, demo, namespace: str) -> TlsCheckScreen:
     return screen
 
 
+async def checked(pilot, demo, namespace: str) -> MainScreen:
+    """run_check, then back on the main screen (which keeps the verdicts)."""
+    await run_check(pilot, demo, namespace)
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen))
+    return pilot.app.screen
+
+
 async def settled(pilot, tries: int = 30) -> None:
     """Wait until two frames 0.1 s apart show the same text."""
     before = screen_text(pilot.app)
@@ -160,9 +168,7 @@ async def test_strict_preview_names_callers_from_a_recent_check(make_demo) -> No
     app = demo.app
     async with app.run_test(size=(200, 50)) as pilot:
         await populated(pilot)
-        await run_check(pilot, demo, STAGING)
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await checked(pilot, demo, STAGING)
         await pilot.press("m")
         await pilot.pause(0.2)
         await choose_mode(pilot, "STRICT")
@@ -210,11 +216,9 @@ async def test_the_namespace_checked_stays_selected_when_the_panes_gain_the_tls_
     app = demo.app
     async with app.run_test(size=(200, 50)) as pilot:
         await populated(pilot)
-        await run_check(pilot, demo, STAGING)
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and "TLS" in screen_text(app))
+        main = await checked(pilot, demo, STAGING)
+        await wait_for(pilot, lambda: "TLS" in screen_text(app))
         # The new column rebuilt the namespaces table; its cursor (and so the pods pane) stayed put.
-        main = app.screen
         assert main.namespaces.selected_key == STAGING and main.selected_namespace == STAGING
         await pilot.pause(0.2)  # past the pods pane's debounce
         assert f"Pods  {STAGING}" in screen_text(app)
