@@ -8,13 +8,15 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import stat
 import sys
 from collections import deque
 from itertools import islice
-from typing import Any, Callable, Iterable, TextIO
+from typing import Any, Callable, Iterable, Iterator, TextIO
 
 import msgspec
 
+from meshtui.cli import fanout
 from meshtui.config import Settings
 from meshtui.logs.parser import parse_line
 from meshtui.text import safe_json_bytes
@@ -61,17 +63,38 @@ def _open(name: str, stdin: TextIO) -> TextIO:
 _BATCH = 256  # records per write: a syscall per line would cost more than parsing it
 
 
-def _print_json(source: Iterable[str], stdout: TextIO) -> None:
+def _json_lines(lines: Iterable[str]) -> Iterator[bytes]:
+    """The JSON records of ``lines``, a batch at a time, safe to print on a terminal."""
     encode_lines = msgspec.json.Encoder().encode_lines
+    lines = iter(lines)
+    while batch := list(islice(lines, _BATCH)):
+        yield safe_json_bytes(encode_lines([parse_line(line).documented() for line in batch]))
+
+
+def _print_json(source: TextIO, stdout: TextIO) -> None:
     # Bytes straight to the binary stream when there is one (a real stdout); text otherwise.
     binary = getattr(stdout, "buffer", None)
-    lines = iter(source)
-    while batch := list(islice(lines, _BATCH)):
-        _write(stdout, binary, encode_lines([parse_line(line).documented() for line in batch]))
+    size = _regular_size(source)
+    workers = fanout.workers_for(size) if binary is not None and size is not None else 1
+    if workers > 1:
+        assert binary is not None and size is not None
+        fanout.print_in_order(source.fileno(), size, binary, _json_lines, workers)
+        return
+    for data in _json_lines(source):
+        _write(stdout, binary, data)
+
+
+def _regular_size(source: TextIO) -> int | None:
+    """The size of ``source`` when it is a regular file read from its start, else None (a pipe)."""
+    try:
+        info = os.fstat(source.fileno())
+        at_start = source.tell() == 0
+    except (AttributeError, OSError, ValueError):  # a stream without a file under it; a closed one
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) and at_start else None
 
 
 def _write(stdout: TextIO, binary: Any, data: bytes) -> None:
-    data = safe_json_bytes(data)
     if binary is None:
         stdout.write(data.decode())
     else:
@@ -108,7 +131,7 @@ def run(args: argparse.Namespace, *, app_factory: AppFactory, stdin: TextIO | No
             return EXIT_OK
         # Only the newest lines fit the viewer's buffer: only those are kept.
         lines = [line.rstrip("\r\n") for line in deque(source, maxlen=buffer_lines)]
-    except UnicodeError as exc:  # a text stdin without bytes underneath, in a strict encoding
+    except (UnicodeError, fanout.WorkerError) as exc:  # a strict text stdin; a worker that failed
         stderr.write(f"meshtui logs: cannot read {args.file}: {exc}\n")
         return EXIT_ERROR
     finally:

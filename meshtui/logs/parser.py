@@ -12,11 +12,12 @@ pilot-agent's tab-separated lines), else a raw line.
 from __future__ import annotations
 
 import re
+from operator import attrgetter
 from typing import Any
 
 import msgspec
 
-from meshtui.logs.record import Direction, LogRecord
+from meshtui.logs.record import Direction, Kind, LogRecord
 from meshtui.logs.ztunnel import parse_ztunnel
 
 __all__ = ["LogRecord", "parse_line", "pod_prefix", "time_key"]
@@ -108,22 +109,34 @@ def _access(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
         return None
     (time, method, path, protocol, code_s, flags_s, details, termination, transport, b_in, b_out, dur, xff,
      user_agent, request_id, authority, upstream_host, cluster, u_local, d_local, d_remote, sni, route) = m.groups()
-    transport = transport or None  # a quoted field may be empty ("")
-    code = int(code_s) if code_s else None
+    return _record(
+        line, "tcp" if method == "-" and path == "-" else "access", time or prefix_time,
+        None if method == "-" else method, None if path == "-" else path, None if protocol == "-" else protocol,
+        int(code_s) if code_s else None, flags_s, details, termination,
+        transport or None,  # a quoted field may be empty ("")
+        int(b_in) if b_in else None, int(b_out) if b_out else None, int(dur) if dur else None,
+        upstream_host or None, cluster, authority or None, sni, request_id or None, user_agent or None, xff or None,
+        u_local, d_local, d_remote, route,
+    )
+
+
+def _record(line: str, kind: Kind, time: str | None, method: str | None, path: str | None, protocol: str | None,
+            code: int | None, flags_s: str | None, details: str | None, termination: str | None,
+            transport: str | None, b_in: int | None, b_out: int | None, dur: int | None,
+            upstream_host: str | None, cluster: str | None, authority: str | None, sni: str | None,
+            request_id: str | None, user_agent: str | None, xff: str | None, u_local: str | None,
+            d_local: str | None, d_remote: str | None, route: str | None) -> LogRecord:
+    """An access line's record (TEXT or JSON) from its fields, absent ones None."""
     flags = tuple(flags_s.split(",")) if flags_s else _NO_FLAGS
     direction = _direction(cluster, sni)
     # Most lines are "via_upstream" with no transport failure: nothing to look for in them.
     mtls = _mtls_problem(direction, details, transport) if transport or (details and details != "via_upstream") \
         else None
-    tcp = method == "-" and path == "-"
     # Positional, in LogRecord's field order: this runs once per line, and 28 keywords cost three
     # times as much as the arguments themselves (tests/bench/bench_logs_cli.py).
     return LogRecord(
-        line, "tcp" if tcp else "access", time or prefix_time, direction,
-        None if method == "-" else method, None if path == "-" else path, None if protocol == "-" else protocol,
-        code, flags, details, termination, transport,
-        int(b_in) if b_in else None, int(b_out) if b_out else None, int(dur) if dur else None,
-        upstream_host or None, cluster, authority or None, sni, request_id or None, user_agent or None, xff or None,
+        line, kind, time, direction, method, path, protocol, code, flags, details, termination, transport,
+        b_in, b_out, dur, upstream_host, cluster, authority, sni, request_id, user_agent, xff,
         u_local, d_local, d_remote, route,
         None, None, None,  # level, logger, message: the proxy's own lines only
         _is_problem(code, flags, mtls, transport), mtls,
@@ -176,6 +189,18 @@ class _JsonAccess(msgspec.Struct, gc=False):
 _decode_json_access = msgspec.json.Decoder(_JsonAccess).decode
 
 
+# _JsonAccess's text fields, in _record's order on either side of the response code.
+_json_request = attrgetter("method", "path", "protocol")
+_json_outcome = attrgetter(
+    "response_flags", "response_code_details", "connection_termination_details", "upstream_transport_failure_reason",
+)
+_json_peers = attrgetter(
+    "upstream_host", "upstream_cluster", "authority", "requested_server_name", "request_id", "user_agent",
+    "x_forwarded_for", "upstream_local_address", "downstream_local_address", "downstream_remote_address",
+    "route_name",
+)
+
+
 def _json(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
     try:
         data = _decode_json_access(body)
@@ -184,27 +209,11 @@ def _json(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
     start_time, response_code = data.start_time, data.response_code
     if start_time is msgspec.UNSET and response_code is msgspec.UNSET:
         return None
-    cluster = _text(data.upstream_cluster)
-    sni = _text(data.requested_server_name)
-    details = _text(data.response_code_details)
-    transport = _text(data.upstream_transport_failure_reason)
-    code = _int(response_code)
-    flags_s = _text(data.response_flags)
-    flags = tuple(flags_s.split(",")) if flags_s else _NO_FLAGS
-    direction = _direction(cluster, sni)
-    mtls = _mtls_problem(direction, details, transport)
-    return LogRecord(
-        raw=line, kind="json", time=(None if start_time is msgspec.UNSET else _text(start_time)) or prefix_time,
-        direction=direction, method=_text(data.method), path=_text(data.path), protocol=_text(data.protocol),
-        code=code, flags=flags, details=details, termination=_text(data.connection_termination_details),
-        transport_failure=transport, bytes_in=_int(data.bytes_received), bytes_out=_int(data.bytes_sent),
-        duration_ms=_int(data.duration), upstream_host=_text(data.upstream_host), upstream_cluster=cluster,
-        authority=_text(data.authority), sni=sni, request_id=_text(data.request_id),
-        user_agent=_text(data.user_agent), x_forwarded_for=_text(data.x_forwarded_for),
-        upstream_local=_text(data.upstream_local_address), downstream_local=_text(data.downstream_local_address),
-        downstream_remote=_text(data.downstream_remote_address), route=_text(data.route_name),
-        problem=_is_problem(code, flags, mtls, transport), mtls_problem=mtls,
-    )
+    time = (None if start_time is msgspec.UNSET else _text(start_time)) or prefix_time
+    return _record(line, "json", time, *map(_text, _json_request(data)), _int(response_code),
+                   *map(_text, _json_outcome(data)),
+                   _int(data.bytes_received), _int(data.bytes_sent), _int(data.duration),
+                   *map(_text, _json_peers(data)))
 
 
 def _own(line: str, time: str, level: str, logger: str | None, message: str) -> LogRecord:
