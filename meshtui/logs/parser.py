@@ -210,10 +210,14 @@ def _json(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
     if start_time is msgspec.UNSET and response_code is msgspec.UNSET:
         return None
     time = (None if start_time is msgspec.UNSET else _text(start_time)) or prefix_time
-    return _record(line, "json", time, *map(_text, _json_request(data)), _int(response_code),
-                   *map(_text, _json_outcome(data)),
-                   _int(data.bytes_received), _int(data.bytes_sent), _int(data.duration),
-                   *map(_text, _json_peers(data)))
+    method, path, protocol = map(_text, _json_request(data))
+    flags_s, details, termination, transport = map(_text, _json_outcome(data))
+    upstream_host, cluster, authority, sni, request_id, user_agent, xff, u_local, d_local, d_remote, route = map(
+        _text, _json_peers(data))
+    return _record(line, "json", time, method, path, protocol, _int(response_code), flags_s, details, termination,
+                   transport, _int(data.bytes_received), _int(data.bytes_sent), _int(data.duration),
+                   upstream_host, cluster, authority, sni, request_id, user_agent, xff, u_local, d_local, d_remote,
+                   route)
 
 
 def _own(line: str, time: str, level: str, logger: str | None, message: str) -> LogRecord:
