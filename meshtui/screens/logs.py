@@ -25,7 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input
 
 from meshtui.backend.base import Backend, BackendError, LogOptions
 from meshtui.backend.log_tail import LogTail
@@ -40,6 +40,7 @@ from meshtui.model.snapshot import Snapshot
 from meshtui.policy.report import MeshReport
 from meshtui.screens.base import MeshScreen
 from meshtui.text import safe_line
+from meshtui.widgets.header import StatusHeader
 from meshtui.widgets.hosts import PublishesChanges
 from meshtui.widgets.log_explain import LogExplain
 from meshtui.widgets.log_view import LogView
@@ -168,7 +169,7 @@ class LogsScreen(MeshScreen[None]):
     # -- layout ---------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(id="logs-header")
+        yield StatusHeader(id="logs-header")
         with Horizontal(id="logs-body"):
             yield LogView(self.buffer)
             yield LogExplain(id="logs-explain")
@@ -296,8 +297,8 @@ class LogsScreen(MeshScreen[None]):
         if raised:
             plural = "s" if raised != 1 else ""
             parts.append(f"LOG LEVEL RAISED ({','.join(loggers)}=debug on {raised} pod{plural})")
-        header = self.query_one("#logs-header", Static)
-        header.update(Text(safe_line(" · ".join(parts))), layout=False)  # one fixed line: no layout pass per batch
+        header = self.query_one("#logs-header", StatusHeader)
+        header.show(Text(safe_line(" · ".join(parts))))
         header.set_class(bool(raised), "-raised")
 
     def on_log_view_follow_changed(self, message: LogView.FollowChanged) -> None:

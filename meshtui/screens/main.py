@@ -166,7 +166,6 @@ class MainScreen(MeshScreen[None]):
         self._pod_rows: dict[tuple[str, str], tuple[tuple[object, ...], list[Text | str]]] = {}
         self._pods_timer: Timer | None = None
         self._pane_tail: LogTail | None = None
-        self._header_shown: Text | None = None
         self._titles: dict[str, str] = {}
         self._collector = IdleCollector()
 
@@ -211,10 +210,7 @@ class MainScreen(MeshScreen[None]):
     def refresh_header(self) -> None:
         state = self.app.connection_state
         text = header_text(self.app.info, state, self.report, self.app.settings.read_only, self.palette)
-        if text != self._header_shown:
-            # One line whatever it says: no layout pass (a watch batch would otherwise re-lay the screen).
-            self._header_shown = text
-            self.header.update(text, layout=False)
+        self.header.show(text)
         failed = state.startswith(("error", "watch stopped", "context"))
         if failed and self.snapshot is None:
             # Nothing to show: say why where the data would be, instead of an endless spinner.

@@ -47,6 +47,18 @@ def header_text(info: ClusterInfo, state: str, report: MeshReport | None, read_o
 
 
 class StatusHeader(Static):
+    """A one-line bar that is told its text often (on every batch of events or log lines) and
+    whose text changes rarely."""
+
     DEFAULT_CSS = """
     StatusHeader { height: 1; background: $panel; }
     """
+
+    _shown: Text | None = None
+
+    def show(self, text: Text) -> None:
+        # Repainting an unchanged line would make the next frame redraw every widget beside it;
+        # one line whatever it says: no layout pass either.
+        if text != self._shown:
+            self._shown = text
+            self.update(text, layout=False)

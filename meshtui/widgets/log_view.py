@@ -39,6 +39,7 @@ from meshtui.logs.columns import (
 )
 from meshtui.logs.saved import MARKER_POD
 from meshtui.widgets.hosts import HoldsSnapshot
+from meshtui.widgets.scrolling import set_virtual_size
 
 _STYLE_KEYS = (
     "time", "inbound", "outbound", "dim", "tcp", "code-2xx", "code-3xx", "code-4xx", "code-5xx",
@@ -134,6 +135,8 @@ class LogView(ScrollView, can_focus=True):
         self.pod_labels: dict[str, str] = {}  # pod key → its short, distinct name in this view
         self._layout = DEFAULT_LAYOUT
         self._clients: ClientIndex | None = None
+        self._host: HoldsSnapshot | None = None
+        self._host_known = False
         self._clients_source: object = None
         self._clients_at = 0.0
         self._max_width = 0
@@ -322,23 +325,12 @@ class LogView(ScrollView, can_focus=True):
     def _update_size(self) -> None:
         if self.wrap:
             height = self._row_of(len(self.view))
-            self._set_virtual_size(Size(self._wrap_width, height))
+            set_virtual_size(self, Size(self._wrap_width, height))
         else:
-            self._set_virtual_size(Size(max(self._max_width, 1), len(self.view)))
+            set_virtual_size(self, Size(max(self._max_width, 1), len(self.view)))
         if self.follow:
             # A scrollbar that appears with the new size moves the end by a line after layout.
             self.call_after_refresh(self._scroll_end_if_following)
-
-    def _set_virtual_size(self, size: Size) -> None:
-        if size == self.virtual_size:
-            return
-        # Assigning virtual_size lays the whole screen out again and repaints every widget, and the
-        # size changes with nearly every batch of lines. Only this widget's rows and scrollbars
-        # depend on it: set it quietly and update those (as Textual's own _size_updated does when
-        # it needs no layout). A scrollbar that appears or goes still asks for a layout itself.
-        self.set_reactive(LogView.virtual_size, size)
-        self._scroll_update(size)
-        self.refresh()
 
     def _entry_height(self, entry: LogEntry) -> int:
         width = cell_len(self._plain(entry))
@@ -422,7 +414,12 @@ class LogView(ScrollView, can_focus=True):
 
     def client_index(self) -> ClientIndex | None:
         """The app's snapshot as a pod-IP index (None without a cluster: a file, a bare host app)."""
-        snapshot = self.app.snapshot if isinstance(self.app, HoldsSnapshot) else None
+        if not self._host_known:
+            # Once per view: isinstance against a runtime-checkable Protocol inspects the class on
+            # every call, and this runs for every row drawn.
+            self._host = self.app if isinstance(self.app, HoldsSnapshot) else None
+            self._host_known = True
+        snapshot = self._host.snapshot if self._host is not None else None
         if snapshot is None:
             return None
         pods = snapshot.pods

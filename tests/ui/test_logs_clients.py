@@ -58,7 +58,9 @@ async def test_envoy_pane_and_viewer_name_the_plaintext_client(make_demo) -> Non
         await pilot.press("G", "up")  # select the newest line, then walk up to the plaintext one
         await press_until(pilot, "up", lambda: view.cursor == target, limit=2000, pause=0)
         ip = pod_ip(demo, "batch-reporter")
-        explained = str(logs.query_one(LogExplain).render())
+        panel = logs.query_one(LogExplain)
+        await wait_for(pilot, lambda: panel.entry is not None and panel.entry.seq == view.view[target].seq)
+        explained = panel.plain
         assert f"plaintext from legacy/batch-reporter ({ip}) to port 3001" in explained
         assert "legacy/batch-reporter" in screen_text(demo.app)
         # Copied as JSON, the line names its client pod (a file, without a cluster, says null).
