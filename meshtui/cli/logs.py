@@ -40,7 +40,7 @@ viewer's Y copies a line with it resolved)
 """
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "logs", help="open a saved istio-proxy log, or print it parsed as JSON",
         description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -137,7 +137,7 @@ def run(args: argparse.Namespace, *, app_factory: AppFactory, stdin: TextIO | No
     finally:
         if source is stdin:
             pass
-        elif args.file == "-":
+        elif args.file == "-" and isinstance(source, io.TextIOWrapper):
             source.detach()  # stdin's own buffer stays open: the viewer may still need fd 0
         else:
             source.close()
