@@ -22,7 +22,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Container, Horizontal
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer, Input
@@ -105,6 +105,7 @@ class LogsScreen(MeshScreen[None]):
     LogsScreen #logs-header.-raised { background: $warning 40%; }
     LogsScreen #logs-body { height: 1fr; }
     LogsScreen LogView { width: 1fr; height: 1fr; }
+    LogsScreen #logs-explain-box { width: auto; height: 1fr; }
     LogsScreen #logs-prompt { dock: bottom; display: none; }
     LogsScreen #logs-prompt.-open { display: block; }
     """
@@ -172,7 +173,10 @@ class LogsScreen(MeshScreen[None]):
         yield StatusHeader(id="logs-header")
         with Horizontal(id="logs-body"):
             yield LogView(self.buffer)
-            yield LogExplain(id="logs-explain")
+            # A container of its own: Textual redraws every widget whose container overlaps a
+            # changed region, and the log view changes with each batch of lines.
+            with Container(id="logs-explain-box"):
+                yield LogExplain(id="logs-explain")
         yield Input(id="logs-prompt")
         yield Footer()
 
@@ -367,8 +371,8 @@ class LogsScreen(MeshScreen[None]):
         self.log_view.show_time = not self.log_view.show_time
 
     def action_explain(self) -> None:
-        panel = self.query_one(LogExplain)
-        panel.display = not panel.display
+        box = self.query_one("#logs-explain-box")
+        box.display = not box.display
 
     def action_clear(self) -> None:
         self.log_view.clear()

@@ -40,6 +40,7 @@ class LogExplain(ScrollView):
         self.entry: LogEntry | None = None
         self._text = Text(PROMPT)
         self._lines: list[Strip] = []
+        self._blank = Strip.blank(0)
 
     @property
     def plain(self) -> str:
@@ -69,6 +70,7 @@ class LogExplain(ScrollView):
         console, base = self.app.console, self.rich_style
         lines = console.render_lines(self._text, console.options.update_width(width), style=base, pad=False)
         self._lines = [Strip(line).extend_cell_length(width, base) for line in lines]
+        self._blank = Strip.blank(width, base)  # rich_style walks the ancestors: not once per row
         set_virtual_size(self, Size(width, len(self._lines)))
         self.refresh()
 
@@ -81,6 +83,4 @@ class LogExplain(ScrollView):
 
     def render_line(self, y: int) -> Strip:
         index = round(self.scroll_y) + y
-        if index < len(self._lines):
-            return self._lines[index]
-        return Strip.blank(self.scrollable_content_region.width, self.rich_style)
+        return self._lines[index] if index < len(self._lines) else self._blank
