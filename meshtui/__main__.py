@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -45,10 +46,15 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 COMMANDS = ("check", "tls", "migrate", "logs", "history", "undo", "demo-server")
+# Where each sub-command's parser comes from: (module in meshtui.cli, its function adding it).
+_ADDERS = {"check": ("check", "add_parser"), "tls": ("tls", "add_parser"), "migrate": ("migrate", "add_parser"),
+           "logs": ("logs", "add_parser"), "history": ("history", "add_parsers"),
+           "undo": ("history", "add_parsers"), "demo-server": ("demo_server", "add_parser")}
 
 
-def build_parser(*, commands: bool = True) -> OneLineParser:
-    """The command line; ``commands=False`` leaves out the sub-commands (and the modules they import)."""
+def build_parser(commands: Sequence[str] = COMMANDS) -> OneLineParser:
+    """The command line with these sub-commands (none: the app's options alone); a sub-command left
+    out is a module not imported."""
     parser = OneLineParser(prog="meshtui", description=DESCRIPTION, epilog=EPILOG,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"meshtui {__version__}")
@@ -70,14 +76,8 @@ def build_parser(*, commands: bool = True) -> OneLineParser:
         parser.set_defaults(command=None)
         return parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    from meshtui.cli import check, demo_server, history, logs, migrate, tls
-
-    check.add_parser(sub)
-    tls.add_parser(sub)
-    migrate.add_parser(sub)
-    logs.add_parser(sub)
-    history.add_parsers(sub)
-    demo_server.add_parser(sub)
+    for module, adder in dict.fromkeys(_ADDERS[command] for command in commands):
+        getattr(importlib.import_module(f"meshtui.cli.{module}"), adder)(sub)
     return parser
 
 
@@ -87,10 +87,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     sub-command, a help flag or an argument the app does not take goes to the full parser, so
     errors and help read the same."""
     words = list(sys.argv[1:] if argv is None else argv)
-    if not any(word in COMMANDS or word in ("-h", "--help") for word in words):
-        args, unknown = build_parser(commands=False).parse_known_args(words)
+    named = {word for word in words if word in COMMANDS}
+    if not named and not any(word in ("-h", "--help") for word in words):
+        args, unknown = build_parser(()).parse_known_args(words)
         if not unknown:
             return args
+    if len(named) == 1 and words[0] in named:
+        # `meshtui logs ...`: the one sub-command alone (its own --help and errors read the same).
+        return build_parser(tuple(named)).parse_args(words)
     return build_parser().parse_args(words)
 
 

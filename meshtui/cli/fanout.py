@@ -1,153 +1,205 @@
-"""A big log file's lines through one function on every core, printed in file order.
+"""Log lines through one function on every core, printed in input order.
 
-`meshtui logs FILE -o json` spends ~10 µs of Python per line: one core parses ~70,000 lines/s.
-A regular file can be cut at line ends and its pieces parsed at once. The workers are forked
-(not spawned) so they start with the parser already imported, and they send back the bytes to
-print, so nothing is pickled. Each worker takes every Nth chunk; the parent reads the workers'
-pipes in turn, so the output keeps the file's order and at most a chunk per worker waits in memory.
+`meshtui logs -o json` spends ~10 µs of Python per line: one core parses ~70,000 lines/s. The
+parent reads the input (a file or a pipe) in pieces cut at line ends. While the input trickles
+in, it renders them itself; once a read fills a whole piece (a saved log, a fast pipe) it forks
+workers and hands the pieces round. Forked workers start with the parser imported and send back
+the bytes to print, so nothing is pickled. The parent prints each piece's output in input order
+as soon as it is ready, and a read returns whatever the pipe holds, so a live
+`kubectl logs -f ... | meshtui logs - -o json` still prints lines as they come.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import select
 import signal
 import struct
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
-from itertools import pairwise
+from dataclasses import dataclass
 from typing import BinaryIO
 
-CHUNK = 1 << 20  # bytes of log per piece of work: ~3,000 access lines, ~2 MB of JSON held per worker
+CHUNK = 1 << 20  # bytes of log per piece: ~3,000 access lines, ~2 MB of JSON held per worker
 MAX_WORKERS = 8
-_FRAME = struct.Struct(">q")  # a chunk's output length; negative: an error message of that length
+_FRAME = struct.Struct(">q")  # a piece's length; from a worker, negative: an error message's
 
 Render = Callable[[Iterable[str]], Iterator[bytes]]
 
 
 class WorkerError(OSError):
-    """A worker could not read or render its part of the file."""
+    """A worker could not render its piece of the log."""
 
 
-def workers_for(size: int) -> int:
-    """How many processes to parse ``size`` bytes with: 1 (no fork) unless there are cores to gain."""
-    if not hasattr(os, "fork") or size < 2 * CHUNK:
+def cores() -> int:
+    """Processes worth running: the CPUs this process may use, 1 where it cannot fork."""
+    if not hasattr(os, "fork"):
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(cores, MAX_WORKERS, size // CHUNK))
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(count, MAX_WORKERS))
 
 
-def boundaries(fd: int, size: int) -> list[int]:
-    """Offsets that cut the first ``size`` bytes of ``fd`` into pieces of about CHUNK bytes, each cut
-    just after a newline (a UTF-8 character and a line both end there), the first 0, the last ``size``."""
-    cuts = [0]
-    for at in range(CHUNK, size, CHUNK):
-        cut = _line_end(fd, at, size)
-        if cuts[-1] < cut < size:  # a line longer than a chunk spans several
-            cuts.append(cut)
-    cuts.append(size)
-    return cuts
+def lines_of(piece: bytes) -> io.StringIO:
+    """A piece's lines as a text file reading them would split them: UTF-8, bad bytes replaced,
+    universal newlines. Pieces end after a newline, where a UTF-8 character and a line both end."""
+    return io.StringIO(piece.decode("utf-8", "replace"), newline=None)
 
 
-def _line_end(fd: int, at: int, size: int) -> int:
-    """The offset just after the first newline at or after ``at - 1``; ``size`` if there is none."""
-    at -= 1
-    while at < size:
-        block = os.pread(fd, min(1 << 16, size - at), at)
-        if not block:
-            break
-        newline = block.find(b"\n")
-        if newline >= 0:
-            return at + newline + 1
-        at += len(block)
-    return size
+class Pieces:
+    """Cuts what is read into pieces that end after a newline (the last one: at the end of input)."""
+
+    def __init__(self) -> None:
+        self._held: list[bytes] = []  # a line longer than a read, until its newline comes
+
+    def feed(self, data: bytes) -> bytes:
+        """The complete lines so far ("" if none); ``data`` b"" means the input ended."""
+        if not data:
+            rest, self._held = b"".join(self._held), []
+            return rest
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            self._held.append(data)
+            return b""
+        piece = b"".join([*self._held, data[:cut]]) if self._held else data[:cut]
+        self._held = [data[cut:]] if cut < len(data) else []
+        return piece
 
 
-def lines_of(data: bytes) -> io.StringIO:
-    """A piece's lines as the text file the one-process path reads splits them: UTF-8, bad bytes
-    replaced, universal newlines."""
-    return io.StringIO(data.decode("utf-8", "replace"), newline=None)
+@dataclass
+class _Worker:
+    pid: int
+    to_worker: int  # pipe fds; unbuffered, as the parent waits on them with select
+    from_worker: int
 
 
-def print_in_order(fd: int, size: int, out: BinaryIO, render: Render, workers: int) -> None:
-    """Write ``render``'s output for every line in the first ``size`` bytes of the open file ``fd`` to
-    ``out``, as one process would, with ``workers`` forked processes doing the rendering (a line
-    appended after ``size`` is not read). Raises WorkerError if a worker fails."""
-    cuts = boundaries(fd, size)
-    pieces = list(pairwise(cuts))
-    readers: list[BinaryIO] = []
-    pids: list[int] = []
-    finished = False
+def print_in_order(in_fd: int, out: BinaryIO, render: Render, workers: int) -> None:
+    """Write ``render``'s output for every line read from ``in_fd`` to ``out``, in input order, as
+    one process would; with up to ``workers`` forked processes once the input comes in faster than
+    one process renders it. Raises WorkerError if a worker fails."""
+    pieces = Pieces()
+    started: list[_Worker] = []
+    pending: deque[_Worker] = deque()  # the workers holding a piece, oldest piece first
+    finished = eof = False
     try:
-        for index in range(workers):
-            read_fd, write_fd = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the worker
-                status = 1
-                try:
-                    os.close(read_fd)
-                    for reader in readers:
-                        reader.close()
-                    status = _work(fd, pieces[index::workers], write_fd, render)
-                finally:
-                    os._exit(status)  # never back into the parent's code
-            os.close(write_fd)
-            pids.append(pid)
-            readers.append(os.fdopen(read_fd, "rb"))
-        for index in range(len(pieces)):
-            out.write(_next_frame(readers[index % workers]))
+        while not eof or pending:
+            want_input = not eof and len(pending) < max(1, len(started))
+            waits = ([in_fd] if want_input else []) + ([pending[0].from_worker] if pending else [])
+            ready = select.select(waits, [], [])[0]
+            if pending and pending[0].from_worker in ready:
+                _print(out, _next_frame(pending.popleft().from_worker))
+            if not want_input or in_fd not in ready:
+                continue
+            data, eof, full = _read(in_fd)
+            piece = pieces.feed(data) + (pieces.feed(b"") if eof else b"")
+            while full and len(started) < workers:  # the input outruns one process
+                started.append(_start(render, started))
+            if not piece:
+                continue
+            if not started:
+                _print(out, b"".join(render(lines_of(piece))))
+                continue
+            worker = next(w for w in started if w not in pending)
+            _write_all(worker.to_worker, _FRAME.pack(len(piece)) + piece)
+            pending.append(worker)
         finished = True
     finally:
-        for reader in readers:
-            reader.close()
-        for pid in pids:
-            if not finished:  # an error, or the reader of our output went away (head(1))
+        for worker in started:
+            os.close(worker.to_worker)  # the end of its input: the worker exits
+            os.close(worker.from_worker)
+            if not finished:  # an error, ctrl+c, or the reader of our output went away (head -1)
                 with suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+                    os.kill(worker.pid, signal.SIGKILL)
+            os.waitpid(worker.pid, 0)
 
 
-def _next_frame(reader: BinaryIO) -> bytes:
-    head = reader.read(_FRAME.size)
+def _read(fd: int) -> tuple[bytes, bool, bool]:
+    """What ``fd`` holds now, up to CHUNK bytes (waiting for none after the first): (data, the input
+    ended, CHUNK bytes were there at once). A pipe hands over at most its buffer per read."""
+    parts: list[bytes] = []
+    size = 0
+    while size < CHUNK:
+        part = os.read(fd, CHUNK - size)
+        if not part:
+            return b"".join(parts), True, False
+        parts.append(part)
+        size += len(part)
+        if not select.select([fd], [], [], 0)[0]:
+            break
+    return b"".join(parts), False, size >= CHUNK
+
+
+def _print(out: BinaryIO, data: bytes) -> None:
+    out.write(data)
+    out.flush()  # a live stream's lines show as they come
+
+
+def _read_exact(fd: int, size: int) -> bytes:
+    parts: list[bytes] = []
+    while size > 0 and (part := os.read(fd, min(size, 1 << 20))):
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _next_frame(fd: int) -> bytes:
+    head = _read_exact(fd, _FRAME.size)
     if len(head) < _FRAME.size:
         raise WorkerError("a worker ended without its output")
     (length,) = _FRAME.unpack(head)
-    data = reader.read(abs(length))
+    data = _read_exact(fd, abs(length))
     if length < 0:
         raise WorkerError(data.decode("utf-8", "replace"))
     return data
 
 
-def _work(fd: int, pieces: list[tuple[int, int]], write_fd: int, render: Render) -> int:
-    """Render ``pieces`` of ``fd`` into the pipe, a frame each; the exit status."""
+def _start(render: Render, others: list[_Worker]) -> _Worker:
+    to_read, to_write = os.pipe()
+    from_read, from_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker
+        status = 1
+        try:
+            os.close(to_write)
+            os.close(from_read)
+            for other in others:  # or a worker never sees the end of its input
+                os.close(other.to_worker)
+                os.close(other.from_worker)
+            status = _work(to_read, from_write, render)
+        finally:
+            os._exit(status)  # never back into the parent's code
+    os.close(to_read)
+    os.close(from_write)
+    return _Worker(pid, to_write, from_read)
+
+
+def _work(in_fd: int, out_fd: int, render: Render) -> int:
+    """Render each piece that comes in, a frame back for each; the exit status."""
     # ctrl+c reaches the whole process group: the parent alone stops, and ends the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with os.fdopen(write_fd, "wb") as pipe:
+    with os.fdopen(in_fd, "rb") as pieces, os.fdopen(out_fd, "wb") as pipe:
         try:
-            for start, end in pieces:
+            while len(head := pieces.read(_FRAME.size)) == _FRAME.size:
+                (length,) = _FRAME.unpack(head)
                 # A whole piece is rendered before it is sent: the parent reads one worker at a time,
                 # and the others must go on working meanwhile, not wait on a full pipe.
-                output = list(render(lines_of(_read(fd, start, end))))
+                output = list(render(lines_of(pieces.read(length))))
                 pipe.write(_FRAME.pack(sum(map(len, output))))
                 pipe.writelines(output)
                 pipe.flush()
         except BrokenPipeError:  # the parent stopped reading: it is ending
             return 1
         except Exception as exc:  # any failure is the parent's to report, not a traceback here
-            message = (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__).encode()
+            message = (str(exc) or type(exc).__name__).encode()
             with suppress(OSError):
                 pipe.write(_FRAME.pack(-len(message)) + message)
                 pipe.flush()
             return 1
     return 0
-
-
-def _read(fd: int, start: int, end: int) -> bytes:
-    parts = []
-    while start < end:
-        part = os.pread(fd, end - start, start)  # the fd is shared: pread moves no common offset
-        if not part:
-            raise WorkerError("the file became shorter while it was read")
-        parts.append(part)
-        start += len(part)
-    return b"".join(parts)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import stat
 import sys
 from collections import deque
 from itertools import islice
@@ -74,24 +73,21 @@ def _json_lines(lines: Iterable[str]) -> Iterator[bytes]:
 def _print_json(source: TextIO, stdout: TextIO) -> None:
     # Bytes straight to the binary stream when there is one (a real stdout); text otherwise.
     binary = getattr(stdout, "buffer", None)
-    size = _regular_size(source)
-    workers = fanout.workers_for(size) if binary is not None and size is not None else 1
-    if workers > 1:
-        assert binary is not None and size is not None
-        fanout.print_in_order(source.fileno(), size, binary, _json_lines, workers)
+    fd = _fileno(source)
+    cores = fanout.cores()
+    if binary is not None and fd is not None and cores > 1:
+        # Nothing has been read through ``source`` yet: its file descriptor is read directly.
+        fanout.print_in_order(fd, binary, _json_lines, cores)
         return
     for data in _json_lines(source):
         _write(stdout, binary, data)
 
 
-def _regular_size(source: TextIO) -> int | None:
-    """The size of ``source`` when it is a regular file read from its start, else None (a pipe)."""
+def _fileno(source: TextIO) -> int | None:
     try:
-        info = os.fstat(source.fileno())
-        at_start = source.tell() == 0
+        return source.fileno()
     except (AttributeError, OSError, ValueError):  # a stream without a file under it; a closed one
         return None
-    return info.st_size if stat.S_ISREG(info.st_mode) and at_start else None
 
 
 def _write(stdout: TextIO, binary: Any, data: bytes) -> None:

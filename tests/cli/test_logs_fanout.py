@@ -1,5 +1,6 @@
-"""`meshtui logs FILE -o json` on every core: the pieces a file is cut into hold its lines exactly,
-and the forked run prints what one process prints, stops cleanly on errors, head(1) and ctrl+c.
+"""`meshtui logs FILE|- -o json` on every core: the pieces the input is cut into hold its lines
+exactly, and the forked run prints what one process prints, a live stream line by line, and stops
+cleanly on errors, head(1) and ctrl+c.
 
 The forking runs go through a fresh interpreter: a pytest process has threads, and forking one
 can leave a lock held in the child."""
@@ -7,11 +8,12 @@ can leave a lock held in the child."""
 from __future__ import annotations
 
 import io
+import json
 import os
+import select
 import signal
 import subprocess
 import sys
-from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meshtui.cli import fanout
+from meshtui.cli import logs as logs_cli
 from tests.shared_fixtures import FIXTURES
 
 FIXTURE_LINES = [line for line in (FIXTURES / "envoy" / "access-logs.txt").read_bytes().splitlines()
@@ -33,43 +36,43 @@ def one_process_lines(data: bytes) -> list[str]:
 @settings(max_examples=300, deadline=None)
 @given(data=st.lists(st.sampled_from([b"a", b"\n", b"\r", b"\r\n", b"\xe2\x82\xac", b"\xff", b"\xe2", b"xyz "]),
                      max_size=200).map(b"".join),
-       chunk=st.integers(min_value=1, max_value=40))
-def test_pieces_hold_the_lines_one_process_reads(tmp_path_factory: pytest.TempPathFactory, data: bytes,
-                                                 chunk: int) -> None:
-    path = tmp_path_factory.mktemp("log") / "proxy.log"
-    path.write_bytes(data)
-    with open(path, "rb") as fh, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fanout, "CHUNK", chunk)
-        cuts = fanout.boundaries(fh.fileno(), len(data))
-    assert cuts[0] == 0 and cuts[-1] == len(data)
-    assert all(start < end for start, end in pairwise(cuts)) or cuts == [0, 0]  # no empty piece but an empty file's
-    assert all(data[cut - 1:cut] == b"\n" for cut in cuts[1:-1])
-    pieces = [list(fanout.lines_of(data[start:end])) for start, end in pairwise(cuts)]
-    assert [line for piece in pieces for line in piece] == one_process_lines(data)
+       reads=st.lists(st.integers(min_value=1, max_value=40), min_size=1))
+def test_pieces_hold_the_lines_one_process_reads(data: bytes, reads: list[int]) -> None:
+    pieces, cutter, at = [], fanout.Pieces(), 0
+    for size in reads * (len(data) // sum(reads) + 1):  # the input as reads of any sizes hand it over
+        pieces.append(cutter.feed(data[at:at + size]))
+        at += size
+        if at >= len(data):
+            break
+    pieces.append(cutter.feed(b""))  # the end of the input
+    assert b"".join(pieces) == data
+    assert all(piece.endswith(b"\n") for piece in pieces[:-1] if piece)
+    assert [line for piece in pieces for line in fanout.lines_of(piece)] == one_process_lines(data)
 
 
-@pytest.mark.parametrize(("size", "cores", "workers"), [
-    (0, 8, 1), (2 * fanout.CHUNK - 1, 8, 1), (2 * fanout.CHUNK, 8, 2), (100 * fanout.CHUNK, 2, 2),
-    (100 * fanout.CHUNK, 1, 1), (100 * fanout.CHUNK, 64, fanout.MAX_WORKERS),
-])
-def test_workers_for(monkeypatch: pytest.MonkeyPatch, size: int, cores: int, workers: int) -> None:
-    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)))
-    assert fanout.workers_for(size) == workers
+@pytest.mark.parametrize(("affinity", "cores"), [(1, 1), (2, 2), (64, fanout.MAX_WORKERS)])
+def test_cores(monkeypatch: pytest.MonkeyPatch, affinity: int, cores: int) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(affinity)))
+    assert fanout.cores() == cores
 
 
-# A fresh interpreter with small pieces, so a test-sized file is cut into many.
+# A fresh interpreter with small pieces and three workers whatever the machine, which says on
+# stderr how many it forked.
 RUN = """
 import sys
 from meshtui.cli import fanout
+from meshtui.cli import logs as logs_cli
 fanout.CHUNK = 4096
+fanout.cores = lambda: 3
+start = fanout._start
+fanout._start = lambda *args: (sys.stderr.write("forked\\n"), start(*args))[1]
 sys.exit(__import__("meshtui.__main__").__main__.main(sys.argv[1:]))
 """
 
 
-def meshtui_logs(*argv: str, stdin: bytes | None = None, **popen: object) -> subprocess.Popen[bytes]:
+def meshtui_logs(*argv: str, stdin: int | None = None, **popen: object) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", RUN, "logs", *argv, "-o", "json"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, stdin=subprocess.PIPE if stdin is not None else None,
-                            **popen)  # type: ignore[call-overload]
+                            stderr=subprocess.PIPE, stdin=stdin, **popen)  # type: ignore[call-overload]
 
 
 def hostile_log(lines: int) -> bytes:
@@ -80,18 +83,36 @@ def hostile_log(lines: int) -> bytes:
     return b"\n".join(pool[i % len(pool)] for i in range(lines))  # the last line has no newline
 
 
-def test_forked_output_is_byte_identical_to_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def one_process_output(data: bytes) -> bytes:
+    return b"".join(logs_cli._json_lines(one_process_lines(data)))
+
+
+@pytest.mark.parametrize("through", ["file", "pipe"])
+def test_forked_output_is_byte_identical_to_one_process(tmp_path: Path, through: str) -> None:
+    data = hostile_log(3000)
     path = tmp_path / "proxy.log"
-    path.write_bytes(hostile_log(3000))
-    monkeypatch.setattr(fanout, "CHUNK", 4096)
-    with open(path, "rb") as fh:
-        assert len(fanout.boundaries(fh.fileno(), path.stat().st_size)) > 10  # really cut (at 4 KiB)
-    forked = meshtui_logs(str(path))
-    piped = meshtui_logs("-", stdin=b"")
-    one, one_err = piped.communicate(path.read_bytes())
-    many, many_err = forked.communicate()
-    assert (forked.returncode, many_err) == (0, b"") and (piped.returncode, one_err) == (0, b"")
-    assert many == one and many.count(b"\n") == len(one_process_lines(path.read_bytes()))
+    path.write_bytes(data)
+    if through == "file":
+        child = meshtui_logs(str(path))
+        out, err = child.communicate(timeout=60)
+    else:
+        child = meshtui_logs("-", stdin=subprocess.PIPE)
+        out, err = child.communicate(data, timeout=60)
+    assert child.returncode == 0 and err == b"forked\n" * 3  # the input outran one process
+    assert out == one_process_output(data) and out.count(b"\n") == len(one_process_lines(data))
+
+
+def test_a_live_stream_prints_each_line_as_it_comes() -> None:
+    child = meshtui_logs("-", stdin=subprocess.PIPE)
+    assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+    for line in FIXTURE_LINES[:5]:
+        child.stdin.write(line + b"\n")
+        child.stdin.flush()
+        ready = select.select([child.stdout], [], [], 20)[0]
+        assert ready, "the line's record did not come out while the input stayed open"
+        assert json.loads(child.stdout.readline())["raw"] == line.decode()
+    child.stdin.close()
+    assert child.wait(timeout=20) == 0 and child.stdout.read() == b"" and child.stderr.read() == b""
 
 
 def test_reader_going_away_stops_every_process(tmp_path: Path) -> None:
@@ -101,7 +122,7 @@ def test_reader_going_away_stops_every_process(tmp_path: Path) -> None:
     assert child.stdout is not None and child.stderr is not None
     child.stdout.readline()
     child.stdout.close()  # as head -1 does
-    assert child.wait(timeout=30) == 1 and child.stderr.read() == b""
+    assert child.wait(timeout=30) == 1 and child.stderr.read() == b"forked\n" * 3
     with pytest.raises(ProcessLookupError):  # no worker left behind in the session
         os.killpg(child.pid, 0)
 
@@ -115,7 +136,7 @@ def test_ctrl_c_ends_the_workers_without_a_traceback(tmp_path: Path) -> None:
     os.killpg(child.pid, signal.SIGINT)  # the terminal sends it to the whole foreground group
     child.stdout.close()
     _, err = child.communicate(timeout=30)
-    assert child.returncode == 130 and err == b"meshtui: interrupted\n"
+    assert child.returncode == 130 and err == b"forked\n" * 3 + b"meshtui: interrupted\n"
     with pytest.raises(ProcessLookupError):
         os.killpg(child.pid, 0)
 
@@ -129,4 +150,4 @@ def test_a_failing_worker_is_one_line_and_exit_2(tmp_path: Path) -> None:
     child = subprocess.run([sys.executable, "-c", broken, "logs", str(path), "-o", "json"], capture_output=True,
                            timeout=60)
     assert child.returncode == 2
-    assert child.stderr == f"meshtui logs: cannot read {path}: division by zero\n".encode()
+    assert child.stderr == b"forked\n" * 3 + f"meshtui logs: cannot read {path}: division by zero\n".encode()

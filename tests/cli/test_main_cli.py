@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -86,3 +87,18 @@ def test_the_app_parses_the_same_without_building_the_sub_commands(args: list[st
     loaded = result.stdout.strip()
     # A value that reads like a sub-command ("--context check") takes the full parser: slower, as right.
     assert (loaded == "['meshtui.cli.options']") is ("check" not in args), (loaded, result.stderr)
+
+
+@pytest.mark.parametrize("args", [["logs", "proxy.log", "-o", "json"], ["check", "-A"], ["history"],
+                                  ["undo", "--yes"], ["tls", "payments"]])
+def test_a_sub_command_first_parses_the_same_with_only_its_own_module(args: list[str]) -> None:
+    from meshtui.__main__ import build_parser, parse_args
+
+    assert parse_args(args) == build_parser().parse_args(args)
+    probe = ("import sys; from meshtui.__main__ import parse_args; parse_args(sys.argv[1:]); "
+             "print(sorted(m for m in sys.modules if m.startswith('meshtui.cli.')))")
+    result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60)
+    loaded = set(ast.literal_eval(result.stdout.strip() or "[]"))
+    own = "meshtui.cli." + {"undo": "history"}.get(args[0], args[0])
+    others = {f"meshtui.cli.{m}" for m in ("check", "tls", "migrate", "logs", "history", "demo_server")} - {own}
+    assert own in loaded and not loaded & others, (loaded, result.stderr)
