@@ -11,7 +11,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -88,7 +88,7 @@ class MeshApp(App[int]):
         settings: Settings,
         *,
         keymap: Keymap | None = None,
-        initial_screen: Screen | None = None,
+        initial_screen: Screen[Any] | None = None,
         notices: Iterable[str] = (),
         clock: Callable[[], datetime] | None = None,
         journal_path: Path | None = None,
@@ -128,8 +128,8 @@ class MeshApp(App[int]):
                 # Changes that cannot be journaled could not be undone: offer none.
                 self.settings = replace(settings, read_only=True)
                 self.startup_notices.append(f"{exc}; meshtui runs read-only")
-        for theme in bundled_themes():
-            self.register_theme(theme)
+        for bundled in bundled_themes():
+            self.register_theme(bundled)
         theme, problem = resolve_theme(settings.theme, dict(self.available_themes))
         if theme is not None and theme.name not in self.available_themes:
             self.register_theme(theme)
@@ -328,6 +328,13 @@ class MeshApp(App[int]):
                 return access.reason or f"RBAC: cannot {need}"
         return None
 
+    def connected_backend(self) -> Backend | None:
+        """The cluster's backend; None, and the operator told so, when this app has none (opened on a saved
+        log, or built without one)."""
+        if self.backend is None:
+            self.notify("not connected to a cluster", severity="warning", timeout=4)
+        return self.backend
+
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
         """Every toast (screens' and widgets' too) shows names and server messages: no markup, no
@@ -354,10 +361,13 @@ class MeshApp(App[int]):
     def action_switch_context(self) -> None:
         from meshtui.screens.context import ContextScreen
 
-        self.push_screen(ContextScreen(), self._context_chosen)
+        backend = self.connected_backend()
+        if backend is not None:
+            self.push_screen(ContextScreen(backend), self._context_chosen)
 
-    def _context_chosen(self, name: str | None) -> None:
-        if name and self.backend is not None and name != self.backend.context:
+    def _context_chosen(self, name: object) -> None:
+        # A dialog's result is any object: the context list answers with the chosen name, or None.
+        if isinstance(name, str) and name and self.backend is not None and name != self.backend.context:
             self.do_switch_context(name)
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
@@ -372,7 +382,7 @@ class MeshApp(App[int]):
         self.call_from_thread(self.notify, f"switched to context {info.context}", timeout=3)
         self.call_from_thread(self.start_sync)
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         # meshtui's own actions only: bindings with a meshtui id, minus list-cursor movements
         # (Textual's built-ins such as screenshots or widget internals are not what an operator wants).
         from meshtui.bindings import known_ids

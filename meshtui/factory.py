@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from meshtui.backend.base import Backend
 from meshtui.config import Settings
@@ -25,7 +25,7 @@ def make_backend(settings: Settings) -> Backend:
 
 
 def build_app(settings: Settings, *, backend: Backend | None = None, offline: bool = False,
-              initial_screen: Screen | None = None, notices: list[str] | None = None,
+              initial_screen: Screen[Any] | None = None, notices: list[str] | None = None,
               clock: Callable[[], datetime] | None = None) -> MeshApp:
     """The app; ``offline`` (viewing a saved log) builds no backend at all."""
     from meshtui.app import MeshApp

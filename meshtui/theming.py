@@ -87,7 +87,11 @@ def theme_from_mapping(data: Any, label: str) -> Theme:
     for key, value in extra.items():
         # Textual variables may be values like "bold" or "30%"; only meshtui's are colours.
         variables[str(key)] = _check_color(label, f"variables.{key}", value) if key in variables else str(value)
-    return Theme(name=name, dark=dark, variables=variables, **colors)
+    get = colors.get
+    return Theme(name=name, dark=dark, variables=variables, primary=colors["primary"], secondary=get("secondary"),
+                 warning=get("warning"), error=get("error"), success=get("success"), accent=get("accent"),
+                 foreground=get("foreground"), background=get("background"), surface=get("surface"),
+                 panel=get("panel"), boost=get("boost"))
 
 
 def load_theme_file(path: Readable, label: str) -> Theme:

@@ -129,14 +129,14 @@ def abort_all(group: set[Deadline] | None = None) -> None:
         d.expire(aborted=True)
 
 
-class _Registering:
+class _Registering(HTTPConnection):
     """Mixin: a connection joins the sending thread's deadline as the request goes out."""
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        d = getattr(_local, "deadline", None)
+        d: Deadline | None = getattr(_local, "deadline", None)
         if d is not None:
-            d.register(self)  # type: ignore[arg-type]
-        super().request(*args, **kwargs)  # type: ignore[misc]
+            d.register(self)
+        super().request(*args, **kwargs)
 
 
 class _HTTPConnection(_Registering, HTTPConnection):

@@ -201,7 +201,8 @@ class KubeBackend:
         while True:
             doc = http.json("GET", path, [*base, ("continue", token)])
             objects = {key_of(obj): obj for obj in self._convert_items(doc, rk.kind)}
-            meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+            raw_meta = doc.get("metadata")
+            meta: Mapping[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
             token = meta.get("continue") or None
             if token is not None and not isinstance(token, str):
                 raise BackendError(f"{http.server} sent a list whose continue token is not a string")

@@ -82,7 +82,7 @@ def request_command(
         if ws.is_open():
             ws.close()
             raise BackendError(f"{program} request {path} in {namespace}/{pod} timed out ({timeout:g}s)")
-        out = ws.read_channel(STDOUT_CHANNEL)
+        out: str = ws.read_channel(STDOUT_CHANNEL)  # a text (not binary) stream: the client decodes it
         err = ws.read_channel(STDERR_CHANNEL)
         status = _status(ws.read_channel(ERROR_CHANNEL))
         ws.close()  # the server ended the stream; the client's socket still needs closing

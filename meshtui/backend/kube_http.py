@@ -87,7 +87,9 @@ class KubeHttp:
                 body=body,
                 auth_settings=["BearerToken"],
             )
-            resp = self.api.call_api(*request, _request_timeout=timeout or self.timeout).response
+            # RESTResponse.response (unannotated in the client) is the urllib3 response it wraps.
+            answer = self.api.call_api(*request, _request_timeout=timeout or self.timeout)
+            resp: urllib3.BaseHTTPResponse = answer.response
         except client.ApiException as exc:
             # The client reports TLS failures as ApiException(status=0) with the SSL error as reason.
             raise transport_error(urllib3.exceptions.SSLError(exc.reason), server=self.server) from None

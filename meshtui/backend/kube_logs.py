@@ -120,10 +120,10 @@ class ProxyLogStream:
             if not opts.follow or self.stop.is_set():
                 return
             ended = time.monotonic()
-            pod = self._await_running(container)
-            if pod is None:
+            running = self._await_running(container)
+            if running is None:
                 return
-            new_instance = running_instance(pod, container)
+            new_instance = running_instance(running, container)
             if new_instance != instance:
                 tail, since = None, None  # a new container: everything it has logged is new
             else:

@@ -105,4 +105,6 @@ class BoundedExecProvider(ExecProvider):
 
 
 def install() -> None:
-    client_kube_config.ExecProvider = BoundedExecProvider  # type: ignore[misc]
+    # kube_config imports ExecProvider without re-exporting it (its py.typed hides the name); the loader
+    # looks the name up in that module at call time, which is what this replaces.
+    client_kube_config.ExecProvider = BoundedExecProvider  # type: ignore[attr-defined]

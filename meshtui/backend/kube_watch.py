@@ -12,7 +12,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Mapping
 
 import urllib3
 
@@ -215,7 +215,8 @@ class WatchRunner:
             if obj.get("code") == 410:
                 raise _Relist()
             raise _Dropped(one_line(str(obj.get("message") or f"watch error {obj.get('code')}")))
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        raw_meta = obj.get("metadata")
+        meta: Mapping[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
         rv = meta.get("resourceVersion") if isinstance(meta.get("resourceVersion"), str) else ""
         if etype == "BOOKMARK":
             st.resource_version = rv or st.resource_version

@@ -238,7 +238,7 @@ def _inverse(obj: JournalObject, current: dict[str, Any] | None) -> ObjectChange
         return ObjectChange(obj.kind, obj.namespace, obj.name, None, obj.before, "create")
     assert current is not None
     restored = merge_patch(current, merge_diff(clean(obj.after), clean(obj.before)))
-    op = "label" if obj.op == "label" else "patch"
+    op: Literal["label", "patch"] = "label" if obj.op == "label" else "patch"
     return ObjectChange(obj.kind, obj.namespace, obj.name, current, restored, op)
 
 

@@ -8,9 +8,10 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     parser = sub.add_parser("demo-server", help="run the demo cluster's API server and print a kubeconfig",
                             description="Run the simulated mesh's Kubernetes API server on 127.0.0.1 until "
                                         "interrupted, and write a kubeconfig for it (kubectl --kubeconfig ...).")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
 from meshtui.backend.base import Backend, BackendError
 from meshtui.change.apply import ReadOnlyError
@@ -46,7 +46,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--journal", metavar="PATH", type=Path, help=JOURNAL_HELP)
 
 
-def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+def add_parsers(subparsers: argparse._SubParsersAction[Any]) -> None:
     history = subparsers.add_parser("history", help="list changes meshtui applied",
                                     description="List the changes meshtui applied, newest last.")
     _add_common(history)

@@ -21,7 +21,7 @@ from meshtui.demo.dataplane import SimulatedDataPlane
 from meshtui.demo.mesh import ISTIO_VERSION, ROOT_NAMESPACE, demo_objects
 from meshtui.demo.traffic import MAX_CATCH_UP, TrafficModel
 from meshtui.model.convert import Malformed, from_k8s
-from meshtui.model.objects import MeshSettings
+from meshtui.model.objects import MeshSettings, Pod
 from meshtui.model.snapshot import ChangeEvent, ModelObject, Snapshot
 
 CONTEXT = "demo"
@@ -108,7 +108,7 @@ class DemoCluster:
         if model is not None:
             self.traffic.run(self.controllers.acting_at or self.clock.now(), self.model, self._cluster_ips())
             self.model = self.model.apply([ChangeEvent(event.type, model)])
-            if event.type == "DELETED" and event.rt.kind == "Pod":
+            if event.type == "DELETED" and isinstance(model, Pod):
                 self.traffic.forget(model.namespace, model.name)
         self.controllers.observe(event)
         self.controllers.run_due(self.clock.now())

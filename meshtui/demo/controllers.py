@@ -18,6 +18,7 @@ import random
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from meshtui.demo.mesh import (
@@ -48,7 +49,8 @@ PodKey = tuple[str, str]  # (namespace, name)
 
 
 def _pod_hash(pod: Mapping[str, Any]) -> str:
-    return (pod["metadata"].get("labels") or {}).get("pod-template-hash", "")
+    template_hash: str = (pod["metadata"].get("labels") or {}).get("pod-template-hash", "")  # labels are strings
+    return template_hash
 
 
 def _owner(pod: Mapping[str, Any]) -> str:
@@ -88,10 +90,10 @@ class Controllers:
             self._later(CNI_DELAY, lambda: self._redirect(key[1]))
         elif kind in WORKLOAD_KINDS and event.type == "DELETED":
             for pod_key in self._owned_pods(obj):
-                self._later(0, lambda k=pod_key: self._terminate(k))
+                self._later(0, partial(self._terminate, pod_key))
             # The garbage collector: a Deployment's ReplicaSets go with it.
             for rs_key in [self._key(rs) for rs in self._replica_sets(obj)]:
-                self._later(0, lambda k=rs_key: self._cluster.remove("ReplicaSet", k))
+                self._later(0, partial(self._cluster.remove, "ReplicaSet", rs_key))
 
     def run_due(self, now: datetime) -> None:
         """Run every action due by ``now`` in time order. The writes of an action notify

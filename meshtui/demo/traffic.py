@@ -806,7 +806,7 @@ class TrafficModel:
             f"spiffe://{principal_of(src)}" if mtls or (mtls is None and src.has_sidecar) else "unknown"
         )
         dst_principal = f"spiffe://{principal_of(dst)}" if dst and dst.has_sidecar else "unknown"
-        values = (
+        values: tuple[str, ...] = (
             reporter,
             src.workload_name,
             src.namespace,

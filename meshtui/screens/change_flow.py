@@ -13,7 +13,7 @@ from meshtui.change.apply import ApplyResult
 from meshtui.change.plan import ChangePlan, PlanError, workloads_to_restart
 from meshtui.model.objects import Pod, Workload
 from meshtui.model.snapshot import Snapshot
-from meshtui.policy.impact import Observed
+from meshtui.policy.explain import Observed
 from meshtui.screens.base import MeshScreen
 from meshtui.screens.change import result_notice
 from meshtui.screens.change_preview import PreviewScreen
@@ -94,8 +94,11 @@ def preview(screen: MeshScreen[Any], replan: Replan, then: Callable[[], None] | 
         if result.ok and then is not None:
             then()
 
+    backend = screen.app.connected_backend()
+    if backend is None:
+        return
     screen.app.push_screen(
-        PreviewScreen(plan, screen.app.backend, observed=observed_plaintext(screen.app), journal=screen.app.journal,
+        PreviewScreen(plan, backend, observed=observed_plaintext(screen.app), journal=screen.app.journal,
                       read_only=screen.app.settings.read_only, evidence=observed_note(screen.app),
                       checked=recently_checked(screen.app), now=screen.app.now),
         done,
@@ -109,5 +112,8 @@ def offer_restart(screen: MeshScreen[Any], namespace: str, *, want_sidecar: bool
     workloads = workloads_to_restart(snap, namespace, want_sidecar=want_sidecar)
     if not workloads:
         return
-    screen.app.push_screen(RestartScreen(screen.app.backend, snap, workloads, want_sidecar=want_sidecar,
+    backend = screen.app.connected_backend()
+    if backend is None:
+        return
+    screen.app.push_screen(RestartScreen(backend, snap, workloads, want_sidecar=want_sidecar,
                                          journal=screen.app.journal, read_only=screen.app.settings.read_only))

@@ -157,8 +157,8 @@ class PreviewScreen(ModalScreen[ApplyResult | None]):
     @work(thread=True, exclusive=True, group="change-preview")
     def _check(self) -> None:
         """Impact first (pure, from the snapshots), then the server's dry run."""
-        result, lines = self._predict(self._observed)
-        unchecked = unchecked_strict_pods(result, self._checked) if result is not None else frozenset()
+        impact, lines = self._predict(self._observed)
+        unchecked = unchecked_strict_pods(impact, self._checked) if impact is not None else frozenset()
         self.post_message(self.ImpactReady(lines, unchecked=unchecked))
         if self.plan.empty:
             return

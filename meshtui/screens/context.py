@@ -8,12 +8,16 @@ from textual.containers import Vertical
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from meshtui.backend.base import BackendError
+from meshtui.backend.base import Backend, BackendError
 from meshtui.screens.dialog import DialogScreen
 
 
 class ContextScreen(DialogScreen):
     DEFAULT_CSS = "ContextScreen > .dialog { width: 60; height: 20; }"
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__()
+        self._backend = backend
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
@@ -27,14 +31,14 @@ class ContextScreen(DialogScreen):
     @work(thread=True, exit_on_error=False)
     def load_contexts(self) -> None:
         try:
-            names = self.app.backend.contexts()
+            names = self._backend.contexts()
         except BackendError as exc:
             self.app.call_from_thread(self.query_one("#context-status", Static).update, str(exc))
             return
         self.app.call_from_thread(self._show, names)
 
     def _show(self, names: list[str]) -> None:
-        current = self.app.backend.context
+        current = self._backend.context
         self.query_one("#context-status", Static).update(f"current: {current}")
         options = self.query_one("#context-list", OptionList)
         options.add_options([Option(("● " if n == current else "  ") + n, id=n) for n in names])

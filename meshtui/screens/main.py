@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from rich.text import Text
 from textual import on, work
@@ -20,7 +20,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
 
-from meshtui.backend.base import BackendError
+from meshtui.backend.base import Backend, BackendError
 from meshtui.backend.log_tail import LogTail
 from meshtui.change.apply import ReadOnlyError
 from meshtui.change.journal import plan_undo
@@ -38,7 +38,14 @@ from meshtui.command_line import USAGE, Command, CommandError, pick
 from meshtui.command_line import parse as parse_command
 from meshtui.idle_gc import IdleCollector
 from meshtui.logs.batch import Batch
-from meshtui.model.objects import Pod
+from meshtui.model.objects import (
+    AuthorizationPolicy,
+    DestinationRule,
+    PeerAuthentication,
+    Pod,
+    VirtualService,
+    Waypoint,
+)
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.ambient import waypoints_for_pod, waypoints_serving_namespace
 from meshtui.policy.findings import findings_for
@@ -82,6 +89,9 @@ ACTION_NEEDS: dict[str, tuple[str, ...]] = {
     "undo": ("patch namespaces", "patch peerauthentications"),
 }
 
+
+# What the policies pane lists.
+PolicyObject = PeerAuthentication | DestinationRule | VirtualService | AuthorizationPolicy | Waypoint
 
 NAMESPACE_COLUMNS = ["NAME", "mTLS", "DATAPLANE", "PODS"]
 POD_COLUMNS = ["NAME", "READY", "mTLS", "PROXY", "STATUS", "RST", "AGE"]
@@ -159,7 +169,7 @@ class MainScreen(MeshScreen[None]):
         self.report: MeshReport | None = None
         self.selected_namespace: str | None = None
         # Namespace rows as last made, with what they were made from (see _render_namespaces).
-        self._namespace_rows: dict[str, tuple[tuple[object, ...], list]] = {}
+        self._namespace_rows: dict[str, tuple[tuple[object, ...], list[Text | str]]] = {}
         self.selected_pod: tuple[str, str] | None = None
         # Pod cells and rows as last made, with what they were made from (see _render_pods).
         self._pod_cells: dict[tuple[str, str], tuple[tuple[object, ...], list[Text | str]]] = {}
@@ -243,7 +253,7 @@ class MainScreen(MeshScreen[None]):
         report = self.app.tls_report
         verdicts = report.verdicts_by_namespace() if report else None
         theme = self.app.theme
-        made: dict[str, tuple[tuple[object, ...], list]] = {}
+        made: dict[str, tuple[tuple[object, ...], list[Text | str]]] = {}
         for ns in sorted(self.snapshot.namespaces.values(), key=lambda n: n.name):
             summary = summaries.get(ns.name)
             basis = (ns, summary, theme, verdicts is not None and verdicts.get(ns.name))
@@ -352,8 +362,8 @@ class MainScreen(MeshScreen[None]):
         self.policies.sync(rows)
         scope = f"{pod.name}" if pod else self.selected_namespace
         self._set_title("#policies-pane", f"Policies  {scope}")
-        listed = [*scoped.peer_authentications, *scoped.destination_rules, *scoped.virtual_services,
-                  *scoped.authorization_policies]
+        listed: list[PolicyObject] = [*scoped.peer_authentications, *scoped.destination_rules,
+                                      *scoped.virtual_services, *scoped.authorization_policies]
         findings = findings_for(self.report.findings if self.report else (), self.selected_namespace, pod,
                                 [obj.ref for obj in listed])
         # The pane is narrow: each finding takes two lines, its message cut to the pane's width.
@@ -650,9 +660,11 @@ class MainScreen(MeshScreen[None]):
         from meshtui.screens.yaml_view import YamlScreen
 
         kind, namespace, name = key.split("/")[:3]
-        collection = {"pa": self.snapshot.peer_authentications, "dr": self.snapshot.destination_rules,
-                      "vs": self.snapshot.virtual_services, "ap": self.snapshot.authorization_policies,
-                      "wp": self.snapshot.waypoints}[kind]
+        collections: dict[str, Mapping[tuple[str, str], PolicyObject]] = {
+            "pa": self.snapshot.peer_authentications, "dr": self.snapshot.destination_rules,
+            "vs": self.snapshot.virtual_services, "ap": self.snapshot.authorization_policies,
+            "wp": self.snapshot.waypoints}
+        collection = collections[kind]
         obj = collection.get((namespace, name))
         if obj is not None:
             self.app.push_screen(YamlScreen(f"{obj.ref}", dict(obj.raw)))
@@ -673,7 +685,9 @@ class MainScreen(MeshScreen[None]):
             scope = Scope("mesh")
         else:
             scope = Scope("namespace", self.selected_namespace)
-        self.app.push_screen(TlsCheckScreen(snap, scope, on_done=self._tls_done))
+        backend = self.app.connected_backend()
+        if backend is not None:
+            self.app.push_screen(TlsCheckScreen(backend, snap, scope, on_done=self._tls_done))
 
     def _tls_done(self, report: TlsReport) -> None:
         self.app.tls_report = report
@@ -837,8 +851,11 @@ class MainScreen(MeshScreen[None]):
         if snap is None or pod is None or workload is None:
             self.notify("select a pod of a Deployment, StatefulSet or DaemonSet to restart", timeout=3)
             return
+        backend = self.app.connected_backend()
+        if backend is None:
+            return
         want = snap.namespaces[("", pod.namespace)].injection not in ("none", "disabled")
-        self.app.push_screen(RestartScreen(self.app.backend, snap, [workload], want_sidecar=want,
+        self.app.push_screen(RestartScreen(backend, snap, [workload], want_sidecar=want,
                                            journal=self.app.journal, read_only=self.app.settings.read_only))
 
     def action_migrate(self) -> None:
@@ -849,27 +866,29 @@ class MainScreen(MeshScreen[None]):
         scope = None
         if ns is not None and snap is not None:
             scope = Scope.of(mesh=True) if ns == snap.mesh.root_namespace else Scope.of([ns])
-        self.app.push_screen(MigrateScreen(scope))
+        backend = self.app.connected_backend()
+        if backend is not None:
+            self.app.push_screen(MigrateScreen(backend, scope))
 
     def action_undo(self) -> None:
         """Plan the undo in a worker (it reads the objects back), then preview it like any change."""
-        self._plan_undo(self.app.snapshot or Snapshot())
+        backend = self.app.connected_backend()
+        if backend is not None:
+            self._plan_undo(backend, self.app.snapshot or Snapshot())
 
     @work(thread=True, group="undo", exclusive=True, exit_on_error=False)
-    def _plan_undo(self, snapshot: Snapshot) -> None:
+    def _plan_undo(self, backend: Backend, snapshot: Snapshot) -> None:
         app = self.app
-        assert app.backend is not None
         try:
-            result = plan_undo(app.backend, app.journal, app.backend.context, snapshot,
-                               read_only=app.settings.read_only)
+            result = plan_undo(backend, app.journal, backend.context, snapshot, read_only=app.settings.read_only)
         except (BackendError, ReadOnlyError) as exc:
             app.call_from_thread(app.notify, f"undo failed: {exc}", severity="error")
             return
         for warning in app.journal.warnings:
             app.call_from_thread(app.notify, warning, title="journal", severity="warning", timeout=10)
-        app.call_from_thread(self._show_undo, result)
+        app.call_from_thread(self._show_undo, backend, result)
 
-    def _show_undo(self, result: UndoResult) -> None:
+    def _show_undo(self, backend: Backend, result: UndoResult) -> None:
         from meshtui.screens.change import result_notice
         from meshtui.screens.change_preview import PreviewScreen
         from meshtui.screens.yaml_view import TextScreen
@@ -888,7 +907,7 @@ class MainScreen(MeshScreen[None]):
                 if applied.ok and not applied.dry_run and result.entry is not None:
                     self.app.change_applied.publish(f"{result.entry.title} undone")
 
-            self.app.push_screen(PreviewScreen(result.plan, self.app.backend, journal=self.app.journal,
+            self.app.push_screen(PreviewScreen(result.plan, backend, journal=self.app.journal,
                                                read_only=self.app.settings.read_only, now=self.app.now), done)
             return
         self.notify(result.message, severity="error" if result.status == "failed" else "information", timeout=8)

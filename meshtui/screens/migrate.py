@@ -24,7 +24,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from meshtui.backend.base import BackendError, LogOptions
+from meshtui.backend.base import Backend, BackendError, LogOptions
 from meshtui.change.apply import ReadOnlyError
 from meshtui.change.journal import UndoResult, undo_last
 from meshtui.change.plan import ChangePlan, PlanError, injection_plan
@@ -113,8 +113,9 @@ class MigrateScreen(MeshScreen[None]):
         Binding("escape", "close", "Close (resumable)", id="migrate.close"),
     ]
 
-    def __init__(self, scope: Scope | None) -> None:
+    def __init__(self, backend: Backend, scope: Scope | None) -> None:
         super().__init__()
+        self._backend = backend
         self._requested = scope
         self.state: MigrationState | None = None
         self.report: Preflight | None = None
@@ -158,7 +159,7 @@ class MigrateScreen(MeshScreen[None]):
 
     @property
     def _path(self) -> Path:
-        return state_path(self.app.journal.path, self.app.backend.context)
+        return state_path(self.app.journal.path, self._backend.context)
 
     def on_mount(self) -> None:
         saved = load(self._path)
@@ -175,7 +176,7 @@ class MigrateScreen(MeshScreen[None]):
                                      stage="plan" if saved.stage in ("apply", "verify") else saved.stage)
         elif self._requested is not None:
             members = self._requested.members(snap) if snap else []
-            self.state = MigrationState(self.app.backend.context, self._requested,
+            self.state = MigrationState(self._backend.context, self._requested,
                                         fingerprint=fingerprint(snap, members) if snap else "")
         else:
             self.notify("select a namespace (or the root namespace for the mesh) first", severity="warning")
@@ -454,7 +455,7 @@ class MigrateScreen(MeshScreen[None]):
         self._window = None
         self._check_started = now
         self._cancel = cancel = threading.Event()
-        app, backend, scope = self.app, self.app.backend, self.state.scope
+        app, backend, scope = self.app, self._backend, self.state.scope
 
         def waiting(progress: Progress) -> None:
             # Set from the check's thread; the UI thread only reads it to show the time in the window.
@@ -493,6 +494,9 @@ class MigrateScreen(MeshScreen[None]):
         verifying = self.state.verifying if self.state else None
         if verifying is None or self._busy or self.verify_failures:
             return
+        snap = self.app.snapshot
+        if snap is None:
+            return  # the evidence is judged against the cluster's pods: wait for the first read of them
         if self._verify_before is None:
             self._busy = True
             self._sample_before()
@@ -506,7 +510,7 @@ class MigrateScreen(MeshScreen[None]):
         if elapsed - last >= step or elapsed >= window:
             self._verify_polled = now
             self._busy = True
-            self._read_evidence(verifying, max(1, math.ceil(elapsed)), elapsed >= window)
+            self._read_evidence(verifying, snap, max(1, math.ceil(elapsed)), elapsed >= window)
         else:
             self._show_each_second(elapsed)
 
@@ -528,7 +532,7 @@ class MigrateScreen(MeshScreen[None]):
                       key=lambda p: p.key)
 
     def _sample_before(self) -> None:
-        app, backend, pods = self.app, self.app.backend, self._metric_pods()
+        app, backend, pods = self.app, self._backend, self._metric_pods()
 
         def work() -> None:
             at = app.now()
@@ -544,13 +548,12 @@ class MigrateScreen(MeshScreen[None]):
             self.message = f"not read: {len(errors)} ({errors[0]})"
         self._show()
 
-    def _read_evidence(self, verifying: Verifying, since: int, final: bool) -> None:
+    def _read_evidence(self, verifying: Verifying, snap: Snapshot, since: int, final: bool) -> None:
         """The scope's istio-proxy logs of the last ``since`` seconds, and the clients' metrics now
         against the sample taken as the window began."""
-        app, backend = self.app, self.app.backend
+        app, backend = self.app, self._backend
         pods = [p for p in self._pods() if p.has_sidecar]
         metric_pods = self._metric_pods()
-        snap = self.app.snapshot
         changed = set(verifying.ports)
         assert self._verify_before is not None
         before = self._verify_before[1]
@@ -676,7 +679,7 @@ class MigrateScreen(MeshScreen[None]):
         title = first.title
 
         def applied() -> None:
-            entry = self.app.journal.last_undoable(self.app.backend.context)
+            entry = self.app.journal.last_undoable(self._backend.context)
             assert self.state is not None
             step = AppliedStep(title, entry.id if entry else "", format_time(self.app.now()),
                                objects_yaml(first.changes))
@@ -757,7 +760,7 @@ class MigrateScreen(MeshScreen[None]):
         snap = self.app.snapshot
         if snap is None:
             return
-        self.app.push_screen(RestartScreen(self.app.backend, snap, self._workloads(action), want_sidecar=True,
+        self.app.push_screen(RestartScreen(self._backend, snap, self._workloads(action), want_sidecar=True,
                                            journal=self.app.journal, read_only=self.settings.read_only))
 
     def _inject(self, action: Action) -> None:
@@ -773,7 +776,7 @@ class MigrateScreen(MeshScreen[None]):
 
         def work() -> None:
             try:
-                result = undo_last(app.backend, app.journal, app.backend.context, read_only=self.settings.read_only)
+                result = undo_last(self._backend, app.journal, self._backend.context, read_only=self.settings.read_only)
             except (BackendError, ReadOnlyError) as exc:
                 result = UndoResult("failed", str(exc))
             app.call_from_thread(self._rolled_back, result)

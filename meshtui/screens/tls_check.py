@@ -20,7 +20,7 @@ from meshtui.screens.base import MeshScreen
 from meshtui.screens.dialog import DialogScreen
 from meshtui.text import safe_line as printable
 from meshtui.tls.certs import CertInfo, span
-from meshtui.tls.check import DEFAULT_WINDOW_S, Progress, Scope, run_check
+from meshtui.tls.check import DEFAULT_WINDOW_S, Progress, Scope, TlsSource, run_check
 from meshtui.tls.report import (
     MISMATCH,
     NO_DATA,
@@ -138,9 +138,10 @@ class TlsCheckScreen(MeshScreen[None]):
     TlsCheckScreen #tls-table { height: 1fr; }
     """
 
-    def __init__(self, snapshot: Snapshot, scope: Scope, *, window_s: float = DEFAULT_WINDOW_S,
+    def __init__(self, backend: TlsSource, snapshot: Snapshot, scope: Scope, *, window_s: float = DEFAULT_WINDOW_S,
                  on_done: Callable[[TlsReport], None] | None = None) -> None:
         super().__init__()
+        self._backend = backend
         self.snapshot = snapshot
         self.scope = scope
         self.window_s = window_s
@@ -151,7 +152,7 @@ class TlsCheckScreen(MeshScreen[None]):
         self.running = True
         self._rows: dict[str, tuple[WorkloadResult, PortResult]] = {}
         self._last_partial = 0.0
-        self.table: DataTable = DataTable(cursor_type="row", id="tls-table")
+        self.table: DataTable[Text | str] = DataTable(cursor_type="row", id="tls-table")
 
     def compose(self) -> ComposeResult:
         yield Static(f"TLS check · {self.scope.describe()} · metrics {self.window_s:g}s apart, access log, "
@@ -169,8 +170,7 @@ class TlsCheckScreen(MeshScreen[None]):
 
     @work(thread=True, exclusive=True, group="tls-check", exit_on_error=False)
     def run_check_worker(self) -> None:
-        backend = self.app.backend
-        report = run_check(backend, self.snapshot, self.scope, window_s=self.window_s, cancel=self.cancel,
+        report = run_check(self._backend, self.snapshot, self.scope, window_s=self.window_s, cancel=self.cancel,
                            now=self.app.now, progress=lambda p: self.app.call_from_thread(self._progress, p))
         self.app.call_from_thread(self._finished, report)
 

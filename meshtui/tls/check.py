@@ -19,7 +19,8 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Callable, Iterator, Mapping, Protocol, TypeVar
+from functools import partial
+from typing import Callable, Iterator, Mapping, Protocol, TypeVar, cast
 
 from meshtui.backend.base import BackendError, LogOptions
 from meshtui.model.objects import Pod
@@ -98,6 +99,11 @@ class Progress:
 
 
 T = TypeVar("T")
+# What a pod's work returns: a sidecar's first sample (stats, when, /certs, its error), its second
+# (stats, when, logs, their error), and a ztunnel's sample (stats, when).
+_First = tuple[str, datetime, str | None, str]
+_Second = tuple[str, datetime, tuple[str, ...] | None, str]
+_Sample = tuple[str, datetime]
 
 
 def _message(exc: BaseException) -> str:
@@ -146,8 +152,8 @@ class _Runner:
 
         # Finished futures arrive on a queue: waiting on all pending futures at once after every
         # completion (concurrent.futures.wait) locks each of them each time, O(pods²) per phase.
-        arrived: queue.SimpleQueue[Future] = queue.SimpleQueue()
-        pending: dict[Future, tuple[str, str]] = {}
+        arrived: queue.SimpleQueue[Future[T]] = queue.SimpleQueue()
+        pending: dict[Future[T], tuple[str, str]] = {}
         for key, fn in work.items():
             future = self.pool.submit(timed, key, fn)
             pending[future] = key
@@ -159,10 +165,10 @@ class _Runner:
             except queue.Empty:
                 pass
             else:
-                key = pending.pop(future, None)  # None: it had timed out already
-                if key is not None:
+                done = pending.pop(future, None)  # None: it had timed out already
+                if done is not None:
                     exc = future.exception()
-                    on_result(key, None if exc else future.result(), _message(exc) if exc else "")
+                    on_result(done, None if exc else future.result(), _message(exc) if exc else "")
             clock = time.monotonic()
             if clock - scanned < POLL_S:
                 continue
@@ -175,7 +181,7 @@ class _Runner:
         for future in pending:
             future.cancel()
 
-    def first(self, pod: Pod) -> tuple[str, datetime, str | None, str]:
+    def first(self, pod: Pod) -> _First:
         stats = self.backend.proxy_stats(pod.namespace, pod.name)
         at = self.now()  # the window runs from this read, however long /certs takes
         if not self.certificates:
@@ -185,7 +191,7 @@ class _Runner:
         except BackendError as exc:
             return stats, at, None, str(exc)
 
-    def second(self, pod: Pod, first_at: datetime) -> tuple[str, datetime, tuple[str, ...] | None, str]:
+    def second(self, pod: Pod, first_at: datetime) -> _Second:
         stats = self.backend.proxy_stats(pod.namespace, pod.name)
         at = self.now()
         since = max(1, math.ceil((at - first_at).total_seconds()))
@@ -196,21 +202,21 @@ class _Runner:
             return stats, at, None, str(exc)
         return stats, at, lines, ""
 
-    def sample_ztunnel(self, key: tuple[str, str]) -> tuple[str, datetime]:
+    def sample_ztunnel(self, key: tuple[str, str]) -> _Sample:
         return self.backend.proxy_stats(*key), self.now()
 
     def ztunnel_failed(self, key: tuple[str, str], error: str) -> None:
         for pod in self.served[key]:
             self.finish(pod, PodEvidence(pod, errors=(("stats", f"ztunnel {key[0]}/{key[1]}: {error}"),)))
 
-    def first_ztunnel_done(self, key: tuple[str, str], value: tuple[str, datetime] | None, error: str) -> None:
+    def first_ztunnel_done(self, key: tuple[str, str], value: _Sample | None, error: str) -> None:
         if value is None:
             self.ztunnel_failed(key, error)
             return
         text, at = value
         self.ztunnel_sampled[key] = (tuple(ztunnel_metrics.parse(text)), at)
 
-    def second_ztunnel_done(self, key: tuple[str, str], value: tuple[str, datetime] | None, error: str) -> None:
+    def second_ztunnel_done(self, key: tuple[str, str], value: _Sample | None, error: str) -> None:
         if value is None:
             self.ztunnel_failed(key, error)
             return
@@ -251,19 +257,18 @@ class _Runner:
     def run(self) -> None:
         by_key = {p.key: p for p in self.pods}
         self.report_progress()
-        first_work: dict[tuple[str, str], Callable[[], tuple[str, datetime, str | None, str]]] = {}
+        first_phase: dict[tuple[str, str], Callable[[], _First | _Sample]] = {}
         for pod in self.pods:
             how = self.plan(pod)
             if isinstance(how, PodEvidence):
                 self.finish(pod, how)
             elif how is None:
-                first_work[pod.key] = lambda pod=pod: self.first(pod)
+                first_phase[pod.key] = partial(self.first, pod)
             else:
                 self.served.setdefault(how, []).append(pod)
-        ztunnel_work = {key: (lambda key=key: self.sample_ztunnel(key)) for key in self.served}
+        first_phase.update({key: partial(self.sample_ztunnel, key) for key in self.served})
 
-        def first_done(key: tuple[str, str], value: tuple[str, datetime, str | None, str] | None,
-                       error: str) -> None:
+        def first_done(key: tuple[str, str], value: _First | None, error: str) -> None:
             pod = by_key[key]
             if value is None:
                 self.finish(pod, PodEvidence(pod, errors=(("stats", error),)))
@@ -273,8 +278,10 @@ class _Runner:
             self.sampled[key] = (PodEvidence(pod, tuple(parse_stats(stats)), certs=certs, errors=errors), at)
 
         # Sidecars and ztunnels in one pool, so both windows start together.
-        self.run_all({**first_work, **ztunnel_work}, lambda key, value, error: (
-            self.first_ztunnel_done(key, value, error) if key in self.served else first_done(key, value, error)))
+        # A key in self.served is a ztunnel's, any other a sidecar's: the key says which sample the value is.
+        self.run_all(first_phase, lambda key, value, error: (
+            self.first_ztunnel_done(key, cast("_Sample | None", value), error) if key in self.served
+            else first_done(key, cast("_First | None", value), error)))
         if self.cancel.is_set() or not (self.sampled or self.ztunnel_sampled):
             return
         self.wait_window()
@@ -282,11 +289,10 @@ class _Runner:
             return
         self.phase = "second sample"
         self.report_progress()
-        work = {key: (lambda pod=by_key[key], at=at: self.second(pod, at))
-                for key, (_, at) in self.sampled.items()}
+        work: dict[tuple[str, str], Callable[[], _Second | _Sample]] = {
+            key: partial(self.second, by_key[key], at) for key, (_, at) in self.sampled.items()}
 
-        def second_done(key: tuple[str, str], value: tuple[str, datetime, tuple[str, ...] | None, str] | None,
-                        error: str) -> None:
+        def second_done(key: tuple[str, str], value: _Second | None, error: str) -> None:
             first, first_at = self.sampled[key]
             if value is None:
                 self.finish(first.pod, replace(first, before=None, errors=(*first.errors, ("stats", error))))
@@ -297,9 +303,10 @@ class _Runner:
             self.finish(first.pod, replace(first, after=tuple(parse_stats(stats)), logs=logs, errors=errors,
                                            interval_s=interval))
 
-        work.update({key: (lambda key=key: self.sample_ztunnel(key)) for key in self.ztunnel_sampled})
+        work.update({key: partial(self.sample_ztunnel, key) for key in self.ztunnel_sampled})
         self.run_all(work, lambda key, value, error: (
-            self.second_ztunnel_done(key, value, error) if key in self.served else second_done(key, value, error)))
+            self.second_ztunnel_done(key, cast("_Sample | None", value), error) if key in self.served
+            else second_done(key, cast("_Second | None", value), error)))
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.engine import analyze
-from meshtui.policy.impact import Impact, Observed
+from meshtui.policy.explain import Observed
+from meshtui.policy.impact import Impact
 from meshtui.policy.report import PERMISSIVE, STRICT
 from meshtui.policy.services import target_port
 from meshtui.tls.report import TlsReport
@@ -24,7 +25,7 @@ def observed_callers(report: TlsReport, snapshot: Snapshot) -> list[Observed]:
     in its window (accepted now, or refused). Callers are "namespace/workload", or for one outside the
     mesh the description of where it came from: the preview then says they *will* fail, as observed."""
     analysis = analyze(snapshot)
-    out: set[tuple[str, str, str, int]] = set()
+    out: set[Observed] = set()
     for w in report.workloads:
         server = next((p for name in w.pods if (p := snapshot.pods.get((w.namespace, name))) is not None), None)
         if server is None:

@@ -79,11 +79,15 @@ def _count(value: str) -> int | None:
     return int(number) if math.isfinite(number) and number >= 0 else None
 
 
+# The labels a row is keyed by, in the order of Connections' first fields.
+_Key = tuple[str, str, str, str, str, str, str, str, str]
+
+
 def parse(text: str) -> list[Connections]:
     """Every (reporter, source, destination, Service, security policy) ztunnel counted, opened and failed
     summed over the other labels. Lines that are not well-formed samples are skipped."""
-    totals: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
-    lines: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    totals: dict[_Key, list[int]] = defaultdict(lambda: [0, 0, 0])
+    lines: dict[_Key, list[str]] = defaultdict(list)
     for line in text.splitlines():
         if not line.startswith((OPENED, FAILED)):
             continue
@@ -97,10 +101,12 @@ def parse(text: str) -> list[Connections]:
         count = _count(raw_value)
         if labels is None or count is None:
             continue
-        key = tuple(labels.get(label, UNKNOWN) for label in (
-            "reporter", "source_workload_namespace", "source_workload", "source_principal",
-            "destination_workload_namespace", "destination_workload", "destination_service_namespace",
-            "destination_service_name", "connection_security_policy"))
+        get = labels.get
+        key: _Key = (
+            get("reporter", UNKNOWN), get("source_workload_namespace", UNKNOWN), get("source_workload", UNKNOWN),
+            get("source_principal", UNKNOWN), get("destination_workload_namespace", UNKNOWN),
+            get("destination_workload", UNKNOWN), get("destination_service_namespace", UNKNOWN),
+            get("destination_service_name", UNKNOWN), get("connection_security_policy", UNKNOWN))
         counts = totals[key]
         if name == OPENED:
             counts[0] += count
@@ -108,7 +114,8 @@ def parse(text: str) -> list[Connections]:
             counts[1] += count
             counts[2] += count if labels.get("response_flags") == DENY else 0
         lines[key].append(line)
-    return [Connections(*key, *counts, lines=tuple(lines[key])) for key, counts in sorted(totals.items())]
+    return [Connections(*key, opened, failed, denied, lines=tuple(lines[key]))
+            for key, (opened, failed, denied) in sorted(totals.items())]
 
 
 def by_source(rows: list[Connections], namespace: str, workload: str,

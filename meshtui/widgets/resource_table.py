@@ -7,6 +7,7 @@ from typing import Sequence
 from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
@@ -30,7 +31,7 @@ def _width(cell: Cell) -> int:
     return max(cell_len(line) for line in _plain(cell).split("\n"))
 
 
-class ResourceTable(DataTable):
+class ResourceTable(DataTable[Cell]):
     """Rows are keyed by a stable string (namespace/name); ``sync`` diffs against what is shown."""
 
     BINDINGS = [
@@ -111,7 +112,7 @@ class ResourceTable(DataTable):
                     if cell != before:
                         # Widths come from _fit_columns: DataTable's own update_width re-measures the
                         # whole column for every changed cell narrower than it (seconds at 20,000 pods).
-                        self.update_cell_at((self.get_row_index(key), col), cell)
+                        self.update_cell_at(Coordinate(self.get_row_index(key), col), cell)
             self._rows_shown = list(rows)
             self._fit_columns(rows)
             return

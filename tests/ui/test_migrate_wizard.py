@@ -365,3 +365,36 @@ async def test_f_on_an_observed_caller_gives_it_a_sidecar(make_demo) -> None:
         await wait_for(pilot, lambda: isinstance(demo.app.screen, RestartScreen))
         await pilot.pause()
         assert "batch-reporter" in screen_text(demo.app)
+
+
+async def test_a_resumed_verify_waits_for_the_clusters_pods(make_demo) -> None:
+    """The cluster could not be read on reopening (no snapshot): a migration saved in its verify stage
+    resumes without sampling or judging evidence against no pods (its verify worker used to fail on
+    the missing snapshot, leaving the wizard busy for good)."""
+    demo = make_demo(FAST)
+    async with demo.app.run_test(size=(140, 45)) as pilot:
+        wizard = await open_wizard(pilot, KS)
+        await pilot.press("n", "exclamation_mark")
+        await stage(pilot, wizard, "plan")
+        await pilot.press("exclamation_mark")
+        await confirm_preview(pilot, f"Set mTLS STRICT on namespace {KS}")
+        await stage(pilot, wizard, "verify")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
+        await pilot.press("q")
+    demo.backend.cluster.server.fail_next(1000, 503)  # the API server answers nothing for a while
+    again = build_app(FAST, backend=demo.backend, clock=demo.clock.now)
+    again.journal = Journal(demo.app.journal.path)
+    async with again.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: "error" in screen_text(again))
+        assert again.snapshot is None
+        await pilot.press("M")
+        await wait_for(pilot, lambda: isinstance(again.screen, MigrateScreen))
+        wizard = again.screen
+        assert wizard.stage == "verify"
+        for _ in range(3):
+            demo.advance(FAST.migrate_verify_s)
+            await pilot.pause(0.5)
+        # Nothing sampled of no pods, nothing left running: verify goes on once the pods are read.
+        assert wizard._verify_before is None and not wizard._busy
+        assert wizard.stage == "verify"

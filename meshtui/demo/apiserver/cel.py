@@ -27,8 +27,9 @@ def _port_level_mtls_needs_selector(spec: dict[str, Any]) -> bool:
     if "portLevelMtls" not in spec:
         return True
     selector = spec.get("selector")
-    labels = selector.get("matchLabels") if isinstance(selector, dict) and "matchLabels" in selector else {}
-    return len(labels) > 0
+    labels = selector.get("matchLabels") if isinstance(selector, dict) else None
+    # Rules run on the schema-checked value: matchLabels is a map, or absent (a null is dropped first).
+    return isinstance(labels, dict) and len(labels) > 0
 
 
 _GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")

@@ -456,7 +456,8 @@ class Handler(BaseHTTPRequestHandler):
             patch = self._require_object(body)
 
             def patched(old: dict[str, Any]) -> dict[str, Any]:
-                return merge_patch(copy.deepcopy(old), patch)
+                merged: dict[str, Any] = merge_patch(copy.deepcopy(old), patch)  # a map merged with a map
+                return merged
 
         def change(old: dict[str, Any]) -> dict[str, Any]:
             new = patched(old)
@@ -519,7 +520,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _container(self, pod_name: str, pod: dict[str, Any], container: str) -> str:
         spec = pod.get("spec", {})
-        names = [c["name"] for c in spec.get("containers", ())]
+        names: list[str] = [c["name"] for c in spec.get("containers", ())]  # the schema made them strings
         init = [c["name"] for c in spec.get("initContainers", ())]
         ephemeral = [c["name"] for c in spec.get("ephemeralContainers", ())]
         if not container:

@@ -82,9 +82,11 @@ class PodLogs:
         yield from (render(entry) for entry in lines)
         while follow:
             with self._cond:
-                self._cond.wait_for(
-                    lambda seen=position: len(buffer.lines) > seen or len(buffer.stops) > endings
-                    or self._closing, timeout=0.5)
+
+                def more(seen: int = position) -> bool:
+                    return len(buffer.lines) > seen or len(buffer.stops) > endings or self._closing
+
+                self._cond.wait_for(more, timeout=0.5)
                 stopped = len(buffer.stops) > endings
                 end = buffer.stops[endings] if stopped else len(buffer.lines)
                 fresh = buffer.lines[position:end]

@@ -33,7 +33,8 @@ def _type_name(value: Any) -> str:
         return "integer"
     if isinstance(value, float):
         return "number"
-    return {str: "string", dict: "object", list: "array"}.get(type(value), "null")
+    names: dict[type, str] = {str: "string", dict: "object", list: "array"}
+    return names.get(type(value), "null")
 
 
 def _quote(value: Any) -> str:

@@ -22,7 +22,9 @@ _POD_FIELDS = ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spe
 
 def _split_requirements(selector: str) -> list[str]:
     """Split on commas that are not inside an `in (...)` value list."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in selector:
         if char == "(":
             depth += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import builtins
 import copy
 import json
 import queue
@@ -19,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from meshtui.demo.apiserver import status as st
 from meshtui.demo.apiserver.resources import ResourceType
@@ -39,10 +40,13 @@ def format_now(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+EventType = Literal["ADDED", "MODIFIED", "DELETED"]
+
+
 @dataclass(frozen=True)
 class Event:
     rv: int
-    type: str  # ADDED, MODIFIED, DELETED
+    type: EventType
     rt: ResourceType
     obj: dict[str, Any]
     old: dict[str, Any] | None = None
@@ -172,7 +176,7 @@ class Store:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def _commit(self, rt: ResourceType, kind: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+    def _commit(self, rt: ResourceType, kind: EventType, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         event = Event(self._rv, kind, rt, obj, old)
         self._history.append(event)
         self._history_times.append(time.monotonic())
@@ -204,9 +208,9 @@ class Store:
         return obj
 
     def _require_namespace(self, rt: ResourceType, namespace: str) -> None:
-        namespaces = self._objects[self.namespaces_rt] if self.namespaces_rt else None
-        if rt.namespaced and namespaces is not None and ("", namespace) not in namespaces:
-            raise st.not_found(self.namespaces_rt, namespace)
+        namespaces_rt = self.namespaces_rt
+        if rt.namespaced and namespaces_rt is not None and ("", namespace) not in self._objects[namespaces_rt]:
+            raise st.not_found(namespaces_rt, namespace)
 
     def _manage(self, obj: dict[str, Any], manager: str, api_version: str, subresource: str = "") -> None:
         entries = [e for e in obj["metadata"].get("managedFields", ())
@@ -337,7 +341,7 @@ class Store:
 
     # -- watch ---------------------------------------------------------------------------------
 
-    def subscribe(self, rt: ResourceType, since: int | None) -> tuple[Watcher, list[Event]] | None:
+    def subscribe(self, rt: ResourceType, since: int | None) -> tuple[Watcher, builtins.list[Event]] | None:
         """Register a watcher; returns the backlog after ``since`` (all current objects as ADDED when
         None), or None when ``since`` is older than the kept history (the caller answers 410)."""
         with self._lock:
