@@ -144,20 +144,26 @@ def _plain(value: str) -> Any:
 
 def _load_checked(text: str) -> list[Any]:
     """check_limits and yaml.load_all in one pass over the events. Per-event Python work is where the
-    time goes: the common case (a plain string in an open collection) is kept short."""
+    time goes: the common case (a plain scalar in an open collection) is kept short, with the open
+    collection, its kind and its pending key in locals rather than at the top of a stack."""
     documents: list[Any] = []
     count = aliases = expanded = 0
-    # Per open collection, on parallel stacks: the collection, the expanded count before it (its
-    # expanded size is the count after it less that), its anchor, and a mapping's pending key.
-    stack: list[Any] = []
-    before: list[int] = []
-    anchored: list[str | None] = []
-    keys: list[Any] = []
-    no_key = keys  # a marker no key can be
+    # The collection the next value goes into (the documents at the top), whether it is a mapping,
+    # its pending key, the expanded count before it (its expanded size is the count after it less
+    # that) and its anchor; `outer` keeps the same for each collection around it.
+    container: Any = documents
+    in_map = False
+    before = 0
+    anchor: str | None = None
+    outer: list[tuple[Any, bool, Any, int, str | None]] = []
+    no_key: Any = outer  # a marker no key can be
+    key = no_key
     anchors: dict[str, Any] = {}
     sizes: dict[str, int] = {}
-    first = _MAYBE_TYPED
-    scalar_event, end_events = yaml.ScalarEvent, (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    first, plain, max_nodes, max_depth = _MAYBE_TYPED, _plain, MAX_NODES, MAX_DEPTH
+    scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
+    map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+    map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
     loader = Loader(text)
     get_event = loader.get_event
     try:
@@ -170,40 +176,40 @@ def _load_checked(text: str) -> list[Any]:
                     raise _Unusual
                 value = event.value
                 if event.implicit[0] and (first is None or value[:1] in first):
-                    value = _plain(value)
+                    value = plain(value)
                 expanded += 1
+                if expanded > max_nodes:
+                    raise YamlLimitError(f"expands to more than {MAX_NODES} nodes (aliases of aliases)", _line(event))
                 if event.anchor:
                     if event.anchor in anchors:
                         raise _Unusual  # PyYAML refuses a duplicate anchor
                     anchors[event.anchor] = value
                     sizes[event.anchor] = 1
-            elif kind in end_events:
-                value = stack.pop()
-                keys.pop()
-                start = before.pop()
-                anchor = anchored.pop()
+            elif kind is map_end or kind is seq_end:
+                value = container
                 if anchor:
-                    sizes[anchor] = expanded - start
-            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-                if event.tag not in (None, "!"):
+                    sizes[anchor] = expanded - before
+                container, in_map, key, before, anchor = outer.pop()
+                if in_map and key is no_key:
+                    raise _Unusual  # a collection as a key: PyYAML refuses it (unhashable) in its own words
+            elif kind is map_start or kind is seq_start:
+                if event.tag is not None and event.tag != "!":
                     raise _Unusual
-                if len(stack) >= MAX_DEPTH:
+                if len(outer) >= max_depth:
                     raise YamlLimitError(f"nested deeper than {MAX_DEPTH} levels", _line(event))
-                collection: Any = {} if kind is yaml.MappingStartEvent else []
-                if event.anchor:
-                    if event.anchor in anchors:
+                outer.append((container, in_map, key, before, anchor))
+                in_map = kind is map_start
+                container = {} if in_map else []
+                key, before, anchor = no_key, expanded, event.anchor
+                if anchor:
+                    if anchor in anchors:
                         raise _Unusual
-                    anchors[event.anchor] = collection  # an alias inside it is the collection itself
-                stack.append(collection)
-                keys.append(no_key)
-                before.append(expanded)
-                anchored.append(event.anchor)
+                    anchors[anchor] = container  # an alias inside it is the collection itself
                 expanded += 1
-                if expanded > MAX_NODES:
-                    raise YamlLimitError(f"expands to more than {MAX_NODES} nodes (aliases of aliases)",
-                                         _line(event))
+                if expanded > max_nodes:
+                    raise YamlLimitError(f"expands to more than {MAX_NODES} nodes (aliases of aliases)", _line(event))
                 continue
-            elif kind is yaml.AliasEvent:
+            elif kind is alias_event:
                 aliases += 1
                 if aliases > MAX_ALIASES:
                     raise YamlLimitError(f"more than {MAX_ALIASES} aliases", _line(event))
@@ -212,6 +218,10 @@ def _load_checked(text: str) -> list[Any]:
                 value = anchors[event.anchor]
                 # An alias of a collection still open counts 1, as in check_limits.
                 expanded += sizes.get(event.anchor, 1)
+                if expanded > max_nodes:
+                    raise YamlLimitError(f"expands to more than {MAX_NODES} nodes (aliases of aliases)", _line(event))
+                if in_map and key is no_key and (type(value) is dict or type(value) is list):
+                    raise _Unusual
             elif kind is yaml.DocumentStartEvent:
                 count += 1
                 if count > MAX_DOCUMENTS:
@@ -223,23 +233,13 @@ def _load_checked(text: str) -> list[Any]:
                 return documents
             else:
                 continue
-            if expanded > MAX_NODES:
-                raise YamlLimitError(f"expands to more than {MAX_NODES} nodes (aliases of aliases)", _line(event))
-            if not stack:
-                documents.append(value)
-                continue
-            container = stack[-1]
-            if type(container) is list:
+            if not in_map:
                 container.append(value)
-                continue
-            key = keys[-1]
-            if key is no_key:
-                if type(value) is dict or type(value) is list:
-                    raise _Unusual  # PyYAML refuses an unhashable key in its own words
-                keys[-1] = value
+            elif key is no_key:
+                key = value
             else:
                 container[key] = value
-                keys[-1] = no_key
+                key = no_key
     finally:
         loader.dispose()
 

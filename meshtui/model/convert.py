@@ -433,11 +433,16 @@ CONVERTERS: dict[str, Callable[[Mapping[str, Any]], ModelObject]] = {
 }
 
 
+# As constants: `isinstance(v, dict | list | tuple)` builds the union anew at every call.
+_NESTED = (dict, list, tuple)
+_is_str = str.__instancecheck__
+
+
 def check_value(obj: Any) -> None:
     """Depth bound and text that can be shown: a lone surrogate (JSON "\\ud800") cannot be encoded.
 
     Level by level, with the strings of a level checked joined: per-item Python work is kept to
-    one isinstance. Raises Malformed."""
+    one isinstance (keys are filtered in C). Raises Malformed."""
     level: list[Any] = [obj]
     depth = 0
     while level:
@@ -448,14 +453,14 @@ def check_value(obj: Any) -> None:
         deeper: list[Any] = []
         for container in level:
             if isinstance(container, dict):
-                texts.extend(k for k in container if isinstance(k, str))
+                texts += filter(_is_str, container)
                 values: Any = container.values()
             else:
                 values = container
             for v in values:
                 if isinstance(v, str):
                     texts.append(v)
-                elif isinstance(v, dict | list | tuple):
+                elif isinstance(v, _NESTED):
                     deeper.append(v)
         joined = "".join(texts)
         if not joined.isascii():
