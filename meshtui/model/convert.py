@@ -97,10 +97,17 @@ def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return obj.get("metadata") or {}
 
 
+_intern = sys.intern
+
+
 def _str_map(value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping):
+    # Labels and selectors: on every object, so the common cases (absent; all strings) come first.
+    if not value or not isinstance(value, Mapping):
         return {}
-    return {sys.intern(str(k)): "" if v is None else sys.intern(str(v)) for k, v in value.items()}
+    out: dict[str, str] = {}
+    for k, v in value.items():
+        out[_intern(k if type(k) is str else str(k))] = _intern(v if type(v) is str else "" if v is None else str(v))
+    return out
 
 
 def _selector(spec: Mapping[str, Any], key: str = "selector") -> dict[str, str] | None:
@@ -136,7 +143,7 @@ def _ports(c: Mapping[str, Any]) -> tuple[ContainerPort, ...]:
 
 
 def _containers(specs: Any, statuses: Any) -> tuple[Container, ...]:
-    by_name = {s.get("name"): s for s in statuses or () if isinstance(s, Mapping)}
+    by_name = {s.get("name"): s for s in statuses if isinstance(s, Mapping)} if statuses else {}
     out = []
     for c in specs or ():
         if not isinstance(c, Mapping):
@@ -482,6 +489,9 @@ def _check_string_map(meta: Mapping[str, Any], field: str) -> None:
             raise Malformed(f"metadata.{field}.{k} is {type(v).__name__}, not a string (quote it)")
 
 
+_TEXT_OR_TIME = (str, datetime)
+
+
 def _check_metadata(obj: Mapping[str, Any]) -> None:
     """What the API server would reject in metadata, and what every converter relies on."""
     meta = obj.get("metadata")
@@ -492,7 +502,7 @@ def _check_metadata(obj: Mapping[str, Any]) -> None:
         raise Malformed("metadata.name must be a non-empty string")
     for field in ("namespace", "resourceVersion", "creationTimestamp"):
         value = meta.get(field)
-        if value is not None and not isinstance(value, str | datetime):
+        if value is not None and not isinstance(value, _TEXT_OR_TIME):
             raise Malformed(f"metadata.{field} is {type(value).__name__}, not a string")
     stamp = meta.get("creationTimestamp")
     if isinstance(stamp, str) and stamp and parse_time(stamp) is EPOCH:
