@@ -222,6 +222,15 @@ def test_a_lone_surrogate_from_json_is_malformed() -> None:
         convert.from_k8s({"kind": "Pod", "metadata": {"name": "p", "annotations": {"a": "\ud800"}}})
 
 
+def test_a_lone_surrogate_in_a_policy_key_is_malformed_and_number_keys_are_not() -> None:
+    # Policies are checked whole, keys too; portLevelMtls keys are numbers.
+    spec = {"selector": {"matchLabels": {"a": "b"}}, "portLevelMtls": {8080: {"mode": "STRICT"}}}
+    assert convert.from_k8s({"kind": "PeerAuthentication", "metadata": {"name": "p"}, "spec": spec})
+    spec["portLevelMtls"] = {8080: {"\udc80": "STRICT"}}
+    with pytest.raises(convert.Malformed, match="lone surrogate"):
+        convert.from_k8s({"kind": "PeerAuthentication", "metadata": {"name": "p"}, "spec": spec})
+
+
 def test_policies_nested_too_deep_are_malformed() -> None:
     # Policies keep their raw body for the YAML view and diffs: all of it must be showable.
     deep: dict = {}

@@ -74,6 +74,9 @@ def test_aliases_share_the_object_and_may_be_recursive() -> None:
 
 ERRORS = {
     "unhashable key": "? {a: 1}\n: b\n",
+    "unhashable key in flow": "{[a]: b}\n",
+    "alias of a collection as a key": "a: &x [1]\n? *x\n: b\n",
+    "the enclosing mapping as its own key": "&m {*m : 1}\n",
     "undefined alias": "a: *nowhere\n",
     "unknown tag": "a: !custom x\n",
     "bad indentation": "a:\n  b: 1\n c: 2\n",
