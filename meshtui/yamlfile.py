@@ -131,7 +131,7 @@ def _plain(value: str) -> Any:
     """The Python value PyYAML's safe loader makes of a plain scalar: keys such as "name" and values
     such as 8080 repeat in every document, and resolving them anew took a fifth of the time. Every
     value is immutable (str, int, float, bool, None, datetime), so sharing one is safe."""
-    tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+    tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]  # stubs leave it bare
     if tag == _STR:
         return value
     if tag in _UNUSUAL_TAGS or tag not in _CONSTRUCTOR.yaml_constructors:
