@@ -2,11 +2,12 @@
 
 `meshtui logs -o json` spends ~10 µs of Python per line: one core parses ~70,000 lines/s. The
 parent reads the input (a file or a pipe) in pieces cut at line ends. While the input trickles
-in, it renders them itself; once a read fills a whole piece (a saved log, a fast pipe) it forks
-workers and hands the pieces round. Forked workers start with the parser imported and send back
-the bytes to print, so nothing is pickled. The parent prints each piece's output in input order
-as soon as it is ready, and a read returns whatever the pipe holds, so a live
-`kubectl logs -f ... | meshtui logs - -o json` still prints lines as they come.
+in, it renders them itself; once a read finds a pipe's worth waiting (a saved log, a fast pipe:
+the input waits on this process) it forks workers and hands the pieces round. Forked workers
+start with the parser imported and send back the bytes to print, so nothing is pickled. The
+parent prints each piece's output in input order as soon as it is ready, and a read returns
+whatever the pipe holds, so a live `kubectl logs -f ... | meshtui logs - -o json` still prints
+lines as they come.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from typing import BinaryIO
 
 CHUNK = 1 << 20  # bytes of log per piece: ~3,000 access lines, ~2 MB of JSON held per worker
 MAX_WORKERS = 8
+# A read that finds this much waiting (a full pipe on Linux) means the input is coming faster
+# than one process parses it. A slow live stream never has that much waiting at once.
+BACKLOG = 1 << 16
+FILL_WAIT = 0.05  # seconds a piece waits for more input once workers run
 _FRAME = struct.Struct(">q")  # a piece's length; from a worker, negative: an error message's
 
 Render = Callable[[Iterable[str]], Iterator[bytes]]
@@ -91,9 +96,11 @@ def print_in_order(in_fd: int, out: BinaryIO, render: Render, workers: int) -> N
                 _print(out, _next_frame(pending.popleft().from_worker))
             if not want_input or in_fd not in ready:
                 continue
-            data, eof, full = _read(in_fd)
+            # Once workers run, a piece waits a little for more input: a fast producer refills its
+            # pipe in microseconds, and a whole piece keeps a worker busy longer per round trip.
+            data, eof, backlog = _read(in_fd, FILL_WAIT if started else 0)
             piece = pieces.feed(data) + (pieces.feed(b"") if eof else b"")
-            while full and len(started) < workers:  # the input outruns one process
+            while backlog and len(started) < workers:  # the input waits on one process: fan out
                 started.append(_start(render, started))
             if not piece:
                 continue
@@ -114,20 +121,22 @@ def print_in_order(in_fd: int, out: BinaryIO, render: Render, workers: int) -> N
             os.waitpid(worker.pid, 0)
 
 
-def _read(fd: int) -> tuple[bytes, bool, bool]:
-    """What ``fd`` holds now, up to CHUNK bytes (waiting for none after the first): (data, the input
-    ended, CHUNK bytes were there at once). A pipe hands over at most its buffer per read."""
+def _read(fd: int, wait: float) -> tuple[bytes, bool, bool]:
+    """Up to CHUNK bytes of ``fd``, ending the piece early when the input has nothing for ``wait``
+    seconds: (data, the input ended, at least a pipe's worth was waiting at once)."""
     parts: list[bytes] = []
     size = 0
+    backlog = False
     while size < CHUNK:
         part = os.read(fd, CHUNK - size)
         if not part:
-            return b"".join(parts), True, False
+            return b"".join(parts), True, backlog
         parts.append(part)
         size += len(part)
-        if not select.select([fd], [], [], 0)[0]:
+        backlog = backlog or len(part) >= BACKLOG
+        if not select.select([fd], [], [], wait)[0]:
             break
-    return b"".join(parts), False, size >= CHUNK
+    return b"".join(parts), False, backlog
 
 
 def _print(out: BinaryIO, data: bytes) -> None:

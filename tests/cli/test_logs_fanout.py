@@ -63,6 +63,7 @@ import sys
 from meshtui.cli import fanout
 from meshtui.cli import logs as logs_cli
 fanout.CHUNK = 4096
+fanout.BACKLOG = 1024
 fanout.cores = lambda: 3
 start = fanout._start
 fanout._start = lambda *args: (sys.stderr.write("forked\\n"), start(*args))[1]
