@@ -108,7 +108,8 @@ def print_in_order(in_fd: int, out: BinaryIO, render: Render, workers: int) -> N
                 _print(out, b"".join(render(lines_of(piece))))
                 continue
             worker = next(w for w in started if w not in pending)
-            _write_all(worker.to_worker, _FRAME.pack(len(piece)) + piece)
+            _write_all(worker.to_worker, _FRAME.pack(len(piece)))
+            _write_all(worker.to_worker, piece)
             pending.append(worker)
         finished = True
     finally:
