@@ -15,6 +15,7 @@ import gc
 import os
 import resource
 import statistics
+import sys
 import threading
 import time
 from pathlib import Path
@@ -23,13 +24,15 @@ from typing import Any, Callable, Iterator
 from textual import events
 from textual.app import App
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 from meshtui.backend.base import LogOptions
 from meshtui.config import Settings
 from meshtui.logs.buffer import DEFAULT_CAPACITY, LogBuffer
 from meshtui.logs.parser import parse_line
 from meshtui.screens.logs import LogsScreen
-from meshtui.theming import MESHTUI_VARIABLES_DARK
 from meshtui.widgets.log_view import LogView
+from tests.ui.pilot import ScreenHost
 
 FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "envoy" / "access-logs.txt"
 
@@ -102,18 +105,6 @@ class FloodBackend:
                 stop.wait(delay)
 
 
-class Host(App[None]):
-    def __init__(self, screen: LogsScreen) -> None:
-        super().__init__()
-        self.screen_under_test = screen
-
-    def get_theme_variable_defaults(self) -> dict[str, str]:
-        return dict(MESHTUI_VARIABLES_DARK)
-
-    def on_mount(self) -> None:
-        self.push_screen(self.screen_under_test)
-
-
 async def timed_press(app: App[None], key: str, done: Callable[[], bool]) -> float:
     """Milliseconds from a key event entering the app to the first frame that shows its effect.
 
@@ -148,7 +139,7 @@ async def bench_keys(rate: int, pods: int, presses: int) -> tuple[float, float, 
     targets = [("bench", f"pod-{i}") for i in range(pods)]
     screen = LogsScreen(backend, lambda: list(targets), "bench", Settings())  # type: ignore[arg-type]
     latencies: list[float] = []
-    async with Host(screen).run_test(size=(200, 50)) as pilot:
+    async with ScreenHost(screen).run_test(size=(200, 50)) as pilot:
         view = screen.query_one(LogView)
         await pilot.pause(1.0)  # let the flood reach a steady state
         # Count handled keys: an effect such as "the cursor moved" can be undone by evictions

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import io
-from typing import Callable
+from typing import Any, Callable
 
 from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
+from textual.screen import Screen
+
+from meshtui.theming import MESHTUI_VARIABLES_DARK
+
+
+class ScreenHost(App[None]):
+    """A bare app that pushes the screen under test, with meshtui's theme variables."""
+
+    def __init__(self, screen: Screen[Any]) -> None:
+        super().__init__()
+        self.screen_under_test = screen
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(MESHTUI_VARIABLES_DARK)
+
+    def on_mount(self) -> None:
+        self.push_screen(self.screen_under_test)
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:

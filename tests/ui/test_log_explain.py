@@ -7,26 +7,13 @@ from textual import events
 from textual.app import App
 
 from meshtui.screens.logs import LogsScreen
-from meshtui.theming import MESHTUI_VARIABLES_DARK
 from meshtui.widgets.log_explain import PROMPT, LogExplain
 from meshtui.widgets.log_view import LogView
 from tests.shared_fixtures import FIXTURES
-from tests.ui.pilot import screen_text, wait_for
+from tests.ui.pilot import ScreenHost, screen_text, wait_for
 
 LINES = [line for line in (FIXTURES / "envoy" / "access-logs.txt").read_text().splitlines()
          if line and not line.startswith("#")]
-
-
-class Host(App[None]):
-    def __init__(self, screen: LogsScreen) -> None:
-        super().__init__()
-        self.screen_under_test = screen
-
-    def get_theme_variable_defaults(self) -> dict[str, str]:
-        return dict(MESHTUI_VARIABLES_DARK)
-
-    def on_mount(self) -> None:
-        self.push_screen(self.screen_under_test)
 
 
 def panel_text(app: App[None], panel: LogExplain) -> list[str]:
@@ -43,7 +30,7 @@ def squash(text: str | list[str]) -> str:
 
 async def test_explanation_wraps_scrolls_and_lays_out_nothing() -> None:
     screen = LogsScreen.from_lines(LINES, "ticket.log")
-    async with Host(screen).run_test(size=(110, 16)) as pilot:
+    async with ScreenHost(screen).run_test(size=(110, 16)) as pilot:
         panel = screen.query_one(LogExplain)
         view = screen.query_one(LogView)
         await wait_for(pilot, lambda: len(view.view) == len(LINES))

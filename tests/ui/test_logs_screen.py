@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from textual.app import App
 from textual.widgets import Static
 
 from meshtui.config import Settings
@@ -17,29 +16,14 @@ from meshtui.logs.batch import Batch
 from meshtui.logs.levels import parse_levels
 from meshtui.logs.parser import time_key
 from meshtui.screens.logs import LogsScreen
-from meshtui.theming import MESHTUI_VARIABLES_DARK
 from meshtui.widgets.log_explain import LogExplain
 from meshtui.widgets.log_view import LogView
 from tests.shared_fixtures import FIXTURES
-from tests.ui.pilot import screen_text
+from tests.ui.pilot import ScreenHost, screen_text
 from tests.ui.pilot import wait_for as until
 
 NS = "tenant-a-orders"
 FIXTURE = FIXTURES / "envoy" / "access-logs.txt"
-
-
-class Host(App[None]):
-    """A bare app that pushes the screen under test, with meshtui's theme variables."""
-
-    def __init__(self, screen: LogsScreen) -> None:
-        super().__init__()
-        self.screen_under_test = screen
-
-    def get_theme_variable_defaults(self) -> dict[str, str]:
-        return dict(MESHTUI_VARIABLES_DARK)
-
-    def on_mount(self) -> None:
-        self.push_screen(self.screen_under_test)
 
 
 def pods_of(backend: DemoBackend, prefix: str) -> list[tuple[str, str]]:
@@ -66,7 +50,7 @@ async def test_workload_pods_merge_in_time_order_with_a_colour_each(demo: DemoBa
     assert len(targets) == 2
     screen = logs_screen(demo, targets)
     batches: list[Batch] = []
-    async with Host(screen).run_test(size=(180, 40)) as pilot:
+    async with ScreenHost(screen).run_test(size=(180, 40)) as pilot:
         await until(pilot, lambda: screen.tail is not None)
         ingest = screen._ingest
         screen._ingest = lambda batch: (batches.append(batch), ingest(batch))[1]  # type: ignore[method-assign]
@@ -85,7 +69,7 @@ async def test_workload_pods_merge_in_time_order_with_a_colour_each(demo: DemoBa
 
 async def test_problem_and_code_filters(demo: DemoBackend) -> None:
     screen = logs_screen(demo, pods_of(demo, "order-service"), log_tail_lines=1000)
-    async with Host(screen).run_test(size=(180, 40)) as pilot:
+    async with ScreenHost(screen).run_test(size=(180, 40)) as pilot:
         view = screen.query_one(LogView)
         await until(pilot, lambda: len(view.view) > 100)
         seen = -1
@@ -112,7 +96,7 @@ async def test_problem_and_code_filters(demo: DemoBackend) -> None:
 
 async def test_regex_search_highlights_and_moves_between_matches(demo: DemoBackend) -> None:
     screen = logs_screen(demo, pods_of(demo, "order-service"), log_tail_lines=1000)
-    async with Host(screen).run_test(size=(180, 40)) as pilot:
+    async with ScreenHost(screen).run_test(size=(180, 40)) as pilot:
         view = screen.query_one(LogView)
         await until(pilot, lambda: len(view.view) > 100)
         await pilot.press("slash", *r" 50[0-9] ", "enter")
@@ -141,7 +125,7 @@ async def test_regex_search_highlights_and_moves_between_matches(demo: DemoBacke
 
 async def test_pause_holds_lines_and_resume_shows_them(demo: DemoBackend) -> None:
     screen = logs_screen(demo, pods_of(demo, "order-service"))
-    async with Host(screen).run_test(size=(180, 40)) as pilot:
+    async with ScreenHost(screen).run_test(size=(180, 40)) as pilot:
         view = screen.query_one(LogView)
         await until(pilot, lambda: len(view.view) > 0)
         await pilot.press("space")
@@ -160,7 +144,7 @@ async def test_pods_that_appear_join_and_pods_that_go_leave(demo: DemoBackend) -
     first, second = pods_of(demo, "order-service")
     targets = [first]
     screen = LogsScreen(demo, lambda: list(targets), "order-service", Settings(demo=True))
-    async with Host(screen).run_test(size=(180, 40)) as pilot:
+    async with ScreenHost(screen).run_test(size=(180, 40)) as pilot:
         await until(pilot, lambda: screen.tail is not None and screen.tail.targets == [first])
         targets[:] = [second]
         screen.update_cluster(demo.snapshot(), None)
@@ -175,7 +159,7 @@ async def test_preset_restarts_the_tail_with_new_options(demo_backend: Callable[
     clock = ManualClock()
     demo = demo_backend(clock)
     screen = logs_screen(demo, pods_of(demo, "order-service")[:1])
-    async with Host(screen).run_test(size=(180, 40)) as pilot:
+    async with ScreenHost(screen).run_test(size=(180, 40)) as pilot:
         view = screen.query_one(LogView)
         await until(pilot, lambda: len(view.view) > 0)
         assert "last 100 lines" in header(screen)
@@ -204,7 +188,7 @@ async def test_raise_log_level_shows_and_restores_on_leaving(demo: DemoBackend) 
         return parse_levels(demo.proxy_request(NS, targets[0][1], "/logging", "POST"))
 
     before = levels()
-    async with Host(screen).run_test(size=(180, 40)) as pilot:
+    async with ScreenHost(screen).run_test(size=(180, 40)) as pilot:
         await until(pilot, lambda: screen.tail is not None and len(screen.tail.targets) == 2)
         await pilot.press("L")
         await until(pilot, lambda: "LOG LEVEL RAISED" in header(screen))
@@ -220,7 +204,7 @@ async def test_restore_log_levels_for_the_app_on_quit(demo: DemoBackend) -> None
     targets = pods_of(demo, "payment-service")
     screen = logs_screen(demo, targets)
     before = parse_levels(demo.proxy_request(NS, targets[1][1], "/logging", "POST"))
-    async with Host(screen).run_test(size=(180, 40)) as pilot:
+    async with ScreenHost(screen).run_test(size=(180, 40)) as pilot:
         await until(pilot, lambda: screen.tail is not None and len(screen.tail.targets) == 2)
         await pilot.press("L")
         await until(pilot, lambda: "LOG LEVEL RAISED" in header(screen))
@@ -234,7 +218,7 @@ def fixture_lines() -> list[str]:
 
 async def test_file_mode_filters_saves_and_copies(tmp_path: Path) -> None:
     screen = LogsScreen.from_lines(fixture_lines(), "ticket.log")
-    app = Host(screen)
+    app = ScreenHost(screen)
     async with app.run_test(size=(160, 40)) as pilot:
         view = screen.query_one(LogView)
         await until(pilot, lambda: len(view.view) == 16)
@@ -256,7 +240,7 @@ async def test_wrap_and_timestamps_change_the_layout() -> None:
     long_path = "/" + "x" * 300
     line = fixture_lines()[0].replace("/status/418", long_path)
     screen = LogsScreen.from_lines([line] * 5, "wide.log")
-    async with Host(screen).run_test(size=(120, 30)) as pilot:
+    async with ScreenHost(screen).run_test(size=(120, 30)) as pilot:
         view = screen.query_one(LogView)
         await until(pilot, lambda: len(view.view) == 5)
         assert view.virtual_size.height == 5
@@ -273,7 +257,7 @@ async def test_wrap_and_timestamps_change_the_layout() -> None:
 
 async def test_scrolling_up_pauses_follow_and_end_resumes(demo: DemoBackend) -> None:
     screen = logs_screen(demo, pods_of(demo, "order-service"), log_tail_lines=1000)
-    async with Host(screen).run_test(size=(180, 30)) as pilot:
+    async with ScreenHost(screen).run_test(size=(180, 30)) as pilot:
         view = screen.query_one(LogView)
         await until(pilot, lambda: len(view.view) > 100)
         # Following converges on the last line once layout settles (a scrollbar appearing moves the end).
@@ -295,7 +279,7 @@ async def test_read_only_never_raises_a_proxys_log_level(demo: DemoBackend) -> N
     targets = pods_of(demo, "order-service")
     screen = logs_screen(demo, targets, read_only=True)
     before = parse_levels(demo.proxy_request(NS, targets[0][1], "/logging", "POST"))
-    async with Host(screen).run_test(size=(180, 40)) as pilot:
+    async with ScreenHost(screen).run_test(size=(180, 40)) as pilot:
         await until(pilot, lambda: screen.tail is not None and len(screen.tail.targets) == 2)
         await pilot.press("L")
         await pilot.pause(0.3)
@@ -310,7 +294,7 @@ async def test_problems_key_over_rendered_rows_shows_the_current_layout() -> Non
     # Rows already drawn are kept across a filter change: they must still follow the layout
     # (t hides the time column) whichever of e and t came first, and the scrollbar the new length.
     screen = LogsScreen.from_lines(fixture_lines() * 20, "ticket.log")
-    app = Host(screen)
+    app = ScreenHost(screen)
     async with app.run_test(size=(160, 40)) as pilot:
         view = screen.query_one(LogView)
         await until(pilot, lambda: len(view.view) == 320)

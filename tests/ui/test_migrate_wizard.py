@@ -27,6 +27,18 @@ async def open_wizard(pilot, namespace: str) -> MigrateScreen:
     return wizard
 
 
+async def strict_despite_findings(pilot) -> MigrateScreen:
+    """Open the wizard on KS and go straight to the plan, ignoring the findings (the NodePort's and
+    batch-reporter's), then apply STRICT: the wizard is left verifying."""
+    wizard = await open_wizard(pilot, KS)
+    await pilot.press("n", "exclamation_mark")
+    await stage(pilot, wizard, "plan")
+    await pilot.press("exclamation_mark")
+    await confirm_preview(pilot, f"Set mTLS STRICT on namespace {KS}")
+    await stage(pilot, wizard, "verify")
+    return wizard
+
+
 async def stage(pilot, wizard: MigrateScreen, name: str) -> None:
     await wait_for(pilot, lambda: pilot.app.screen is wizard and wizard.stage == name, timeout=10)
     await pilot.pause()
@@ -168,13 +180,7 @@ async def test_auto_rollback_undoes_a_breaking_step_by_itself(make_demo) -> None
     demo = make_demo(Settings(demo=True, migrate_window_s=10, migrate_quiet_s=20, migrate_verify_s=20,
                               auto_rollback=True))
     async with demo.app.run_test(size=(140, 45)) as pilot:
-        wizard = await open_wizard(pilot, KS)
-        # Straight to the plan, ignoring the findings (the NodePort's and batch-reporter's).
-        await pilot.press("n", "exclamation_mark")
-        await stage(pilot, wizard, "plan")
-        await pilot.press("exclamation_mark")
-        await confirm_preview(pilot, f"Set mTLS STRICT on namespace {KS}")
-        await stage(pilot, wizard, "verify")
+        wizard = await strict_despite_findings(pilot)
         for _ in range(6):
             demo.advance(5)
             await pilot.pause(0.3)
@@ -318,12 +324,7 @@ async def test_verify_reads_client_metrics_when_the_logs_cannot_be_read(make_dem
     # The demo's own rule for that host (a second rule for the same host would be ignored: oldest wins).
     demo.backend.patch("DestinationRule", KS, "ms-inventory", {"spec": {"trafficPolicy": {"tls": {"mode": "DISABLE"}}}})
     async with demo.app.run_test(size=(140, 45)) as pilot:
-        wizard = await open_wizard(pilot, KS)
-        await pilot.press("n", "exclamation_mark")
-        await stage(pilot, wizard, "plan")
-        await pilot.press("exclamation_mark")
-        await confirm_preview(pilot, f"Set mTLS STRICT on namespace {KS}")
-        await stage(pilot, wizard, "verify")
+        wizard = await strict_despite_findings(pilot)
         await wait_for(pilot, lambda: wizard._verify_before is not None)
         for _ in range(8):
             demo.advance(5)
@@ -373,12 +374,7 @@ async def test_a_resumed_verify_waits_for_the_clusters_pods(make_demo) -> None:
     the missing snapshot, leaving the wizard busy for good)."""
     demo = make_demo(FAST)
     async with demo.app.run_test(size=(140, 45)) as pilot:
-        wizard = await open_wizard(pilot, KS)
-        await pilot.press("n", "exclamation_mark")
-        await stage(pilot, wizard, "plan")
-        await pilot.press("exclamation_mark")
-        await confirm_preview(pilot, f"Set mTLS STRICT on namespace {KS}")
-        await stage(pilot, wizard, "verify")
+        wizard = await strict_despite_findings(pilot)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, MainScreen))
         await pilot.press("q")
