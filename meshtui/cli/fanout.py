@@ -173,10 +173,16 @@ def _next_frame(fd: int) -> bytes:
 def _start(render: Render, others: list[_Worker]) -> _Worker:
     to_read, to_write = os.pipe()
     from_read, from_write = os.pipe()
+    # ctrl+c reaches the whole process group, the workers too: only the parent may take it (and end
+    # them). Blocked across the fork, it cannot interrupt a worker before the worker ignores it,
+    # even inside the interpreter's own after-fork hooks; the parent takes it once unblocked.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     pid = os.fork()
     if pid == 0:  # the worker
         status = 1
         try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # one pending now is dropped
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(to_write)
             os.close(from_read)
             for other in others:  # or a worker never sees the end of its input
@@ -185,6 +191,7 @@ def _start(render: Render, others: list[_Worker]) -> _Worker:
             status = _work(to_read, from_write, render)
         finally:
             os._exit(status)  # never back into the parent's code
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     os.close(to_read)
     os.close(from_write)
     return _Worker(pid, to_write, from_read)
@@ -192,8 +199,6 @@ def _start(render: Render, others: list[_Worker]) -> _Worker:
 
 def _work(in_fd: int, out_fd: int, render: Render) -> int:
     """Render each piece that comes in, a frame back for each; the exit status."""
-    # ctrl+c reaches the whole process group: the parent alone stops, and ends the workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with os.fdopen(in_fd, "rb") as pieces, os.fdopen(out_fd, "wb") as pipe:
         try:
             while len(head := pieces.read(_FRAME.size)) == _FRAME.size:

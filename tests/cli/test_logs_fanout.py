@@ -152,3 +152,19 @@ def test_a_failing_worker_is_one_line_and_exit_2(tmp_path: Path) -> None:
                            timeout=60)
     assert child.returncode == 2
     assert child.stderr == b"forked\n" * 3 + f"meshtui logs: cannot read {path}: division by zero\n".encode()
+
+
+def test_ctrl_c_landing_in_a_worker_as_it_forks_is_left_to_the_parent(tmp_path: Path) -> None:
+    """A ctrl+c can reach a worker before it has set anything up (seen on a loaded CI machine, in
+    the interpreter's own after-fork hook). Sent to each worker the moment it exists, it must not
+    interrupt it there: the run completes, as if no key was pressed in the workers."""
+    path = tmp_path / "proxy.log"
+    data = hostile_log(3000)
+    path.write_bytes(data)
+    early = RUN.replace("fanout.BACKLOG = 1024", "fanout.BACKLOG = 1024\nimport os, signal\nfork = os.fork\n"
+                        "def fork_then_ctrl_c():\n    pid = fork()\n    if pid == 0:\n"
+                        "        os.kill(os.getpid(), signal.SIGINT)\n    return pid\nos.fork = fork_then_ctrl_c")
+    child = subprocess.run([sys.executable, "-c", early, "logs", str(path), "-o", "json"], capture_output=True,
+                           timeout=60)
+    assert (child.returncode, child.stderr) == (0, b"forked\n" * 3)
+    assert child.stdout == one_process_output(data)
