@@ -278,15 +278,15 @@ class LogsScreen(MeshScreen[None]):
     # -- header ---------------------------------------------------------------------------------
 
     def _update_header(self) -> None:
+        # What changes what the user sees comes first: at 80 columns the end of the line is cut off.
         parts = [f"Logs · {self.log_title}"]
-        if self.file_mode:
-            parts.append(f"{len(self.buffer)} lines")
-        else:
-            count = len(self.tail.targets) if self.tail else 0
-            parts.append(f"{count} pod{'s' if count != 1 else ''}")
-            preset = PRESETS[self.preset_index].label if self.preset_index is not None else \
-                f"last {self.options.tail_lines} lines"
-            parts.append(preset)
+        with self._raised_lock:
+            raised = len(self._raised)
+            loggers = sorted({name for levels in self._raised.values() for name in levels})
+        if raised:
+            plural = "s" if raised != 1 else ""
+            parts.append(f"LOG LEVEL RAISED ({','.join(loggers)}=debug on {raised} pod{plural})")
+        if not self.file_mode:
             parts.append("PAUSED" if self.paused else "following" if self.log_view.follow else "scrolled")
         spec = self.log_view.view.filter.spec()
         if spec:
@@ -295,12 +295,13 @@ class LogsScreen(MeshScreen[None]):
             parts.append(f"search: /{self._search.pattern}/")
         if self.dropped:
             parts.append(f"{self.dropped} lines dropped")
-        with self._raised_lock:
-            raised = len(self._raised)
-            loggers = sorted({name for levels in self._raised.values() for name in levels})
-        if raised:
-            plural = "s" if raised != 1 else ""
-            parts.append(f"LOG LEVEL RAISED ({','.join(loggers)}=debug on {raised} pod{plural})")
+        if self.file_mode:
+            parts.append(f"{len(self.buffer)} lines")
+        else:
+            count = len(self.tail.targets) if self.tail else 0
+            parts.append(f"{count} pod{'s' if count != 1 else ''}")
+            parts.append(PRESETS[self.preset_index].label if self.preset_index is not None else
+                         f"last {self.options.tail_lines} lines")
         header = self.query_one("#logs-header", StatusHeader)
         header.show(Text(safe_line(" · ".join(parts))))
         header.set_class(bool(raised), "-raised")

@@ -67,6 +67,18 @@ async def test_workload_pods_merge_in_time_order_with_a_colour_each(demo: DemoBa
         assert "2 pods" in header(screen) and "following" in header(screen)
 
 
+async def test_at_80_columns_the_header_still_says_what_is_filtered(demo: DemoBackend) -> None:
+    """The header's end is cut off at 80 columns: what changes what shows comes before the rest."""
+    screen = logs_screen(demo, pods_of(demo, "order-service"))
+    async with ScreenHost(screen).run_test(size=(80, 24)) as pilot:
+        view = screen.query_one(LogView)
+        await until(pilot, lambda: len(view.view) > 0)
+        await pilot.press("e", "up")
+        await pilot.pause()
+        top = screen_text(pilot.app).splitlines()[0]
+        assert "scrolled · filter: problems" in top and len(header(screen)) > 80  # the pod count is what is cut
+
+
 async def test_problem_and_code_filters(demo: DemoBackend) -> None:
     screen = logs_screen(demo, pods_of(demo, "order-service"), log_tail_lines=1000)
     async with ScreenHost(screen).run_test(size=(180, 40)) as pilot:
