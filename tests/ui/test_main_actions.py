@@ -222,4 +222,5 @@ async def test_l_on_a_namespace_tails_all_its_sidecar_pods(make_demo) -> None:
         await select_namespace(pilot, "researchflow")  # 5 pods, 2 of them with a sidecar
         await pilot.press("l")
         await wait_for(pilot, lambda: isinstance(demo.app.screen, LogsScreen))
-        await wait_for(pilot, lambda: "namespace researchflow · 2 pods" in screen_text(demo.app))
+        await wait_for(pilot, lambda: "Logs · namespace researchflow · " in screen_text(demo.app)
+                       and " · 2 pods · " in screen_text(demo.app))
