@@ -45,11 +45,12 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-COMMANDS = ("check", "tls", "migrate", "logs", "history", "undo", "demo-server")
-# Where each sub-command's parser comes from: (module in meshtui.cli, its function adding it).
+# Each sub-command, in help order, and where its parser comes from: (module in meshtui.cli, its
+# function adding it).
 _ADDERS = {"check": ("check", "add_parser"), "tls": ("tls", "add_parser"), "migrate": ("migrate", "add_parser"),
            "logs": ("logs", "add_parser"), "history": ("history", "add_parsers"),
            "undo": ("history", "add_parsers"), "demo-server": ("demo_server", "add_parser")}
+COMMANDS = tuple(_ADDERS)
 
 
 def build_parser(commands: Sequence[str] = COMMANDS) -> OneLineParser:
