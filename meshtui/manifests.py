@@ -12,12 +12,13 @@ import os
 import stat
 import sys
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence, TextIO
 
 import yaml
 
+from meshtui.forking import map_shares
 from meshtui.model import convert
 from meshtui.model.convert import Skipped
 from meshtui.model.objects import PROXY_CONTAINER, Container, Namespace, Pod, Workload
@@ -72,22 +73,36 @@ def _bounded(name: str, text: str) -> str:
     return text
 
 
-def _sources(paths: Sequence[str], stdin: TextIO | None) -> Iterator[tuple[str, str]]:
+# An input: a file, "-" (stdin), or a path that cannot be read, raised when its turn comes.
+Input = Path | str | ManifestError
+
+
+def _inputs(paths: Sequence[str]) -> list[Input]:
+    inputs: list[Input] = []
     for path in paths:
-        if path == "-":
-            yield "<stdin>", _bounded("<stdin>", (stdin or sys.stdin).read(MAX_YAML_BYTES + 1))
-            continue
-        for f in _files(path):
-            try:
-                # Read one character past the limit, never the whole of an endless or huge input. A
-                # regular file's size is known: read whole, it is read 5× faster than with a size.
-                with f.open(encoding="utf-8") as fh:
-                    info = os.fstat(fh.fileno())
-                    whole = stat.S_ISREG(info.st_mode) and info.st_size <= MAX_YAML_BYTES
-                    text = fh.read() if whole else fh.read(MAX_YAML_BYTES + 1)
-            except (OSError, UnicodeDecodeError) as exc:
-                raise ManifestError(f"{f}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-            yield str(f), _bounded(str(f), text)
+        try:
+            inputs += ["-"] if path == "-" else _files(path)
+        except ManifestError as exc:
+            inputs.append(exc)
+    return inputs
+
+
+def _read(source: Input, stdin: TextIO | None) -> tuple[str, str]:
+    """(name, text) of an input."""
+    if isinstance(source, ManifestError):
+        raise source
+    if source == "-":
+        return "<stdin>", _bounded("<stdin>", (stdin or sys.stdin).read(MAX_YAML_BYTES + 1))
+    try:
+        # Read one character past the limit, never the whole of an endless or huge input. A
+        # regular file's size is known: read whole, it is read 5× faster than with a size.
+        with open(source, encoding="utf-8") as fh:
+            info = os.fstat(fh.fileno())
+            whole = stat.S_ISREG(info.st_mode) and info.st_size <= MAX_YAML_BYTES
+            text = fh.read() if whole else fh.read(MAX_YAML_BYTES + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{source}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    return str(source), _bounded(str(source), text)
 
 
 def _objects(doc: Any) -> Iterator[Any]:
@@ -136,28 +151,77 @@ def with_predicted_sidecar(pod: Pod, namespace: Namespace | None) -> Pod:
     return replace(pod, containers=(*pod.containers, Container(PROXY_CONTAINER)))
 
 
-def load_paths(paths: Sequence[str], stdin: TextIO | None = None) -> Snapshot:
-    """Read manifests; kinds meshtui does not model are ignored; malformed objects are left out and
-    listed in ``Snapshot.skipped``, each named by file and document number."""
-    objects: list[ModelObject] = []
-    pods: list[Pod] = []
-    skipped: list[Skipped] = []
-    for name, text in _sources(paths, stdin):
+@dataclass
+class _Loaded:
+    """What some inputs hold: the objects taken as they are, the template pods of their workloads
+    (their sidecars not predicted yet: the Namespace objects may come later) and what was left out."""
+
+    objects: list[ModelObject] = field(default_factory=list)
+    pods: list[Pod] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def _load(inputs: Sequence[Input], stdin: TextIO | None = None) -> _Loaded:
+    loaded = _Loaded()
+    for source in inputs:
+        name, text = _read(source, stdin)
         for index, doc in _documents(text, name):
             for raw in _objects(doc):
                 try:
                     flat = _with_pod_template(raw)
                     obj = convert.from_k8s(flat)
                 except convert.Malformed as exc:
-                    skipped.append(Skipped(f"{name}: document {index} ({convert.describe(raw)})", str(exc)))
+                    loaded.skipped.append(Skipped(f"{name}: document {index} ({convert.describe(raw)})", str(exc)))
                     continue
                 if isinstance(obj, Workload):
                     # A template not applied yet: the pod it makes gets the sidecar injection would add.
-                    objects.append(obj)
-                    pods.append(template_pod(obj, flat))
+                    loaded.objects.append(obj)
+                    loaded.pods.append(template_pod(obj, flat))
                 elif obj is not None:
                     # A Pod (or any other object) is taken as it is, with the containers it has.
-                    objects.append(obj)
+                    loaded.objects.append(obj)
+    return loaded
+
+
+# Below this much YAML a forked worker costs more than it saves.
+SPREAD_BYTES = 256 * 1024
+
+
+def _shares(inputs: list[Input], workers: int) -> list[list[Input]] | None:
+    """``inputs`` cut into up to ``workers`` runs of about the same size, in order; None when they
+    are not all regular files (stdin is this process's to read) or too few bytes to be worth it."""
+    sizes = []
+    for source in inputs:
+        if not isinstance(source, Path):
+            return None
+        try:
+            info = source.stat()
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        sizes.append(info.st_size)
+    total = sum(sizes)
+    if workers < 2 or len(inputs) < 2 or total < SPREAD_BYTES:
+        return None
+    shares: list[list[Input]] = [[]]
+    done = 0
+    for source, size in zip(inputs, sizes, strict=True):
+        if done >= total * len(shares) / workers:
+            shares.append([])
+        shares[-1].append(source)
+        done += size
+    return shares
+
+
+def load_paths(paths: Sequence[str], stdin: TextIO | None = None, *, workers: int = 1) -> Snapshot:
+    """Read manifests; kinds meshtui does not model are ignored; malformed objects are left out and
+    listed in ``Snapshot.skipped``, each named by file and document number. With ``workers`` > 1
+    (single-threaded callers only), many files are read on that many cores."""
+    inputs = _inputs(paths)
+    shares = _shares(inputs, workers)
+    parts = map_shares(_load, shares) if shares else [_load(inputs, stdin)]
+    objects = [obj for part in parts for obj in part.objects]
     namespaces = {o.name: o for o in objects if isinstance(o, Namespace)}
-    objects += [with_predicted_sidecar(p, namespaces.get(p.namespace)) for p in pods]
-    return Snapshot.build(objects, skipped=map(str, skipped))
+    objects += [with_predicted_sidecar(p, namespaces.get(p.namespace)) for part in parts for p in part.pods]
+    return Snapshot.build(objects, skipped=[str(s) for part in parts for s in part.skipped])

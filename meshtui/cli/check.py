@@ -16,6 +16,7 @@ from typing import Any, Callable, Protocol, TextIO
 import msgspec
 import yaml
 
+from meshtui import forking
 from meshtui.backend.base import BackendError
 from meshtui.cli.options import add_cluster_options
 from meshtui.manifests import ManifestError, load_paths
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace, *, backend_factory: Callable[[argparse.Namespa
     out, err = stdout or sys.stdout, stderr or sys.stderr
     try:
         snapshot = _load(args, backend_factory, stdin)
-    except (ManifestError, BackendError) as exc:
+    except (ManifestError, BackendError, forking.WorkerError) as exc:
         print(f"meshtui check: {safe_line(str(exc))}", file=err)
         return 2
     for skipped in snapshot.skipped:
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace, *, backend_factory: Callable[[argparse.Namespa
 def _load(args: argparse.Namespace, backend_factory: Callable[[argparse.Namespace], SnapshotSource],
           stdin: TextIO | None) -> Snapshot:
     if args.filename:
-        snapshot = load_paths(args.filename, stdin)
+        snapshot = load_paths(args.filename, stdin, workers=forking.cores())
     else:
         backend = backend_factory(args)
         try:

@@ -15,16 +15,17 @@ from __future__ import annotations
 import io
 import os
 import select
-import signal
 import struct
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from typing import BinaryIO
 
+from meshtui.forking import WorkerError, end, fork
+
 CHUNK = 1 << 20  # bytes of log per piece: ~3,000 access lines, ~2 MB of JSON held per worker
-MAX_WORKERS = 8
 # A read that finds this much waiting (a full pipe on Linux) means the input is coming faster
 # than one process parses it. A slow live stream never has that much waiting at once.
 BACKLOG = 1 << 16
@@ -32,18 +33,6 @@ FILL_WAIT = 0.05  # seconds a piece waits for more input once workers run
 _FRAME = struct.Struct(">q")  # a piece's length; from a worker, negative: an error message's
 
 Render = Callable[[Iterable[str]], Iterator[bytes]]
-
-
-class WorkerError(OSError):
-    """A worker could not render its piece of the log."""
-
-
-def cores() -> int:
-    """Processes worth running: the CPUs this process may use, 1 where it cannot fork."""
-    if not hasattr(os, "fork"):
-        return 1
-    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(count, MAX_WORKERS))
 
 
 def lines_of(piece: bytes) -> io.StringIO:
@@ -116,10 +105,8 @@ def print_in_order(in_fd: int, out: BinaryIO, render: Render, workers: int) -> N
         for worker in started:
             os.close(worker.to_worker)  # the end of its input: the worker exits
             os.close(worker.from_worker)
-            if not finished:  # an error, ctrl+c, or the reader of our output went away (head -1)
-                with suppress(ProcessLookupError):
-                    os.kill(worker.pid, signal.SIGKILL)
-            os.waitpid(worker.pid, 0)
+            # Killed after an error, ctrl+c, or when the reader of our output went away (head -1).
+            end(worker.pid, kill=not finished)
 
 
 def _read(fd: int, wait: float) -> tuple[bytes, bool, bool]:
@@ -173,25 +160,9 @@ def _next_frame(fd: int) -> bytes:
 def _start(render: Render, others: list[_Worker]) -> _Worker:
     to_read, to_write = os.pipe()
     from_read, from_write = os.pipe()
-    # ctrl+c reaches the whole process group, the workers too: only the parent may take it (and end
-    # them). Blocked across the fork, it cannot interrupt a worker before the worker ignores it,
-    # even inside the interpreter's own after-fork hooks; the parent takes it once unblocked.
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    pid = os.fork()
-    if pid == 0:  # the worker
-        status = 1
-        try:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # one pending now is dropped
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            os.close(to_write)
-            os.close(from_read)
-            for other in others:  # or a worker never sees the end of its input
-                os.close(other.to_worker)
-                os.close(other.from_worker)
-            status = _work(to_read, from_write, render)
-        finally:
-            os._exit(status)  # never back into the parent's code
-    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    # The other workers' pipes are closed in this one, or a worker never sees the end of its input.
+    inherited = [to_write, from_read, *(fd for other in others for fd in (other.to_worker, other.from_worker))]
+    pid = fork(partial(_work, to_read, from_write, render), inherited)
     os.close(to_read)
     os.close(from_write)
     return _Worker(pid, to_write, from_read)

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Iterator, TextIO
 
 import msgspec
 
+from meshtui import forking
 from meshtui.cli import fanout
 from meshtui.config import Settings
 from meshtui.logs.parser import parse_line
@@ -74,7 +75,7 @@ def _print_json(source: TextIO, stdout: TextIO) -> None:
     # Bytes straight to the binary stream when there is one (a real stdout); text otherwise.
     binary = getattr(stdout, "buffer", None)
     fd = _fileno(source)
-    cores = fanout.cores()
+    cores = forking.cores()
     if binary is not None and fd is not None and cores > 1:
         # Nothing has been read through ``source`` yet: its file descriptor is read directly.
         fanout.print_in_order(fd, binary, _json_lines, cores)
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace, *, app_factory: AppFactory, stdin: TextIO | No
             return EXIT_OK
         # Only the newest lines fit the viewer's buffer: only those are kept.
         lines = [line.rstrip("\r\n") for line in deque(source, maxlen=buffer_lines)]
-    except (UnicodeError, fanout.WorkerError) as exc:  # a strict text stdin; a worker that failed
+    except (UnicodeError, forking.WorkerError) as exc:  # a strict text stdin; a worker that failed
         stderr.write(f"meshtui logs: cannot read {args.file}: {exc}\n")
         return EXIT_ERROR
     finally:

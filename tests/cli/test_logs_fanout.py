@@ -14,12 +14,14 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meshtui import forking
 from meshtui.cli import fanout
 from meshtui.cli import logs as logs_cli
 from tests.shared_fixtures import FIXTURES
@@ -50,10 +52,17 @@ def test_pieces_hold_the_lines_one_process_reads(data: bytes, reads: list[int]) 
     assert [line for piece in pieces for line in fanout.lines_of(piece)] == one_process_lines(data)
 
 
-@pytest.mark.parametrize(("affinity", "cores"), [(1, 1), (2, 2), (64, fanout.MAX_WORKERS)])
+@pytest.mark.parametrize(("affinity", "cores"), [(1, 1), (2, 2), (64, forking.MAX_WORKERS)])
 def test_cores(monkeypatch: pytest.MonkeyPatch, affinity: int, cores: int) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(affinity)))
-    assert fanout.cores() == cores
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert forking.cores() == cores
+
+
+def test_no_workers_beside_other_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(4)))
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    assert forking.cores() == 1
 
 
 # A fresh interpreter with small pieces and three workers whatever the machine, which says on
@@ -64,7 +73,8 @@ from meshtui.cli import fanout
 from meshtui.cli import logs as logs_cli
 fanout.CHUNK = 4096
 fanout.BACKLOG = 1024
-fanout.cores = lambda: 3
+from meshtui import forking
+forking.cores = lambda: 3
 start = fanout._start
 fanout._start = lambda *args: (sys.stderr.write("forked\\n"), start(*args))[1]
 sys.exit(__import__("meshtui.__main__").__main__.main(sys.argv[1:]))
