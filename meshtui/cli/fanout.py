@@ -25,7 +25,9 @@ from typing import BinaryIO
 
 from meshtui.forking import WorkerError, end, fork
 
-CHUNK = 1 << 20  # bytes of log per piece: ~3,000 access lines, ~2 MB of JSON held per worker
+# Bytes of log per piece: ~800 access lines, ~600 KB of JSON. 1 MiB pieces were no faster, and
+# each process then peaked at 36 MiB instead of 25 (tests/bench/bench_logs_cli.py).
+CHUNK = 1 << 18
 # A read that finds this much waiting (a full pipe on Linux) means the input is coming faster
 # than one process parses it. A slow live stream never has that much waiting at once.
 BACKLOG = 1 << 16
