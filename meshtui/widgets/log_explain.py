@@ -7,19 +7,18 @@ from typing import ClassVar
 from rich.text import Text
 from textual import events
 from textual.geometry import Size
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from meshtui.logs.buffer import LogEntry
 from meshtui.logs.clients import Client
 from meshtui.logs.explain import explain
 from meshtui.text import safe_rich
-from meshtui.widgets.scrolling import set_virtual_size
+from meshtui.widgets.scrolling import CachedBarScrollView, set_virtual_size
 
 PROMPT = "Select a line to see what it means."
 
 
-class LogExplain(ScrollView):
+class LogExplain(CachedBarScrollView):
     """The explanation is wrapped to the panel's width once per line shown, and drawn through the
     Line API: the panel's size never depends on its text, so showing one costs no screen layout
     (a layout per cursor rest re-laid the whole log screen while lines streamed in)."""

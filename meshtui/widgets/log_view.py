@@ -22,7 +22,6 @@ from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from meshtui.logs.buffer import FilteredView, LogBuffer, LogEntry, LogFilter, Search
@@ -39,7 +38,7 @@ from meshtui.logs.columns import (
 )
 from meshtui.logs.saved import MARKER_POD
 from meshtui.widgets.hosts import HoldsSnapshot
-from meshtui.widgets.scrolling import set_virtual_size
+from meshtui.widgets.scrolling import CachedBarScrollView, set_virtual_size
 
 _STYLE_KEYS = (
     "time", "inbound", "outbound", "dim", "tcp", "code-2xx", "code-3xx", "code-4xx", "code-5xx",
@@ -59,7 +58,7 @@ class _Palette(NamedTuple):
     cursor_row: dict[str, Style]  # base + component + cursor: the selected row's
 
 
-class LogView(ScrollView, can_focus=True):
+class LogView(CachedBarScrollView, can_focus=True):
     """Shows a :class:`FilteredView` of a :class:`LogBuffer`. Call :meth:`sync` after appending."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar, ScrollBarRender
+from textual.strip import Strip
 from textual.widget import Widget
 
 
@@ -32,3 +34,56 @@ def set_virtual_size(view: ScrollView, size: Size) -> None:
     view.scroll_x = view.validate_scroll_x(view.scroll_x)
     view.scroll_y = view.validate_scroll_y(view.scroll_y)
     view.refresh()
+
+
+class CachedScrollBar(ScrollBar):
+    """A scrollbar that keeps its rendered rows until what it shows changes.
+
+    Textual renders a scrollbar as a Rich renderable and passes each of its rows through the
+    widget style pipeline: 3 ms per frame for a 48-row bar, a third of the log view's frame when
+    the bar moves (a filter key, a growing filtered view; tests/bench/bench_logs.py). Its rows
+    are a few distinct strips: they are rendered once per thumb position and size, and cropped.
+    """
+
+    _key: tuple[object, ...] | None = None
+    _strips: list[Strip] = []
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        renderable = self.render()
+        width, height = self.size
+        filters = tuple(self.get_line_filters())
+        background = self.background_colors[1]
+        base = self.visual_style.rich_style  # under the bar's own colours, as Textual's pipeline puts it
+        key = (width, height, filters, background, base, *_drawn(renderable))
+        if key != self._key:
+            console = self.app.console
+            lines = console.render_lines(renderable, console.options.update_dimensions(width, height), pad=True)
+            strips = [Strip(line, width).apply_style(base) for line in lines]
+            for line_filter in filters:
+                strips = [strip.apply_filter(line_filter, background) for strip in strips]
+            self._key, self._strips = key, strips
+        return [strip.crop(crop.x, crop.right) for strip in self._strips[crop.y:crop.bottom]]
+
+
+def _drawn(renderable: object) -> tuple[object, ...]:
+    """What a scrollbar's renderable draws."""
+    if isinstance(renderable, ScrollBarRender):
+        return (renderable.virtual_size, renderable.window_size, renderable.position, renderable.thickness,
+                renderable.vertical, renderable.style)
+    return (renderable,)
+
+
+class CachedBarScrollView(ScrollView):
+    """A ScrollView whose vertical scrollbar is a CachedScrollBar. Textual makes a widget's bars on
+    first use, through the private _vertical_scrollbar and App._start_widget (Textual 8):
+    tests/ui/test_scrollbars.py checks on an upgrade that the bar is this one and draws what
+    Textual's would."""
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        if self._vertical_scrollbar is None:
+            bar = self._vertical_scrollbar = CachedScrollBar(
+                vertical=True, name="vertical", thickness=self.scrollbar_size_vertical)
+            bar.display = False
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar

@@ -72,9 +72,10 @@ async def test_at_80_columns_the_header_still_says_what_is_filtered(demo: DemoBa
     screen = logs_screen(demo, pods_of(demo, "order-service"))
     async with ScreenHost(screen).run_test(size=(80, 24)) as pilot:
         view = screen.query_one(LogView)
-        await until(pilot, lambda: len(view.view) > 0)
-        await pilot.press("e", "up")
-        await pilot.pause()
+        await pilot.press("e")
+        await until(pilot, lambda: len(view.view) > 0)  # a problem line to move up to (later on a loaded machine)
+        await pilot.press("up")
+        await until(pilot, lambda: "scrolled" in screen_text(pilot.app).splitlines()[0])
         top = screen_text(pilot.app).splitlines()[0]
         assert "scrolled · filter: problems" in top and len(header(screen)) > 80  # the pod count is what is cut
 

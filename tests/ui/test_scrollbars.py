@@ -1,0 +1,68 @@
+"""The log view's vertical scrollbar keeps its rendered rows until what it shows changes
+(meshtui.widgets.scrolling.CachedScrollBar): it must look like Textual's own bar, follow the view,
+and still answer the mouse."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from textual.geometry import Region
+from textual.scrollbar import ScrollBar
+from textual.strip import Strip
+
+from meshtui.screens.logs import LogsScreen
+from meshtui.widgets.log_explain import LogExplain
+from meshtui.widgets.log_view import LogView
+from meshtui.widgets.scrolling import CachedScrollBar
+from tests.shared_fixtures import FIXTURES
+from tests.ui.pilot import ScreenHost, wait_for
+
+LINES = [line for line in (FIXTURES / "envoy" / "access-logs.txt").read_text().splitlines()
+         if line and not line.startswith("#")] * 20
+
+
+def cells(strips: list[Strip]) -> list[list[tuple[str, Style | None]]]:
+    """Each row's cells: character and style (mouse actions included)."""
+    return [[(char, segment.style) for segment in strip for char in segment.text] for strip in strips]
+
+
+def textual_rows(bar: ScrollBar) -> list[list[tuple[str, Style | None]]]:
+    """The rows Textual's own ScrollBar renders in the same state."""
+    return cells(ScrollBar.render_lines(bar, Region(0, 0, *bar.size)))
+
+
+async def test_the_bar_looks_like_textuals_and_follows_the_view() -> None:
+    screen = LogsScreen.from_lines(LINES, "ticket.log")
+    async with ScreenHost(screen).run_test(size=(120, 30)) as pilot:
+        view = screen.query_one(LogView)
+        await wait_for(pilot, lambda: len(view.view) == len(LINES))
+        await pilot.pause()
+        bar = view.vertical_scrollbar
+        assert isinstance(bar, CachedScrollBar) and isinstance(screen.query_one(LogExplain).vertical_scrollbar,
+                                                               CachedScrollBar)
+        drawn = bar.render_lines(Region(0, 0, *bar.size))
+        at_bottom = cells(drawn)
+        assert at_bottom == textual_rows(bar)
+        # Drawn again while nothing changed: the same rows, not rendered anew.
+        assert all(again is row for again, row in zip(bar.render_lines(Region(0, 0, *bar.size)), drawn, strict=True))
+        await pilot.press("home")
+        await wait_for(pilot, lambda: view.scroll_y == 0)
+        await pilot.pause()
+        at_top = cells(bar.render_lines(Region(0, 0, *bar.size)))
+        assert at_top == textual_rows(bar) and at_top != at_bottom
+        assert cells(bar.render_lines(Region(1, 2, 1, 3))) == [row[1:2] for row in at_top[2:5]]  # a crop
+        await pilot.press("e")  # fewer lines: a longer thumb
+        await wait_for(pilot, lambda: len(view.view) < len(LINES))
+        await pilot.pause()
+        assert cells(bar.render_lines(Region(0, 0, *bar.size))) == textual_rows(bar)
+
+
+async def test_the_bar_still_answers_the_mouse() -> None:
+    screen = LogsScreen.from_lines(LINES, "ticket.log")
+    async with ScreenHost(screen).run_test(size=(120, 30)) as pilot:
+        view = screen.query_one(LogView)
+        await wait_for(pilot, lambda: len(view.view) == len(LINES))
+        await pilot.pause()
+        bottom = view.scroll_y
+        assert bottom > 0
+        await pilot.click(view.vertical_scrollbar, offset=(0, 0))  # above the thumb: a page up
+        await wait_for(pilot, lambda: view.scroll_y < bottom)
