@@ -4,8 +4,12 @@ and still answer the mouse."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from rich.style import Style
 from textual.geometry import Region
+from textual.pilot import Pilot
 from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
@@ -30,15 +34,22 @@ def textual_rows(bar: ScrollBar) -> list[list[tuple[str, Style | None]]]:
     return cells(ScrollBar.render_lines(bar, Region(0, 0, *bar.size)))
 
 
-async def test_the_bar_looks_like_textuals_and_follows_the_view() -> None:
+@asynccontextmanager
+async def log_viewer() -> AsyncIterator[tuple[Pilot[None], LogView]]:
+    """A file's lines in the viewer, all shown, following the end."""
     screen = LogsScreen.from_lines(LINES, "ticket.log")
     async with ScreenHost(screen).run_test(size=(120, 30)) as pilot:
         view = screen.query_one(LogView)
         await wait_for(pilot, lambda: len(view.view) == len(LINES))
         await pilot.pause()
+        yield pilot, view
+
+
+async def test_the_bar_looks_like_textuals_and_follows_the_view() -> None:
+    async with log_viewer() as (pilot, view):
         bar = view.vertical_scrollbar
-        assert isinstance(bar, CachedScrollBar) and isinstance(screen.query_one(LogExplain).vertical_scrollbar,
-                                                               CachedScrollBar)
+        explain = pilot.app.screen.query_one(LogExplain)
+        assert isinstance(bar, CachedScrollBar) and isinstance(explain.vertical_scrollbar, CachedScrollBar)
         drawn = bar.render_lines(Region(0, 0, *bar.size))
         at_bottom = cells(drawn)
         assert at_bottom == textual_rows(bar)
@@ -57,11 +68,7 @@ async def test_the_bar_looks_like_textuals_and_follows_the_view() -> None:
 
 
 async def test_the_bar_still_answers_the_mouse() -> None:
-    screen = LogsScreen.from_lines(LINES, "ticket.log")
-    async with ScreenHost(screen).run_test(size=(120, 30)) as pilot:
-        view = screen.query_one(LogView)
-        await wait_for(pilot, lambda: len(view.view) == len(LINES))
-        await pilot.pause()
+    async with log_viewer() as (pilot, view):
         bottom = view.scroll_y
         assert bottom > 0
         await pilot.click(view.vertical_scrollbar, offset=(0, 0))  # above the thumb: a page up
