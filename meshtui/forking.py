@@ -1,6 +1,6 @@
 """Forked workers for the command-line tools that spend their time in Python on every byte of their
-input (`meshtui logs -o json`, `meshtui check -f`): one interpreter uses one core.
-
+input (`meshtui logs -o json`, `meshtui check -f`): one interpreter uses one core. Never in the
+app, which has threads (cores() says 1 there).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Scroll views whose content grows or changes often, without a screen layout each time."""
+"""Scroll views whose content grows or changes often, without a screen layout each time, and a
+vertical scrollbar drawn once per change of what it shows."""
 
 from __future__ import annotations
 
