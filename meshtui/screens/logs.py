@@ -8,7 +8,6 @@ Proxy log-level changes run in thread workers and report back with messages.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 from collections import deque
@@ -39,6 +38,7 @@ from meshtui.logs.saved import MARKER_POD, change_marker, read_line, saved_line
 from meshtui.model.snapshot import Snapshot
 from meshtui.policy.report import MeshReport
 from meshtui.screens.base import MeshScreen
+from meshtui.screens.delivery import deliver
 from meshtui.text import safe_line
 from meshtui.widgets.header import StatusHeader
 from meshtui.widgets.hosts import PublishesChanges
@@ -251,12 +251,10 @@ class LogsScreen(MeshScreen[None]):
             batch = [(key, record) for key, record in batch if self._keep(key, record)]
             if not batch:
                 return
-        with contextlib.suppress(RuntimeError):  # the app is shutting down
-            self.app.call_from_thread(self._ingest, batch)
+        deliver(self.app, self._ingest, batch)
 
     def _on_tail_error(self, pod: str, message: str) -> None:
-        with contextlib.suppress(RuntimeError):
-            self.app.call_from_thread(self._tail_error, pod, message)
+        deliver(self.app, self._tail_error, pod, message)
 
     def _tail_error(self, pod: str, message: str) -> None:
         self.tail_errors[pod] = message

@@ -7,7 +7,6 @@ runs on the tail's own threads and hands its lines back to the pane as messages.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 from typing import TYPE_CHECKING, Callable, Mapping
 
@@ -64,6 +63,7 @@ from meshtui.render import (
     waypoint_row,
 )
 from meshtui.screens.base import MeshScreen
+from meshtui.screens.delivery import deliver
 from meshtui.text import safe_line, safe_text
 from meshtui.widgets.header import StatusHeader, header_text
 from meshtui.widgets.pod_logs import PodLogPane
@@ -426,17 +426,15 @@ class MainScreen(MeshScreen[None]):
             return
         pane, generation = self.log_pane, message.generation
 
-        def deliver(batch: Batch) -> None:
+        def lines(batch: Batch) -> None:
             # The tail's dispatcher thread: waiting until the UI loop has taken the batch paces the
             # tail to the loop (while it waits, the tail drops its oldest lines, not the UI).
-            with contextlib.suppress(RuntimeError):  # the app is shutting down
-                self.app.call_from_thread(pane.post_message, PodLogPane.Lines(generation, batch))
+            deliver(self.app, pane.post_message, PodLogPane.Lines(generation, batch))
 
         def failed(pod: str, error: str) -> None:
-            with contextlib.suppress(RuntimeError):
-                self.app.call_from_thread(pane.post_message, PodLogPane.TailFailed(generation, pod, error))
+            deliver(self.app, pane.post_message, PodLogPane.TailFailed(generation, pod, error))
 
-        tail = self._pane_tail = LogTail(backend, message.targets, message.options, deliver, on_error=failed)
+        tail = self._pane_tail = LogTail(backend, message.targets, message.options, lines, on_error=failed)
         # Reading starts once the frame that selected the pod is painted: at start-up, the first read
         # (which the demo answers by simulating the traffic so far) would share the GIL with the
         # first paint. A pod selected again before then replaces this tail unstarted.
