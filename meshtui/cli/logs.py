@@ -18,7 +18,7 @@ import msgspec
 from meshtui import forking
 from meshtui.cli import fanout
 from meshtui.config import Settings
-from meshtui.logs.parser import parse_line
+from meshtui.logs.parser import parse_documented
 from meshtui.text import safe_json_bytes
 
 EXIT_OK = 0
@@ -68,7 +68,7 @@ def _json_lines(lines: Iterable[str]) -> Iterator[bytes]:
     encode_lines = msgspec.json.Encoder().encode_lines
     lines = iter(lines)
     while batch := list(islice(lines, _BATCH)):
-        yield safe_json_bytes(encode_lines([parse_line(line).documented() for line in batch]))
+        yield safe_json_bytes(encode_lines([parse_documented(line) for line in batch]))
 
 
 def _print_json(source: TextIO, stdout: TextIO) -> None:

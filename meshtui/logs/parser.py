@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import re
 from operator import attrgetter
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import msgspec
 
-from meshtui.logs.record import Direction, Kind, LogRecord
+from meshtui.logs.record import Direction, Kind, LogRecord, documented_access
 from meshtui.logs.ztunnel import parse_ztunnel
 
-__all__ = ["LogRecord", "parse_line", "pod_prefix", "time_key"]
+__all__ = ["LogRecord", "parse_documented", "parse_line", "pod_prefix", "time_key"]
+
+# What an access line becomes: LogRecord, or its printed form (documented_access); called with
+# LogRecord's fields, positionally.
+T = TypeVar("T")
+Build = Callable[..., T]
 
 # `kubectl logs --prefix` writes "[pod/NAME/CONTAINER] "; `--timestamps` writes RFC3339Nano + space;
 # the CRI log file on the node (what log shippers read) adds the stream and a full/partial tag.
@@ -103,14 +108,14 @@ def _is_problem(code: int | None, flags: tuple[str, ...], mtls: str | None, tran
     return bool(flags) or mtls is not None or transport is not None or (code is not None and code >= 400)
 
 
-def _access(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
+def _access(build: Build[T], line: str, body: str, prefix_time: str | None) -> T | None:
     m = _ACCESS.match(body)
     if m is None:
         return None
     (time, method, path, protocol, code_s, flags_s, details, termination, transport, b_in, b_out, dur, xff,
      user_agent, request_id, authority, upstream_host, cluster, u_local, d_local, d_remote, sni, route) = m.groups()
     return _record(
-        line, "tcp" if method == "-" and path == "-" else "access", time or prefix_time,
+        build, line, "tcp" if method == "-" and path == "-" else "access", time or prefix_time,
         None if method == "-" else method, None if path == "-" else path, None if protocol == "-" else protocol,
         int(code_s) if code_s else None, flags_s, details, termination,
         transport or None,  # a quoted field may be empty ("")
@@ -120,13 +125,13 @@ def _access(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
     )
 
 
-def _record(line: str, kind: Kind, time: str | None, method: str | None, path: str | None, protocol: str | None,
-            code: int | None, flags_s: str | None, details: str | None, termination: str | None,
+def _record(build: Build[T], line: str, kind: Kind, time: str | None, method: str | None, path: str | None,
+            protocol: str | None, code: int | None, flags_s: str | None, details: str | None, termination: str | None,
             transport: str | None, b_in: int | None, b_out: int | None, dur: int | None,
             upstream_host: str | None, cluster: str | None, authority: str | None, sni: str | None,
             request_id: str | None, user_agent: str | None, xff: str | None, u_local: str | None,
-            d_local: str | None, d_remote: str | None, route: str | None) -> LogRecord:
-    """An access line's record (TEXT or JSON) from its fields, absent ones None."""
+            d_local: str | None, d_remote: str | None, route: str | None) -> T:
+    """An access line (TEXT or JSON) from its fields, absent ones None, built by ``build``."""
     flags = tuple(flags_s.split(",")) if flags_s else _NO_FLAGS
     direction = _direction(cluster, sni)
     # Most lines are "via_upstream" with no transport failure: nothing to look for in them.
@@ -134,7 +139,7 @@ def _record(line: str, kind: Kind, time: str | None, method: str | None, path: s
         else None
     # Positional, in LogRecord's field order: this runs once per line, and 28 keywords cost three
     # times as much as the arguments themselves (tests/bench/bench_logs_cli.py).
-    return LogRecord(
+    return build(
         line, kind, time, direction, method, path, protocol, code, flags, details, termination, transport,
         b_in, b_out, dur, upstream_host, cluster, authority, sni, request_id, user_agent, xff,
         u_local, d_local, d_remote, route,
@@ -201,7 +206,7 @@ _json_peers = attrgetter(
 )
 
 
-def _json(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
+def _json(build: Build[T], line: str, body: str, prefix_time: str | None) -> T | None:
     try:
         data = _decode_json_access(body)
     except (msgspec.DecodeError, RecursionError):  # not JSON, or JSON but not an object
@@ -214,8 +219,8 @@ def _json(line: str, body: str, prefix_time: str | None) -> LogRecord | None:
     flags_s, details, termination, transport = map(_text, _json_outcome(data))
     upstream_host, cluster, authority, sni, request_id, user_agent, xff, u_local, d_local, d_remote, route = map(
         _text, _json_peers(data))
-    return _record(line, "json", time, method, path, protocol, _int(response_code), flags_s, details, termination,
-                   transport, _int(data.bytes_received), _int(data.bytes_sent), _int(data.duration),
+    return _record(build, line, "json", time, method, path, protocol, _int(response_code), flags_s, details,
+                   termination, transport, _int(data.bytes_received), _int(data.bytes_sent), _int(data.duration),
                    upstream_host, cluster, authority, sni, request_id, user_agent, xff, u_local, d_local, d_remote,
                    route)
 
@@ -232,9 +237,19 @@ def _own(line: str, time: str, level: str, logger: str | None, message: str) -> 
 def parse_line(line: str) -> LogRecord:
     """Parse one line (trailing newline allowed). Never raises."""
     try:
-        return _parse(line.rstrip("\r\n"))
+        return _parse(LogRecord, line.rstrip("\r\n"))
     except Exception:  # a parser bug must cost one line's columns, never the viewer
         return LogRecord(raw=line)
+
+
+def parse_documented(line: str) -> msgspec.Struct:
+    """``parse_line(line).documented()``, with access lines (most of a log) built straight into
+    their printed form. Never raises."""
+    try:
+        out = _parse(documented_access, line.rstrip("\r\n"))
+    except Exception:
+        out = LogRecord(raw=line)
+    return out.documented() if isinstance(out, LogRecord) else out
 
 
 def pod_prefix(line: str) -> str | None:
@@ -245,7 +260,7 @@ def pod_prefix(line: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _parse(line: str) -> LogRecord:
+def _parse(build: Build[T], line: str) -> T | LogRecord:
     body = line
     prefix_time = None
     if body.startswith("[pod/"):
@@ -263,17 +278,17 @@ def _parse(line: str) -> LogRecord:
             body = body[m.end():]
     first = body[:1]
     if first == "[":
-        record = _access(line, body, prefix_time)
-        if record is not None:
-            return record
+        access = _access(build, line, body, prefix_time)
+        if access is not None:
+            return access
         m = _ENVOY.match(body)
         if m:
             time, _thread, level, logger, message = m.groups()
             return _own(line, time, level, logger, message)
     elif first == "{":
-        record = _json(line, body, prefix_time)
-        if record is not None:
-            return record
+        access = _json(build, line, body, prefix_time)
+        if access is not None:
+            return access
     elif first.isdigit():
         record = parse_ztunnel(line, body)
         if record is not None:

@@ -157,7 +157,7 @@ def test_a_failing_worker_is_one_line_and_exit_2(tmp_path: Path) -> None:
     path.write_bytes(hostile_log(3000))
     # A parser bug in a worker: the parent names the file and the failure, and prints no traceback.
     broken = RUN.replace("fanout.CHUNK = 4096", "fanout.CHUNK = 4096\nimport meshtui.cli.logs as L\n"
-                         "L.parse_line = lambda line: 1 / 0")
+                         "L.parse_documented = lambda line: 1 / 0")
     child = subprocess.run([sys.executable, "-c", broken, "logs", str(path), "-o", "json"], capture_output=True,
                            timeout=60)
     assert child.returncode == 2

@@ -1,7 +1,8 @@
-"""The parser's per-line paths written for speed: the TEXT access line built positionally and
-JSON-encoded lines decoded straight into the fields read. Each row is a line and what the record
-must hold; rows cover the edges where those paths could drift from the plain reading (empty quoted
-fields, absent vs null keys, non-object JSON, duplicate keys, values of other JSON types)."""
+"""The parser's per-line paths written for speed: the TEXT access line built positionally,
+JSON-encoded lines decoded straight into the fields read, and access lines built straight into
+their printed form (`meshtui logs -o json`). Each row is a line and what the record must hold; rows
+cover the edges where those paths could drift from the plain reading (empty quoted fields, absent
+vs null keys, non-object JSON, duplicate keys, values of other JSON types)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshtui.logs.parser import parse_line
+from meshtui.logs.parser import parse_documented, parse_line
 from tests.hostile.strategies import json_values
+from tests.unit.logs.test_log_parser import fixture_lines
 
 ACCESS = (
     '[2024-06-18T10:19:42.614Z] "POST /topup HTTP/1.1" 503 UC upstream_reset_before_response_started'
@@ -146,3 +148,32 @@ def test_any_json_values_read_as_the_object_says(fields: dict[str, Any], time: A
         assert getattr(r, attribute) == _as_number(fields.get(key)), key
     flags = _as_text(fields.get("response_flags"))
     assert r.flags == (tuple(flags.split(",")) if flags else ())
+
+
+def _printed_alike(line: str) -> None:
+    assert parse_documented(line) == parse_line(line).documented()
+
+
+def test_printed_form_of_every_fixture_line_is_the_records() -> None:
+    lines = [*fixture_lines(), ACCESS.format(**_EMPTY), ACCESS.format(**_FULL), _j(response_code="503")]
+    for line in lines:
+        _printed_alike(line)
+
+
+_field = st.one_of(st.sampled_from(["-", "", "0", "UF,URX", "outbound_.80_._.a", "inbound|80||", "via_upstream",
+                                    "filter_chain_not_found", "TLS_error:_CERTIFICATE_VERIFY_FAILED"]),
+                   st.text(st.characters(blacklist_characters='"\n\r'), max_size=12))
+
+
+@settings(max_examples=300, deadline=None)
+@given(quoted=st.fixed_dictionaries({k: _field for k in _EMPTY}),
+       prefix=st.sampled_from(["", "[pod/a-1/istio-proxy] ", "2024-08-27T20:00:10.142Z "]),
+       other=st.text(max_size=40),
+       fields=st.dictionaries(st.sampled_from([*_TEXT_KEYS, *_NUMBER_KEYS]), json_values, max_size=6))
+def test_printed_form_is_the_records_for_any_line(quoted: dict[str, str], prefix: str, other: str,
+                                                   fields: dict[str, Any]) -> None:
+    """Whatever an access line holds (TEXT or JSON), and for any other text, what `-o json` prints
+    equals the record's documented form: the short cut never drifts from the record."""
+    _printed_alike(prefix + ACCESS.format(**quoted))
+    _printed_alike(prefix + json.dumps(fields))
+    _printed_alike(other)
