@@ -81,8 +81,8 @@ sys.exit(__import__("meshtui.__main__").__main__.main(sys.argv[1:]))
 """
 
 
-def meshtui_logs(*argv: str, stdin: int | None = None, **popen: object) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", RUN, "logs", *argv, "-o", "json"], stdout=subprocess.PIPE,
+def meshtui_logs(*argv: str, stdin: int | None = None, run: str = "", **popen: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", run or RUN, "logs", *argv, "-o", "json"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, stdin=stdin, **popen)  # type: ignore[call-overload]
 
 
@@ -98,16 +98,22 @@ def one_process_output(data: bytes) -> bytes:
     return b"".join(logs_cli._json_lines(one_process_lines(data)))
 
 
+@pytest.mark.parametrize("pipe_size", [None, 4096], ids=["wide-pipes", "one-page-pipes"])
 @pytest.mark.parametrize("through", ["file", "pipe"])
-def test_forked_output_is_byte_identical_to_one_process(tmp_path: Path, through: str) -> None:
+def test_forked_output_is_byte_identical_to_one_process(tmp_path: Path, through: str, pipe_size: int | None) -> None:
+    """One-page pipes to and from the workers (where the 1 MiB ones are refused) take a piece or
+    its output in many writes: a parent that blocked on a worker's full input pipe while that
+    worker blocked on its full output pipe would hang here."""
     data = hostile_log(3000)
     path = tmp_path / "proxy.log"
     path.write_bytes(data)
+    run = RUN.replace("fanout.BACKLOG = 1024", f"fanout.BACKLOG = 1024\nfanout.PIPE_SIZE = {pipe_size}") \
+        if pipe_size else RUN
     if through == "file":
-        child = meshtui_logs(str(path))
+        child = meshtui_logs(str(path), run=run)
         out, err = child.communicate(timeout=60)
     else:
-        child = meshtui_logs("-", stdin=subprocess.PIPE)
+        child = meshtui_logs("-", stdin=subprocess.PIPE, run=run)
         out, err = child.communicate(data, timeout=60)
     assert child.returncode == 0 and err == b"forked\n" * 3  # the input outran one process
     assert out == one_process_output(data) and out.count(b"\n") == len(one_process_lines(data))
