@@ -23,6 +23,7 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
+from textual.style import Style as TextualStyle
 
 from meshtui.logs.buffer import FilteredView, LogBuffer, LogEntry, LogFilter, Search
 from meshtui.logs.clients import Client, ClientIndex
@@ -38,7 +39,7 @@ from meshtui.logs.columns import (
 )
 from meshtui.logs.saved import MARKER_POD
 from meshtui.widgets.hosts import HoldsSnapshot
-from meshtui.widgets.scrolling import CachedBarScrollView, set_virtual_size
+from meshtui.widgets.scrolling import CachedBarScrollView, plain_box, set_virtual_size
 
 _STYLE_KEYS = (
     "time", "inbound", "outbound", "dim", "tcp", "code-2xx", "code-3xx", "code-4xx", "code-5xx",
@@ -144,6 +145,7 @@ class LogView(CachedBarScrollView, can_focus=True):
         self._ends_start = 0
         self._wrap_width = 0
         self._paint = (0, 0, 0)  # (scroll x, scroll y, row width) of the paint in progress
+        self._direct = False  # the last paint skipped Textual's style pass (render_lines)
 
     # -- data -----------------------------------------------------------------------------------
 
@@ -495,7 +497,29 @@ class LogView(CachedBarScrollView, can_focus=True):
     def render_lines(self, crop: Region) -> list[Strip]:
         # Read once per paint what every row needs: these are properties computed on each read.
         self._paint = (*self.scroll_offset, self.scrollable_content_region.width)
-        return super().render_lines(crop)
+        if not plain_box(self):
+            self._direct = False
+            return super().render_lines(crop)
+        if not self._direct:  # what Textual's pass cached may be stale when it is used again
+            self._styles_cache.clear()
+            self._direct = True
+        # Textual's per-row pass (borders, padding, tint) has nothing to add to a plain box: it would
+        # only copy each row into a new Strip, on which the line filters then run anew. Rows are
+        # cached strips; their filtered forms are cached on them.
+        filters = self.get_line_filters()
+        base_background, background = self.background_colors
+        # Rows reach under the scrollbar in the widget's background, as Textual's pass extends them.
+        width = self.content_region.width
+        under_bar = TextualStyle(background=base_background + background).rich_style
+        strips = []
+        for y in crop.line_range:
+            strip = self.render_line(y).adjust_cell_length(width, under_bar)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            strips.append(strip)
+        if crop.column_span != (0, width):
+            strips = [strip.crop(crop.x, crop.right) for strip in strips]
+        return strips
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y, width = self._paint

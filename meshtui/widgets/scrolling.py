@@ -1,5 +1,6 @@
-"""Scroll views whose content grows or changes often, without a screen layout each time, and a
-vertical scrollbar drawn once per change of what it shows."""
+"""Scroll views whose content grows or changes often, without a screen layout each time, a
+vertical scrollbar drawn once per change of what it shows, and the test for a widget whose rows
+Textual's style pass would leave as they are."""
 
 from __future__ import annotations
 
@@ -8,6 +9,16 @@ from textual.scroll_view import ScrollView
 from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 from textual.widget import Widget
+
+
+def plain_box(widget: Widget) -> bool:
+    """Whether Textual's per-row style pass (Textual 8's _styles_cache) leaves ``widget``'s content
+    rows as they are, but for the line filters: no border, outline, padding, hatch, tint or opacity.
+    tests/ui/test_scrollbars.py checks, on an upgrade too, that rows drawn without it are Textual's."""
+    styles = widget.styles
+    return (not any(edge for edge, _color in styles.border) and not any(edge for edge, _color in styles.outline)
+            and not any(styles.padding) and not styles.tint.a and widget.opacity == 1.0
+            and styles.text_opacity == 1.0 and (not styles.has_rule("hatch") or styles.hatch == "none"))
 
 
 def set_virtual_size(view: ScrollView, size: Size) -> None:

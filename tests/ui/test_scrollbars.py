@@ -1,6 +1,7 @@
 """The log view's vertical scrollbar keeps its rendered rows until what it shows changes
 (meshtui.widgets.scrolling.CachedScrollBar): it must look like Textual's own bar, follow the view,
-and still answer the mouse."""
+and still answer the mouse. The log view's rows skip Textual's per-row style pass when it has
+nothing to add (scrolling.plain_box): they must be the rows that pass gives."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.scrollbar import ScrollBar
 from textual.strip import Strip
+from textual.widget import Widget
 
 from meshtui.screens.logs import LogsScreen
 from meshtui.widgets.log_explain import LogExplain
@@ -73,3 +75,32 @@ async def test_the_bar_still_answers_the_mouse() -> None:
         assert bottom > 0
         await pilot.click(view.vertical_scrollbar, offset=(0, 0))  # above the thumb: a page up
         await wait_for(pilot, lambda: view.scroll_y < bottom)
+
+
+async def test_log_rows_are_those_of_textuals_style_pass() -> None:
+    async with log_viewer() as (pilot, view):
+
+        async def same_rows(crop: Region | None = None) -> None:
+            await pilot.pause()
+            region = crop or Region(0, 0, *view.size)
+            drawn = cells(view.render_lines(region))  # first: it reads the scroll offset for the paint
+            assert drawn == cells(Widget.render_lines(view, region))
+            assert len(drawn) == region.height and all(len(row) == region.width for row in drawn)
+
+        await same_rows()  # following the end
+        await same_rows(Region(3, 2, 40, 5))
+        await pilot.press("home", "down", "down")  # the cursor row
+        await same_rows()
+        view.scroll_to(x=7, animate=False)
+        await same_rows()
+        await pilot.press("slash", *"503", "enter")  # search matches
+        await wait_for(pilot, lambda: view.search is not None)
+        await same_rows()
+        await pilot.press("e", "t", "w")  # problems only, no times, wrapped
+        await wait_for(pilot, lambda: view.wrap)
+        await same_rows()
+        view.styles.padding = (1, 2)  # a box the pass draws into: Textual's own pass, then back
+        await same_rows()
+        assert {char for char, _style in cells(view.render_lines(Region(0, 0, *view.size)))[0]} == {" "}  # padded
+        view.styles.padding = 0
+        await same_rows()
