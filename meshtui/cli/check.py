@@ -18,6 +18,7 @@ import yaml
 
 from meshtui import forking
 from meshtui.backend.base import BackendError
+from meshtui.bulk_gc import kept_to_the_end
 from meshtui.cli.options import add_cluster_options
 from meshtui.manifests import ManifestError, load_paths
 from meshtui.model.snapshot import Snapshot
@@ -80,6 +81,12 @@ def run(args: argparse.Namespace, *, backend_factory: Callable[[argparse.Namespa
 
 
 def _load(args: argparse.Namespace, backend_factory: Callable[[argparse.Namespace], SnapshotSource],
+          stdin: TextIO | None) -> Snapshot:
+    with kept_to_the_end():  # the snapshot lives as long as this command (meshtui/bulk_gc.py)
+        return _read(args, backend_factory, stdin)
+
+
+def _read(args: argparse.Namespace, backend_factory: Callable[[argparse.Namespace], SnapshotSource],
           stdin: TextIO | None) -> Snapshot:
     if args.filename:
         snapshot = load_paths(args.filename, stdin, workers=forking.cores())

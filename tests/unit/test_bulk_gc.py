@@ -1,0 +1,42 @@
+"""kept_to_the_end: no automatic collection while a command builds what it keeps, and what it built
+is frozen afterwards (meshtui/bulk_gc.py); `meshtui check` builds its snapshot so."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from meshtui.__main__ import main
+from meshtui.bulk_gc import kept_to_the_end
+from meshtui.cli import check
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen() -> Iterator[None]:
+    yield
+    gc.unfreeze()  # the rest of the test run keeps collecting its garbage
+    gc.enable()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_collections_pause_inside_and_what_was_built_is_frozen(enabled: bool) -> None:
+    (gc.enable if enabled else gc.disable)()
+    gc.unfreeze()
+    with kept_to_the_end():
+        assert not gc.isenabled()
+        built = [{"i": i} for i in range(1000)]
+    assert gc.isenabled() is enabled
+    assert gc.get_freeze_count() >= len(built)
+
+
+def test_check_builds_its_snapshot_without_collections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+    load = check.load_paths
+    monkeypatch.setattr(check, "load_paths", lambda *a, **k: (seen.append(gc.isenabled()), load(*a, **k))[1])
+    (tmp_path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+    gc.unfreeze()
+    assert main(["check", "-f", str(tmp_path), "--fail-on", "never"]) == 0
+    assert seen == [False] and gc.isenabled() and gc.get_freeze_count() > 0
