@@ -38,7 +38,8 @@ FILL_WAIT = 0.05  # seconds a piece waits for more input once workers run
 # waits for the parent between pieces. With one, each worker stood idle a quarter of the time.
 DEPTH = 2
 # A pipe this big holds a whole piece, or most of a piece's output: a worker hands it over and goes
-# on. Best effort: Linux allows 1 MiB to anyone by default (fs.pipe-max-size).
+# on, and the parent reads a piece of a piped input at once. Best effort: Linux allows 1 MiB to
+# anyone by default (fs.pipe-max-size).
 PIPE_SIZE = 1 << 20
 _FRAME = struct.Struct(">q")  # a piece's length; from a worker, negative: an error message's
 
@@ -95,6 +96,8 @@ def print_in_order(in_fd: int, out: BinaryIO, render: Render, workers: int) -> N
     """Write ``render``'s output for every line read from ``in_fd`` to ``out``, in input order, as
     one process would; with up to ``workers`` forked processes once the input comes in faster than
     one process renders it. Raises WorkerError if a worker fails."""
+    # A pipe's 64 KiB made four reads and four wake-ups of each piece (a regular file refuses this).
+    _widen(in_fd)
     pieces = Pieces()
     started: list[_Worker] = []
     pending: deque[_Worker] = deque()  # a worker per piece given out, oldest piece first
