@@ -41,6 +41,7 @@ DEPTH = 2
 # on, and the parent reads a piece of a piped input at once. Best effort: Linux allows 1 MiB to
 # anyone by default (fs.pipe-max-size).
 PIPE_SIZE = 1 << 20
+_ENDED = "a worker ended without its output"
 _FRAME = struct.Struct(">q")  # a piece's length; from a worker, negative: an error message's
 
 Render = Callable[[Iterable[str]], Iterator[bytes]]
@@ -90,6 +91,8 @@ class _Worker:
                 self.outbox.popleft()
         except BlockingIOError:
             return
+        except BrokenPipeError:  # not our reader gone (that ends quietly): the worker died
+            raise WorkerError(_ENDED) from None
 
 
 def print_in_order(in_fd: int, out: BinaryIO, render: Render, workers: int) -> None:
@@ -174,7 +177,7 @@ def _read_exact(fd: int, size: int) -> bytes:
 def _next_frame(fd: int) -> bytes:
     head = _read_exact(fd, _FRAME.size)
     if len(head) < _FRAME.size:
-        raise WorkerError("a worker ended without its output")
+        raise WorkerError(_ENDED)
     (length,) = _FRAME.unpack(head)
     data = _read_exact(fd, abs(length))
     if length < 0:

@@ -184,3 +184,19 @@ def test_ctrl_c_landing_in_a_worker_as_it_forks_is_left_to_the_parent(tmp_path: 
                            timeout=60)
     assert (child.returncode, child.stderr) == (0, b"forked\n" * 3)
     assert child.stdout == one_process_output(data)
+
+
+def test_a_worker_killed_midway_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """A worker the kernel kills (out of memory, say) while the parent still has pieces for it: the
+    parent says so in one line, whether it notices on the worker's output or on its input."""
+    path = tmp_path / "proxy.log"
+    path.write_bytes(hostile_log(20_000))
+    for after in (0, 1, 2):  # pieces a worker renders before it is killed
+        killing = RUN.replace("fanout.BACKLOG = 1024", "fanout.BACKLOG = 1024\nimport os, signal\n"
+                              "import meshtui.cli.logs as L\nrender, done = L._json_lines, []\n"
+                              "L._json_lines = lambda lines: (done.append(1), render(lines))[1] "
+                              f"if len(done) < {after} else os.kill(os.getpid(), signal.SIGKILL)")
+        child = subprocess.run([sys.executable, "-c", killing, "logs", str(path), "-o", "json"], capture_output=True,
+                               timeout=60)
+        assert child.returncode == 2, (after, child.stderr)
+        assert child.stderr.endswith(f"meshtui logs: cannot read {path}: a worker ended without its output\n".encode())
