@@ -75,9 +75,12 @@ class Pieces:
 
 @dataclass
 class _Worker:
+    """A forked worker and its pipes, used unbuffered as the parent waits on them with select.
+    Writes to ``to_worker`` do not block: what the pipe does not take yet waits in ``outbox``."""
+
     pid: int
-    to_worker: int  # pipe fds; unbuffered, as the parent waits on them with select; to_worker
-    from_worker: int  # does not block: what the pipe does not take yet waits in ``outbox``
+    to_worker: int
+    from_worker: int
     outbox: deque[memoryview] = field(default_factory=deque)
 
     def send(self) -> None:
