@@ -4,6 +4,7 @@ is frozen afterwards (meshtui/bulk_gc.py); `meshtui check` builds its snapshot s
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +31,20 @@ def test_collections_pause_inside_and_what_was_built_is_frozen(enabled: bool) ->
         built = [{"i": i} for i in range(1000)]
     assert gc.isenabled() is enabled
     assert gc.get_freeze_count() >= len(built)
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_garbage_from_before_is_collected_not_frozen() -> None:
+    cycle = _Node()
+    gone = weakref.ref(cycle)
+    del cycle  # a cycle: only the collector frees it
+    with kept_to_the_end():
+        pass
+    assert gone() is None
 
 
 def test_check_builds_its_snapshot_without_collections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
