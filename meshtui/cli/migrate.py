@@ -20,6 +20,7 @@ from typing import Any, Callable, TextIO
 import yaml
 
 from meshtui.backend.base import Backend, BackendError
+from meshtui.bulk_gc import kept_to_the_end
 from meshtui.change.plan import PlanError
 from meshtui.cli.options import add_cluster_options
 from meshtui.migrate import export
@@ -80,7 +81,8 @@ def run(args: argparse.Namespace, *, backend_factory: Callable[[argparse.Namespa
     try:
         backend = backend_factory(args)
         backend.connect()
-        snapshot = backend.snapshot()
+        with kept_to_the_end():  # the snapshot lives as long as this command (meshtui/bulk_gc.py)
+            snapshot = backend.snapshot()
         if args.root_namespace:
             snapshot = snapshot.with_mesh(replace(snapshot.mesh, root_namespace=args.root_namespace))
         missing = [ns for ns in scope.namespaces if ("", ns) not in snapshot.namespaces]

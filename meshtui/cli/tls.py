@@ -16,6 +16,7 @@ from typing import Any, Callable, Protocol, TextIO
 import yaml
 
 from meshtui.backend.base import BackendError, Forbidden
+from meshtui.bulk_gc import kept_to_the_end
 from meshtui.cli.options import add_cluster_options
 from meshtui.model.snapshot import Snapshot
 from meshtui.text import safe_line as printable
@@ -102,12 +103,17 @@ def _connect(args: argparse.Namespace,
         try:
             backend = backend_factory(wide)
             backend.connect()
-            return backend, backend.snapshot()
+            return backend, _snapshot(backend)
         except Forbidden:
             pass
     backend = backend_factory(args)
     backend.connect()
-    return backend, backend.snapshot()
+    return backend, _snapshot(backend)
+
+
+def _snapshot(backend: CheckBackend) -> Snapshot:
+    with kept_to_the_end():  # the snapshot lives as long as this command (meshtui/bulk_gc.py)
+        return backend.snapshot()
 
 
 def run(args: argparse.Namespace, *, backend_factory: Callable[[argparse.Namespace], CheckBackend],

@@ -1,5 +1,6 @@
 """kept_to_the_end: no automatic collection while a command builds what it keeps, and what it built
-is frozen afterwards (meshtui/bulk_gc.py); `meshtui check` builds its snapshot so."""
+is frozen afterwards (meshtui/bulk_gc.py); `meshtui check`, `tls` and `migrate` build their
+snapshot so, from manifests or from a cluster (the API emulator)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from meshtui.__main__ import main
+from meshtui.backend.kube import KubeBackend
 from meshtui.bulk_gc import kept_to_the_end
 from meshtui.cli import check
+from meshtui.demo.apiserver import Emulator
 
 
 @pytest.fixture(autouse=True)
@@ -55,3 +58,22 @@ def test_check_builds_its_snapshot_without_collections(tmp_path: Path, monkeypat
     gc.unfreeze()
     assert main(["check", "-f", str(tmp_path), "--fail-on", "never"]) == 0
     assert seen == [False] and gc.isenabled() and gc.get_freeze_count() > 0
+
+
+@pytest.mark.parametrize("command", [["check"], ["tls", "-n", "default", "--window", "10ms"],
+                                     ["migrate", "--plan", "-n", "default", "--window", "0"]])
+def test_commands_read_the_cluster_without_collections(command: list[str], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+    read = KubeBackend.snapshot
+    monkeypatch.setattr(KubeBackend, "snapshot", lambda self: (seen.append(gc.isenabled()), read(self))[1])
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    emulator = Emulator()
+    emulator.start()
+    try:
+        emulator.kubeconfig(str(tmp_path / "kubeconfig"), context="emulator")
+        main(["--kubeconfig", str(tmp_path / "kubeconfig"), *command])
+    finally:
+        emulator.stop()
+    assert seen and not any(seen) and gc.isenabled()
